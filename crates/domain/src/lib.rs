@@ -1,0 +1,14 @@
+//! The rules of the CICPA management information system, free of I/O.
+//!
+//! A value of one of the identifier types exists only if it is valid: it is
+//! made by `parse`, and nothing downstream checks the string again.
+
+pub mod identifiers;
+pub mod mask;
+pub mod password;
+pub mod region;
+pub mod role;
+pub mod throttle;
+
+pub use identifiers::{CpaNo, ExamCertNo, FirmNo, IdError, IdType, MemberCertNo, ResidentId, Sex};
+pub use role::{AssociationLevel, UserType};
