@@ -1,0 +1,55 @@
+//! Who is acting, and what their role and association let them do.
+
+use cmis_domain::{AssociationLevel, UserType};
+use serde::Serialize;
+
+use crate::App;
+use crate::error::{AppError, AppResult};
+
+/// A logged-in user, as loaded for one request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Actor {
+    pub user_id: i32,
+    pub user_type: UserType,
+    pub login_name: String,
+    pub display_name: String,
+    pub association_id: i32,
+    pub association_name: String,
+    pub association_level: AssociationLevel,
+    pub member_id: Option<i32>,
+    pub cpa_id: Option<i32>,
+    pub firm_id: Option<i32>,
+    pub must_change_password: bool,
+}
+
+impl Actor {
+    pub fn require(&self, t: UserType) -> AppResult<()> {
+        if self.user_type == t { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+
+    pub fn is_staff(&self) -> bool {
+        self.user_type == UserType::AssociationStaff
+    }
+
+    /// Staff act on their own association and those below it.
+    pub fn require_staff_over(&self, app: &App, association_id: i32) -> AppResult<()> {
+        if self.is_staff() && app.orgs.is_within(association_id, self.association_id) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// A label for the audit log and the approval trail: `type:login`.
+    pub fn audit_name(&self) -> String {
+        format!("{}:{}", self.user_type.code(), self.login_name)
+    }
+
+    /// What the shell shows as the role: 非执业会员, 注册会计师, 会计师事务所, or the staff's level.
+    pub fn role_label(&self) -> &'static str {
+        match self.user_type {
+            UserType::AssociationStaff => self.association_level.label(),
+            t => t.label(),
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Attachments (附件 / 材料): checked by content, size and count for the
+//! context they are uploaded in; stored through object_store; downloaded
+//! only by the uploader and by staff whose scope covers the uploader.
+
+use bytes::Bytes;
+use chrono::{Datelike, Utc};
+use cmis_store::entity::{attachment, user};
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, PutPayload};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::{audit, Actor, App};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum FileKind {
+    Pdf,
+    Jpg,
+    Png,
+    /// Excel: the old binary format (OLE2) or the newer zip-based one.
+    Xls,
+}
+
+impl FileKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            FileKind::Pdf => "pdf",
+            FileKind::Jpg => "jpg",
+            FileKind::Png => "png",
+            FileKind::Xls => "xls",
+        }
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            FileKind::Pdf => "application/pdf",
+            FileKind::Jpg => "image/jpeg",
+            FileKind::Png => "image/png",
+            FileKind::Xls => "application/vnd.ms-excel",
+        }
+    }
+}
+
+/// What the first bytes say the file is, whatever its name claims.
+pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
+    if bytes.starts_with(b"%PDF-") {
+        Some(FileKind::Pdf)
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(FileKind::Jpg)
+    } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        Some(FileKind::Png)
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        Some(FileKind::Xls)
+    } else if bytes.starts_with(b"PK\x03\x04") && contains(&bytes[..bytes.len().min(4096)], b"xl/") {
+        Some(FileKind::Xls)
+    } else {
+        None
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The limits of one upload context, as the seeds state them.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub code: &'static str,
+    pub kinds: &'static [FileKind],
+    pub max_count: u64,
+    pub max_bytes: u64,
+}
+
+const MB: u64 = 1024 * 1024;
+const DOCS: &[FileKind] = &[FileKind::Pdf, FileKind::Jpg, FileKind::Png, FileKind::Xls];
+
+/// 年检材料 (seed 000): pdf, jpg, png, xls; at most 5 files of 5 MB.
+pub const INSPECTION_MATERIALS: Limits = Limits { code: "inspection_materials", kinds: DOCS, max_count: 5, max_bytes: 5 * MB };
+/// 暂缓证明材料 (seed 000): at most 5 files of 50 MB.
+pub const DEFERRAL_PROOF: Limits = Limits { code: "deferral_proof", kinds: DOCS, max_count: 5, max_bytes: 50 * MB };
+/// 事务所附件 (seed 001): at most 10 files of 5 MB.
+pub const FIRM_BATCH: Limits = Limits { code: "firm_batch", kinds: DOCS, max_count: 10, max_bytes: 5 * MB };
+/// 照片: one jpg or png of at most 2 MB.
+pub const PHOTO: Limits = Limits { code: "photo", kinds: &[FileKind::Jpg, FileKind::Png], max_count: 1, max_bytes: 2 * MB };
+
+pub const CONTEXTS: &[Limits] = &[INSPECTION_MATERIALS, DEFERRAL_PROOF, FIRM_BATCH, PHOTO];
+
+pub fn limits(code: &str) -> Option<Limits> {
+    CONTEXTS.iter().copied().find(|l| l.code == code)
+}
+
+impl Limits {
+    /// The line the upload box shows, in the seeds' words.
+    pub fn hint(&self) -> String {
+        let kinds: Vec<&str> = self.kinds.iter().map(|k| k.label()).collect();
+        format!(
+            "支持类型：{}，最多可上传{}个附件，单个附件大小不能超过{}MB",
+            kinds.join("、"),
+            self.max_count,
+            self.max_bytes / MB
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Attachment {
+    pub id: i32,
+    pub context: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub created_at: chrono::DateTime<Utc>,
+}
+
+/// Whom an attachment belongs to: a record, or the uploader's draft until the
+/// record it is for is submitted.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    pub kind: &'a str,
+    pub id: Option<i32>,
+}
+
+pub async fn upload(
+    app: &App,
+    actor: &Actor,
+    limits: Limits,
+    owner: Owner<'_>,
+    file_name: &str,
+    bytes: Bytes,
+) -> AppResult<Attachment> {
+    let field = "file";
+    let name = clean_name(file_name);
+    if bytes.is_empty() {
+        return Err(FieldErrors::one(field, "文件为空，请重新选择"));
+    }
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(FieldErrors::one(
+            field,
+            format!("“{name}”超过{}MB，单个附件大小不能超过{}MB", limits.max_bytes / MB, limits.max_bytes / MB),
+        ));
+    }
+    let kind = match sniff(&bytes) {
+        Some(k) if limits.kinds.contains(&k) => k,
+        _ => return Err(FieldErrors::one(field, format!("“{name}”不是允许的文件类型。{}", limits.hint()))),
+    };
+    let existing = list_query(actor, limits, owner).count(app.db.conn()).await?;
+    if existing >= limits.max_count {
+        return Err(FieldErrors::one(field, format!("最多可上传{}个附件", limits.max_count)));
+    }
+
+    let now = Utc::now();
+    let mut rnd = [0u8; 16];
+    rand::rng().fill_bytes(&mut rnd);
+    let key = format!("{}/{}/{:02}/{}", limits.code, now.year(), now.month(), hex::encode(rnd));
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let size = bytes.len() as i64;
+    app.files
+        .put(&StorePath::from(key.as_str()), PutPayload::from_bytes(bytes))
+        .await
+        .map_err(anyhow::Error::from)?;
+
+    let saved = async {
+        let txn = app.db.write().await?;
+        let m = attachment::ActiveModel {
+            context: Set(limits.code.to_owned()),
+            owner_type: Set(owner.kind.to_owned()),
+            owner_id: Set(owner.id),
+            uploaded_by: Set(actor.user_id),
+            file_name: Set(name.clone()),
+            content_type: Set(kind.content_type().to_owned()),
+            size_bytes: Set(size),
+            sha256: Set(sha),
+            storage_key: Set(key.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        audit::append(&txn, &actor.audit_name(), "attachment_uploaded", &format!("attachment:{}", m.id), serde_json::json!({ "context": limits.code, "size": size })).await?;
+        txn.commit().await?;
+        Ok::<_, sea_orm::DbErr>(m)
+    }
+    .await;
+    match saved {
+        Ok(m) => Ok(to_attachment(m)),
+        Err(e) => {
+            // Nothing half-saved: the stored file goes if its row could not be written.
+            let _ = app.files.delete(&StorePath::from(key.as_str())).await;
+            Err(e.into())
+        }
+    }
+}
+
+fn list_query(actor: &Actor, limits: Limits, owner: Owner<'_>) -> sea_orm::Select<attachment::Entity> {
+    let mut q = attachment::Entity::find()
+        .filter(attachment::Column::Context.eq(limits.code))
+        .filter(attachment::Column::OwnerType.eq(owner.kind));
+    q = match owner.id {
+        Some(id) => q.filter(attachment::Column::OwnerId.eq(id)),
+        None => q
+            .filter(attachment::Column::OwnerId.is_null())
+            .filter(attachment::Column::UploadedBy.eq(actor.user_id)),
+    };
+    q
+}
+
+pub async fn list(app: &App, actor: &Actor, limits: Limits, owner: Owner<'_>) -> AppResult<Vec<Attachment>> {
+    Ok(list_query(actor, limits, owner)
+        .order_by_asc(attachment::Column::Id)
+        .all(app.db.conn())
+        .await?
+        .into_iter()
+        .map(to_attachment)
+        .collect())
+}
+
+async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::Model> {
+    let m = attachment::Entity::find_by_id(id)
+        .one(app.db.conn())
+        .await?
+        .ok_or(AppError::NotFound("附件"))?;
+    if m.uploaded_by == actor.user_id {
+        return Ok(m);
+    }
+    let uploader = user::Entity::find_by_id(m.uploaded_by)
+        .one(app.db.conn())
+        .await?
+        .ok_or(AppError::NotFound("附件"))?;
+    actor.require_staff_over(app, uploader.association_id)?;
+    Ok(m)
+}
+
+/// The file, for the uploader or staff over them; staff views are audited.
+pub async fn download(app: &App, actor: &Actor, id: i32) -> AppResult<(Attachment, Bytes)> {
+    let m = authorized(app, actor, id).await?;
+    let bytes = app
+        .files
+        .get(&StorePath::from(m.storage_key.as_str()))
+        .await
+        .map_err(anyhow::Error::from)?
+        .bytes()
+        .await
+        .map_err(anyhow::Error::from)?;
+    if m.uploaded_by != actor.user_id {
+        audit::append(app.db.conn(), &actor.audit_name(), "attachment_viewed", &format!("attachment:{}", m.id), serde_json::json!({})).await?;
+    }
+    Ok((to_attachment(m), bytes))
+}
+
+/// Only the uploader removes a draft attachment, before it is submitted.
+pub async fn delete(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
+    let m = attachment::Entity::find_by_id(id)
+        .one(app.db.conn())
+        .await?
+        .filter(|m| m.uploaded_by == actor.user_id)
+        .ok_or(AppError::NotFound("附件"))?;
+    if m.owner_id.is_some() {
+        return Err(AppError::Refused("已提交的附件不能删除".into()));
+    }
+    let txn = app.db.write().await?;
+    attachment::Entity::delete_by_id(m.id).exec(&txn).await?;
+    audit::append(&txn, &actor.audit_name(), "attachment_deleted", &format!("attachment:{}", m.id), serde_json::json!({})).await?;
+    txn.commit().await?;
+    let _ = app.files.delete(&StorePath::from(m.storage_key.as_str())).await;
+    Ok(())
+}
+
+fn clean_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(100).collect();
+    if cleaned.trim().is_empty() { "附件".into() } else { cleaned }
+}
+
+fn to_attachment(m: attachment::Model) -> Attachment {
+    Attachment {
+        id: m.id,
+        context: m.context,
+        file_name: m.file_name,
+        content_type: m.content_type,
+        size_bytes: m.size_bytes,
+        created_at: m.created_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sniffs_by_content_not_name() {
+        assert_eq!(sniff(b"%PDF-1.7\n..."), Some(FileKind::Pdf));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]), Some(FileKind::Jpg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n...."), Some(FileKind::Png));
+        assert_eq!(sniff(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0]), Some(FileKind::Xls));
+        assert_eq!(sniff(b"PK\x03\x04....[Content_Types].xml..xl/workbook.xml"), Some(FileKind::Xls));
+        assert_eq!(sniff(b"PK\x03\x04....word/document.xml"), None, "a Word file is not Excel");
+        assert_eq!(sniff(b"<script>alert(1)</script>"), None);
+        assert_eq!(sniff(b"MZ\x90\x00"), None);
+    }
+
+    #[test]
+    fn hints_read_as_the_seed() {
+        assert_eq!(
+            INSPECTION_MATERIALS.hint(),
+            "支持类型：pdf、jpg、png、xls，最多可上传5个附件，单个附件大小不能超过5MB"
+        );
+        assert_eq!(DEFERRAL_PROOF.max_bytes, 50 * MB);
+    }
+
+    #[test]
+    fn names_lose_their_paths() {
+        assert_eq!(clean_name("C:\\Users\\a\\社保证明.pdf"), "社保证明.pdf");
+        assert_eq!(clean_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_name(""), "附件");
+    }
+}

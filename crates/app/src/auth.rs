@@ -1,0 +1,261 @@
+//! Logging in, passwords, and loading the actor of a session.
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chrono::Utc;
+use cmis_domain::password;
+use cmis_domain::throttle::{self, Counter};
+use cmis_domain::UserType;
+use cmis_store::entity::{throttle as throttle_row, user};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::{audit, captcha, Actor, App};
+
+pub fn hash_password(plain: &str) -> String {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Argon2::default()
+        .hash_password(plain.as_bytes(), &salt)
+        .expect("argon2id with default parameters")
+        .to_string()
+}
+
+pub fn verify_password(hash: &str, plain: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(plain.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+async fn verify_blocking(hash: String, plain: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&hash, &plain))
+        .await
+        .unwrap_or(false)
+}
+
+/// A hash of a random password: checked when the account does not exist, so
+/// that an unknown user name takes as long to refuse as a wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&random_password()))
+}
+
+/// An initial password: 10 characters from letters and digits, with both.
+pub fn random_password() -> String {
+    use rand::Rng;
+    const L: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
+    const D: &[u8] = b"23456789";
+    let mut rng = rand::rng();
+    let mut s: Vec<u8> = (0..8).map(|_| L[rng.random_range(0..L.len())]).collect();
+    s.push(D[rng.random_range(0..D.len())]);
+    s.push(D[rng.random_range(0..D.len())]);
+    String::from_utf8(s).expect("ascii")
+}
+
+pub struct Credentials {
+    pub user_type: Option<UserType>,
+    pub login_name: String,
+    pub password: String,
+    pub captcha_id: String,
+    pub captcha_answer: String,
+    /// The client's address, for throttling per address.
+    pub address: String,
+}
+
+pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
+    let mut errors = FieldErrors::new();
+    if c.user_type.is_none() {
+        errors.add("user_type", "请选择用户类型");
+    }
+    if c.login_name.trim().is_empty() {
+        errors.add("login_name", "请输入用户名称");
+    }
+    if c.password.is_empty() {
+        errors.add("password", "请输入密码");
+    }
+    if c.captcha_answer.trim().is_empty() {
+        errors.add("captcha", "请输入验证码");
+    }
+    errors.into_result()?;
+    let user_type = c.user_type.expect("checked above");
+    let login_name = c.login_name.trim().to_owned();
+
+    if !captcha::check(app, &c.captcha_id, &c.captcha_answer).await? {
+        return Err(FieldErrors::one("captcha", "验证码错误或已过期，请刷新后重新输入"));
+    }
+
+    let now = Utc::now();
+    let account_key = format!("account:{}:{}", user_type.code(), login_name.to_lowercase());
+    let address_key = format!("address:{}", c.address);
+    let account = load_counter(app, &account_key).await?;
+    if let Some(min) = throttle::PER_ACCOUNT.locked_minutes(account.as_ref(), now) {
+        return Err(AppError::Refused(format!(
+            "登录失败次数过多，该账户已被临时锁定，请{min}分钟后再试或使用“忘记密码”找回密码"
+        )));
+    }
+    let address = load_counter(app, &address_key).await?;
+    if let Some(min) = throttle::PER_ADDRESS.locked_minutes(address.as_ref(), now) {
+        return Err(AppError::Refused(format!("当前网络登录失败次数过多，请{min}分钟后再试")));
+    }
+
+    let found = user::Entity::find()
+        .filter(user::Column::UserType.eq(user_type.code()))
+        .filter(user::Column::LoginName.eq(&login_name))
+        .one(app.db.conn())
+        .await?;
+    let hash = found.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    let ok = verify_blocking(hash, c.password.clone()).await && found.as_ref().is_some_and(|u| !u.disabled);
+
+    let txn = app.db.write().await?;
+    let Some(user) = found.filter(|_| ok) else {
+        let a = throttle::PER_ACCOUNT.after_failure(account.as_ref(), now);
+        save_counter(&txn, &account_key, a).await?;
+        save_counter(&txn, &address_key, throttle::PER_ADDRESS.after_failure(address.as_ref(), now)).await?;
+        audit::append(&txn, &account_key, "login_failed", &account_key, json!({ "address": c.address })).await?;
+        txn.commit().await?;
+        let left = throttle::PER_ACCOUNT.max_failures.saturating_sub(a.failures);
+        return Err(if a.locked_until.is_some() {
+            AppError::Refused(format!(
+                "用户名或密码错误次数过多，该账户已被临时锁定{}分钟",
+                throttle::PER_ACCOUNT.lockout.num_minutes()
+            ))
+        } else {
+            FieldErrors::one("password", format!("用户名或密码错误，还可尝试{left}次"))
+        });
+    };
+    throttle_row::Entity::delete_by_id(account_key).exec(&txn).await?;
+    let mut am: user::ActiveModel = user.clone().into();
+    am.last_login_at = Set(Some(now));
+    am.update(&txn).await?;
+    let actor = actor_from(app, user)?;
+    audit::append(&txn, &actor.audit_name(), "login", &format!("user:{}", actor.user_id), json!({ "address": c.address })).await?;
+    txn.commit().await?;
+    Ok(actor)
+}
+
+async fn load_counter(app: &App, key: &str) -> AppResult<Option<Counter>> {
+    Ok(throttle_row::Entity::find_by_id(key.to_owned())
+        .one(app.db.conn())
+        .await?
+        .map(|t| Counter {
+            failures: t.failures.max(0) as u32,
+            window_start: t.window_start,
+            locked_until: t.locked_until,
+        }))
+}
+
+async fn save_counter<C: ConnectionTrait>(db: &C, key: &str, c: Counter) -> AppResult<()> {
+    let row = throttle_row::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(c.failures as i32),
+        window_start: Set(c.window_start),
+        locked_until: Set(c.locked_until),
+    };
+    throttle_row::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(throttle_row::Column::Key)
+                .update_columns([
+                    throttle_row::Column::Failures,
+                    throttle_row::Column::WindowStart,
+                    throttle_row::Column::LockedUntil,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+
+pub async fn actor_for(app: &App, user_id: i32) -> AppResult<Option<Actor>> {
+    match user::Entity::find_by_id(user_id).one(app.db.conn()).await? {
+        Some(u) if !u.disabled => Ok(Some(actor_from(app, u)?)),
+        _ => Ok(None),
+    }
+}
+
+fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
+    let user_type = UserType::from_code(&u.user_type)
+        .ok_or_else(|| anyhow::anyhow!("user {} has unknown type {}", u.id, u.user_type))?;
+    let assoc = app
+        .orgs
+        .get(u.association_id)
+        .ok_or_else(|| anyhow::anyhow!("user {} has unknown association", u.id))?;
+    Ok(Actor {
+        user_id: u.id,
+        user_type,
+        login_name: u.login_name,
+        display_name: u.display_name,
+        association_id: u.association_id,
+        association_name: assoc.name.clone(),
+        association_level: assoc.level,
+        member_id: u.member_id,
+        cpa_id: u.cpa_id,
+        firm_id: u.firm_id,
+        must_change_password: u.must_change_password,
+    })
+}
+
+/// 修改密码: the old password, then the new one twice.
+pub async fn change_password(app: &App, actor: &Actor, old: &str, new: &str, confirm: &str) -> AppResult<()> {
+    let u = user::Entity::find_by_id(actor.user_id)
+        .one(app.db.conn())
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let mut errors = FieldErrors::new();
+    if !verify_blocking(u.password_hash.clone(), old.to_owned()).await {
+        errors.add("old_password", "原密码不正确");
+    }
+    match password::check_new(new, confirm, &u.login_name) {
+        Err(e @ password::PasswordError::Mismatch) => errors.add("confirm", e),
+        Err(e) => errors.add("new_password", e),
+        Ok(()) if new == old => errors.add("new_password", password::PasswordError::Unchanged),
+        Ok(()) => {}
+    }
+    errors.into_result()?;
+    let hash = tokio::task::spawn_blocking({
+        let new = new.to_owned();
+        move || hash_password(&new)
+    })
+    .await
+    .map_err(anyhow::Error::from)?;
+    let txn = app.db.write().await?;
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash);
+    am.must_change_password = Set(false);
+    am.password_changed_at = Set(Some(Utc::now()));
+    am.update(&txn).await?;
+    audit::append(&txn, &actor.audit_name(), "password_changed", &format!("user:{}", actor.user_id), json!({})).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Gives an account a new random password that must be changed at the next
+/// login (an operator's reset, or a member's initial password). Returns it.
+pub async fn issue_initial_password(app: &App, by: &str, user_type: UserType, login_name: &str) -> AppResult<String> {
+    let u = user::Entity::find()
+        .filter(user::Column::UserType.eq(user_type.code()))
+        .filter(user::Column::LoginName.eq(login_name))
+        .one(app.db.conn())
+        .await?
+        .ok_or(AppError::NotFound("账户"))?;
+    let plain = random_password();
+    let hash = hash_password(&plain);
+    let txn = app.db.write().await?;
+    let subject = format!("user:{}", u.id);
+    let mut am: user::ActiveModel = u.into();
+    am.password_hash = Set(hash);
+    am.must_change_password = Set(true);
+    am.update(&txn).await?;
+    audit::append(&txn, by, "initial_password_issued", &subject, json!({})).await?;
+    txn.commit().await?;
+    Ok(plain)
+}
+
+/// Clears the login throttle of an account (an operator unlocking it).
+pub async fn unlock(app: &App, user_type: UserType, login_name: &str) -> AppResult<()> {
+    let key = format!("account:{}:{}", user_type.code(), login_name.to_lowercase());
+    let db = app.db.conn();
+    throttle_row::Entity::delete_by_id(key).exec(db).await?;
+    Ok(())
+}

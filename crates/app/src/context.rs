@@ -1,0 +1,77 @@
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use cmis_store::Db;
+use object_store::ObjectStore;
+
+use crate::notify::Senders;
+use crate::organisations::Organisations;
+use crate::pii::Pii;
+use crate::settings::{Settings, StorageSettings};
+
+/// Everything a use case needs: the database, the key for personal
+/// information, file storage and the notification senders.
+pub struct App {
+    pub db: Db,
+    pub pii: Pii,
+    pub files: Arc<dyn ObjectStore>,
+    pub senders: Senders,
+    pub orgs: Organisations,
+    pub settings: Settings,
+    /// Browser tests only: every captcha has this answer. Set by `cmis serve
+    /// --e2e-fixed-captcha`, which refuses to start unless bound to loopback.
+    fixed_captcha: Option<String>,
+}
+
+impl App {
+    pub async fn new(db: Db, settings: Settings) -> anyhow::Result<App> {
+        let pii = Pii::from_settings(&settings)?;
+        let files = object_store_from(&settings.storage)?;
+        let senders = Senders::outbox(db.clone());
+        let orgs = Organisations::load(&db).await?;
+        Ok(App {
+            db,
+            pii,
+            files,
+            senders,
+            orgs,
+            settings,
+            fixed_captcha: None,
+        })
+    }
+
+    pub fn with_fixed_captcha(mut self, answer: &str) -> App {
+        self.fixed_captcha = Some(answer.to_owned());
+        self
+    }
+
+    pub fn fixed_captcha(&self) -> Option<&str> {
+        self.fixed_captcha.as_deref()
+    }
+}
+
+fn object_store_from(s: &StorageSettings) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    match s.kind.as_str() {
+        "local" => {
+            std::fs::create_dir_all(&s.path).with_context(|| format!("creating {}", s.path))?;
+            Ok(Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&s.path)?))
+        }
+        "memory" => Ok(Arc::new(object_store::memory::InMemory::new())),
+        "s3" => {
+            let mut b = object_store::aws::AmazonS3Builder::new()
+                .with_bucket_name(&s.bucket)
+                .with_region(&s.region)
+                .with_allow_http(s.allow_http);
+            if !s.endpoint.is_empty() {
+                b = b.with_endpoint(&s.endpoint).with_virtual_hosted_style_request(false);
+            }
+            if !s.access_key_id.is_empty() {
+                b = b
+                    .with_access_key_id(&s.access_key_id)
+                    .with_secret_access_key(&s.secret_access_key);
+            }
+            Ok(Arc::new(b.build()?))
+        }
+        other => anyhow::bail!("storage.kind must be local, s3 or memory, not {other}"),
+    }
+}

@@ -1,0 +1,482 @@
+//! Realistic demo data at any scale: staff for every association, firms with
+//! proper numbers per province, CPAs numbered from their firm, non-practicing
+//! members with valid resident IDs and exam certificate numbers.
+//!
+//! Record `i` is a pure function of (seed, i), so a second run with the same
+//! options inserts nothing new and a larger run extends a smaller one.
+
+use chrono::{Duration, NaiveDate, Utc};
+use cmis_domain::{AssociationLevel, MemberCertNo, ResidentId, Sex, UserType};
+use cmis_store::entity::{cpa, firm, member, user};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
+
+use crate::organisations::Association;
+use crate::{auth, App};
+
+/// Every demo account's password.
+pub const DEMO_PASSWORD: &str = "Cmis2026";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub members: u64,
+    pub firms: u64,
+    /// Each firm gets between 2 and this many CPAs.
+    pub max_cpas_per_firm: u64,
+    pub seed: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            members: 200,
+            firms: 20,
+            max_cpas_per_firm: 12,
+            seed: 2026,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Staff,
+    Firms,
+    Cpas,
+    Members,
+}
+
+impl Stage {
+    pub fn label(self) -> &'static str {
+        match self {
+            Stage::Staff => "注协工作人员",
+            Stage::Firms => "会计师事务所",
+            Stage::Cpas => "注册会计师",
+            Stage::Members => "非执业会员",
+        }
+    }
+}
+
+/// One demo login per role, for the README and the start-up banner.
+#[derive(Debug, Clone)]
+pub struct Logins {
+    pub rows: Vec<(UserType, String, String)>,
+}
+
+fn mix(seed: u64, i: u64, salt: u64) -> u64 {
+    // splitmix64
+    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤";
+const MALE: &str = "伟强磊军洋勇杰涛明超刚华飞鑫波宇浩凯健俊帆帅旭宁晨阳博文嘉志建国海东峰斌辉鹏亮";
+const FEMALE: &str = "芳娜秀英敏静丽艳娟霞桂华欣怡佳琪雪梦婷涵思雨慧晓燕红玉春梅兰萍颖倩璐瑶";
+const FIRM_WORDS: &str = "正宏信永中和天健立信大华致同容诚安永普华华兴众环永拓中审亚太中兴财光大公证天恒鹏盛德勤";
+const UNITS: &[&str] = &["中国银行", "国家电网", "中国石化", "华为技术有限公司", "招商银行", "某市财政局", "某大学", "中国平安", "中信证券", "某市国资委"];
+
+fn pick(s: &str, r: u64) -> char {
+    let chars: Vec<char> = s.chars().collect();
+    chars[(r % chars.len() as u64) as usize]
+}
+
+fn person_name(seed: u64, i: u64, salt: u64, sex: Sex) -> String {
+    let pool = if sex == Sex::Male { MALE } else { FEMALE };
+    let mut n = String::new();
+    n.push(pick(SURNAMES, mix(seed, i, salt)));
+    n.push(pick(pool, mix(seed, i, salt + 1)));
+    if mix(seed, i, salt + 2) % 3 != 0 {
+        n.push(pick(pool, mix(seed, i, salt + 3)));
+    }
+    n
+}
+
+/// Rough weights by province: the large provinces have more firms and members.
+fn weight(a: &Association) -> u64 {
+    match a.code.as_str() {
+        "11" | "31" | "44" | "32" | "33" => 8,
+        "37" | "41" | "42" | "51" | "4403" | "50" | "35" | "34" | "43" | "13" | "21" => 4,
+        "54" | "63" | "64" => 1,
+        _ => 2,
+    }
+}
+
+/// A resident ID that no other demo person of the same kind can have:
+/// birth day and sequence are a bijection of `i` for one area code.
+fn resident_id(seed: u64, i: u64, province: &str, kind_area: &str, sex: Sex) -> ResidentId {
+    const DAYS: u64 = 14_000;
+    let day = (i.wrapping_mul(7919) + seed % DAYS) % DAYS;
+    let birth = NaiveDate::from_ymd_opt(1960, 1, 1).expect("valid") + Duration::days(day as i64);
+    let seq = ((i / DAYS) % 500) * 2 + if sex == Sex::Male { 1 } else { 0 };
+    ResidentId::compose(&format!("{province}{kind_area}"), birth, seq as u16).expect("composed from valid parts")
+}
+
+fn mobile(seed: u64, i: u64, salt: u64) -> String {
+    const PREFIX: [&str; 8] = ["138", "139", "135", "136", "186", "187", "150", "158"];
+    let r = mix(seed, i, salt);
+    format!("{}{:08}", PREFIX[(r % 8) as usize], (r / 8) % 100_000_000)
+}
+
+struct Placement<'a> {
+    provincial: &'a Association,
+    city: Option<&'a Association>,
+    /// Two-digit province code used in numbers.
+    province: String,
+    /// Two-digit city code used in firm numbers.
+    city_code: String,
+}
+
+fn place<'a>(app: &'a App, weighted: &[(&'a Association, u64)], total: u64, r: u64) -> Placement<'a> {
+    let mut x = r % total;
+    let mut chosen = weighted[0].0;
+    for (a, w) in weighted {
+        if x < *w {
+            chosen = a;
+            break;
+        }
+        x -= w;
+    }
+    let cities: Vec<&Association> = app.orgs.children(chosen.id).collect();
+    let city = (!cities.is_empty()).then(|| cities[((r >> 20) % cities.len() as u64) as usize]);
+    let province = chosen.province_code.clone().unwrap_or_else(|| "11".into());
+    let city_code = match (city, chosen.code.len()) {
+        (Some(c), _) => c.code[2..4].to_owned(),
+        (None, 4) => chosen.code[2..4].to_owned(), // 深圳: 4403
+        _ => "01".to_owned(),
+    };
+    Placement { provincial: chosen, city, province, city_code }
+}
+
+pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, u64) + Sync)) -> anyhow::Result<Logins> {
+    let seed = opts.seed;
+    let hash = auth::hash_password(DEMO_PASSWORD);
+    let now = Utc::now();
+
+    // Staff: one account per association, `staff{code}`.
+    let orgs = app.orgs.all();
+    let staff: Vec<user::ActiveModel> = orgs
+        .iter()
+        .map(|a| user::ActiveModel {
+            user_type: Set(UserType::AssociationStaff.code().into()),
+            login_name: Set(format!("staff{}", a.code)),
+            display_name: Set(format!("{}工作人员", a.name)),
+            password_hash: Set(hash.clone()),
+            must_change_password: Set(false),
+            association_id: Set(a.id),
+            disabled: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    insert_users(app, staff).await?;
+    progress(Stage::Staff, orgs.len() as u64, orgs.len() as u64);
+
+    let weighted: Vec<(&Association, u64)> = app.orgs.provincial().map(|a| (a, weight(a))).collect();
+    let total: u64 = weighted.iter().map(|(_, w)| w).sum();
+    let guangdong = app.orgs.by_code("44").expect("seeded");
+    let gd_weighted = [(guangdong, 1)];
+
+    // Firms, then their CPAs.
+    let mut firm_serial: std::collections::HashMap<String, u64> = Default::default();
+    let mut cpa_total = 0u64;
+    let mut first_cpa = None;
+    const BATCH: u64 = 500;
+    let mut i = 0;
+    while i < opts.firms {
+        let end = (i + BATCH).min(opts.firms);
+        let txn = app.db.write().await?;
+        let mut firms = Vec::new();
+        let mut plans = Vec::new();
+        for f in i..end {
+            // The first firm and member are in Guangdong, so the README's logins are stable.
+            let p = if f == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, f, 1)) };
+            let prefix = format!("{}{}", p.province, p.city_code);
+            let serial = firm_serial.entry(prefix.clone()).or_insert(0);
+            *serial += 1;
+            let firm_no = format!("{prefix}{:04}", *serial);
+            let place_name = p.city.map_or(p.provincial.short_name.as_str(), |c| c.short_name.as_str());
+            let w1 = pick(FIRM_WORDS, mix(seed, f, 2));
+            let w2 = pick(FIRM_WORDS, mix(seed, f, 3));
+            let partnership = mix(seed, f, 4) % 3 == 0;
+            let name = if partnership {
+                format!("{place_name}{w1}{w2}会计师事务所（特殊普通合伙）")
+            } else {
+                format!("{place_name}{w1}{w2}会计师事务所有限责任公司")
+            };
+            let cpas = 2 + mix(seed, f, 5) % opts.max_cpas_per_firm.saturating_sub(1).max(1);
+            firms.push(firm::ActiveModel {
+                firm_no: Set(firm_no.clone()),
+                name: Set(name.clone()),
+                association_id: Set(p.provincial.id),
+                city_association_id: Set(p.city.map(|c| c.id)),
+                form: Set(if partnership { "partnership" } else { "limited" }.into()),
+                address: Set(Some(format!("{place_name}市{}路{}号", pick(FIRM_WORDS, mix(seed, f, 6)), 1 + mix(seed, f, 7) % 300))),
+                phone: Set(Some(format!("0{}-{:08}", 10 + mix(seed, f, 8) % 80, mix(seed, f, 9) % 100_000_000))),
+                contact_person: Set(Some(person_name(seed, f, 10, Sex::Male))),
+                status: Set("active".into()),
+                created_at: Set(now),
+                ..Default::default()
+            });
+            plans.push((firm_no, name, p, cpas, f));
+        }
+        firm::Entity::insert_many(firms)
+            .on_conflict(OnConflict::column(firm::Column::FirmNo).do_nothing().to_owned())
+            .exec_without_returning(&txn)
+            .await?;
+        let nos: Vec<String> = plans.iter().map(|p| p.0.clone()).collect();
+        let ids: std::collections::HashMap<String, i32> = firm::Entity::find()
+            .select_only()
+            .columns([firm::Column::FirmNo, firm::Column::Id])
+            .filter(firm::Column::FirmNo.is_in(nos))
+            .into_tuple::<(String, i32)>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        let mut cpas = Vec::new();
+        let mut users = Vec::new();
+        for (firm_no, name, p, n, f) in &plans {
+            let firm_id = ids[firm_no];
+            users.push(user::ActiveModel {
+                user_type: Set(UserType::Firm.code().into()),
+                login_name: Set(firm_no.clone()),
+                display_name: Set(name.clone()),
+                password_hash: Set(hash.clone()),
+                must_change_password: Set(false),
+                association_id: Set(p.provincial.id),
+                firm_id: Set(Some(firm_id)),
+                disabled: Set(false),
+                created_at: Set(now),
+                ..Default::default()
+            });
+            for k in 0..*n {
+                let g = f * 1000 + k; // a person-number unique across firms
+                let sex = if mix(seed, g, 20) % 2 == 0 { Sex::Male } else { Sex::Female };
+                let id = resident_id(seed, g, &p.province, "0102", sex);
+                let exam_year = 2000 + (mix(seed, g, 21) % 24) as i32;
+                let cpa_no = format!("{firm_no}{:04}", k + 1);
+                first_cpa.get_or_insert_with(|| cpa_no.clone());
+                cpas.push(cpa::ActiveModel {
+                    cpa_no: Set(cpa_no),
+                    name: Set(person_name(seed, g, 22, sex)),
+                    sex: Set(sex.code().into()),
+                    birth_date: Set(id.birth_date()),
+                    id_type: Set("resident".into()),
+                    id_number_enc: Set(app.pii.encrypt(id.as_str())),
+                    id_number_digest: Set(app.pii.digest(id.as_str())),
+                    mobile_enc: Set(Some(app.pii.encrypt(&mobile(seed, g, 23)))),
+                    mobile_digest: Set(Some(app.pii.digest(&mobile(seed, g, 23)))),
+                    email: Set(None),
+                    association_id: Set(p.provincial.id),
+                    city_association_id: Set(p.city.map(|c| c.id)),
+                    qualification_method: Set("exam".into()),
+                    exam_cert_no: Set(Some(format!("QZ{:02}{}{:05}", exam_year % 100, p.province, g % 100_000))),
+                    exam_year: Set(Some(exam_year)),
+                    status: Set("active".into()),
+                    created_at: Set(now),
+                    firm_id: Set(firm_id),
+                    registered_on: Set(NaiveDate::from_ymd_opt(exam_year + 1, 1 + (g % 12) as u32, 1).expect("valid")),
+                    is_partner: Set(k == 0),
+                    ..Default::default()
+                });
+            }
+        }
+        cpa_total += cpas.len() as u64;
+        insert_users_in(&txn, users).await?;
+        for chunk in chunks(cpas, 400) {
+            let nos: Vec<String> = chunk.iter().map(|c| c.cpa_no.clone().unwrap()).collect();
+            let meta: Vec<(String, String, i32)> = chunk
+                .iter()
+                .map(|c| (c.cpa_no.clone().unwrap(), c.name.clone().unwrap(), c.association_id.clone().unwrap()))
+                .collect();
+            cpa::Entity::insert_many(chunk)
+                .on_conflict(OnConflict::column(cpa::Column::CpaNo).do_nothing().to_owned())
+                .exec_without_returning(&txn)
+                .await?;
+            let ids: std::collections::HashMap<String, (i32, i32)> = cpa::Entity::find()
+                .select_only()
+                .columns([cpa::Column::CpaNo, cpa::Column::Id, cpa::Column::FirmId])
+                .filter(cpa::Column::CpaNo.is_in(nos))
+                .into_tuple::<(String, i32, i32)>()
+                .all(&txn)
+                .await?
+                .into_iter()
+                .map(|(n, id, f)| (n, (id, f)))
+                .collect();
+            let users = meta
+                .into_iter()
+                .map(|(no, name, assoc)| user::ActiveModel {
+                    user_type: Set(UserType::Cpa.code().into()),
+                    login_name: Set(no.clone()),
+                    display_name: Set(name),
+                    password_hash: Set(hash.clone()),
+                    must_change_password: Set(false),
+                    association_id: Set(assoc),
+                    cpa_id: Set(Some(ids[&no].0)),
+                    firm_id: Set(Some(ids[&no].1)),
+                    disabled: Set(false),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+                .collect();
+            insert_users_in(&txn, users).await?;
+        }
+        txn.commit().await?;
+        progress(Stage::Firms, end, opts.firms);
+        progress(Stage::Cpas, cpa_total, cpa_total);
+        i = end;
+    }
+
+    // Non-practicing members.
+    let mut member_serial: std::collections::HashMap<String, u32> = Default::default();
+    let mut first_member = None;
+    let mut i = 0;
+    while i < opts.members {
+        let end = (i + BATCH).min(opts.members);
+        let txn = app.db.write().await?;
+        let mut rows = Vec::new();
+        let mut meta = Vec::new();
+        for m in i..end {
+            let p = if m == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, m, 30)) };
+            let sex = if mix(seed, m, 31) % 2 == 0 { Sex::Male } else { Sex::Female };
+            let id = resident_id(seed, m, &p.province, "0103", sex);
+            let year = 2005 + (mix(seed, m, 32) % 21) as i32;
+            let serial = member_serial.entry(format!("{}{year}", p.province)).or_insert(0);
+            *serial += 1;
+            let cert = MemberCertNo::compose(&p.province, year, *serial)?.to_string();
+            first_member.get_or_insert_with(|| cert.clone());
+            let exam_year = year - 1 - (mix(seed, m, 33) % 3) as i32;
+            let name = person_name(seed, m, 34, sex);
+            let phone = mobile(seed, m, 35);
+            meta.push((cert.clone(), name.clone(), p.provincial.id));
+            rows.push(member::ActiveModel {
+                cert_no: Set(cert),
+                name: Set(name),
+                sex: Set(sex.code().into()),
+                birth_date: Set(id.birth_date()),
+                id_type: Set("resident".into()),
+                id_number_enc: Set(app.pii.encrypt(id.as_str())),
+                id_number_digest: Set(app.pii.digest(id.as_str())),
+                mobile_enc: Set(Some(app.pii.encrypt(&phone))),
+                mobile_digest: Set(Some(app.pii.digest(&phone))),
+                email: Set(Some(format!("m{m}@example.cn"))),
+                association_id: Set(p.provincial.id),
+                city_association_id: Set(p.city.map(|c| c.id)),
+                qualification_method: Set("exam".into()),
+                exam_cert_no: Set(Some(format!("QZ{:02}{}{:05}", exam_year % 100, p.province, (m + 50_000) % 100_000))),
+                exam_year: Set(Some(exam_year)),
+                status: Set("active".into()),
+                created_at: Set(now),
+                admitted_on: Set(NaiveDate::from_ymd_opt(year, 1 + (m % 12) as u32, 1 + (m % 28) as u32).expect("valid")),
+                work_unit: Set(Some(UNITS[(mix(seed, m, 36) % UNITS.len() as u64) as usize].to_owned())),
+                ..Default::default()
+            });
+        }
+        let nos: Vec<String> = meta.iter().map(|m| m.0.clone()).collect();
+        for chunk in chunks(rows, 400) {
+            member::Entity::insert_many(chunk)
+                .on_conflict(OnConflict::column(member::Column::CertNo).do_nothing().to_owned())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+        let ids: std::collections::HashMap<String, i32> = member::Entity::find()
+            .select_only()
+            .columns([member::Column::CertNo, member::Column::Id])
+            .filter(member::Column::CertNo.is_in(nos))
+            .into_tuple::<(String, i32)>()
+            .all(&txn)
+            .await?
+            .into_iter()
+            .collect();
+        let users = meta
+            .into_iter()
+            .map(|(cert, name, assoc)| user::ActiveModel {
+                user_type: Set(UserType::NonPracticingMember.code().into()),
+                member_id: Set(Some(ids[&cert])),
+                login_name: Set(cert),
+                display_name: Set(name),
+                password_hash: Set(hash.clone()),
+                must_change_password: Set(false),
+                association_id: Set(assoc),
+                disabled: Set(false),
+                created_at: Set(now),
+                ..Default::default()
+            })
+            .collect();
+        insert_users_in(&txn, users).await?;
+        txn.commit().await?;
+        progress(Stage::Members, end, opts.members);
+        i = end;
+    }
+
+    let mut rows = Vec::new();
+    if let Some(m) = first_member {
+        rows.push((UserType::NonPracticingMember, m, DEMO_PASSWORD.to_owned()));
+    }
+    if let Some(c) = first_cpa {
+        rows.push((UserType::Cpa, c.clone(), DEMO_PASSWORD.to_owned()));
+        rows.push((UserType::Firm, c[..8].to_owned(), DEMO_PASSWORD.to_owned()));
+    }
+    for a in [app.orgs.national(), guangdong] {
+        rows.push((UserType::AssociationStaff, format!("staff{}", a.code), DEMO_PASSWORD.to_owned()));
+    }
+    if let Some(city) = app.orgs.children(guangdong.id).find(|c| c.level == AssociationLevel::City) {
+        rows.push((UserType::AssociationStaff, format!("staff{}", city.code), DEMO_PASSWORD.to_owned()));
+    }
+    Ok(Logins { rows })
+}
+
+fn chunks<T>(v: Vec<T>, n: usize) -> Vec<Vec<T>> {
+    let mut out = Vec::new();
+    let mut it = v.into_iter().peekable();
+    while it.peek().is_some() {
+        out.push(it.by_ref().take(n).collect());
+    }
+    out
+}
+
+async fn insert_users(app: &App, users: Vec<user::ActiveModel>) -> anyhow::Result<()> {
+    let txn = app.db.write().await?;
+    insert_users_in(&txn, users).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+async fn insert_users_in<C: sea_orm::ConnectionTrait>(txn: &C, users: Vec<user::ActiveModel>) -> anyhow::Result<()> {
+    for chunk in chunks(users, 400) {
+        user::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([user::Column::UserType, user::Column::LoginName])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_resident_ids_are_valid_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..30_000 {
+            let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
+            let id = resident_id(7, i, "44", "0103", sex);
+            assert_eq!(id.sex(), sex);
+            assert!(seen.insert(id.as_str().to_owned()), "duplicate at {i}");
+        }
+    }
+
+    #[test]
+    fn names_are_two_or_three_characters() {
+        for i in 0..100 {
+            let n = person_name(1, i, 0, Sex::Female).chars().count();
+            assert!((2..=3).contains(&n));
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Use cases. Every call authorizes its actor here, by role and association
+//! scope; web handlers and the JSON API only parse and render.
+
+pub mod actor;
+pub mod approval;
+pub mod attachments;
+pub mod audit;
+pub mod auth;
+pub mod captcha;
+pub mod demo;
+pub mod error;
+pub mod messages;
+pub mod notify;
+pub mod organisations;
+pub mod pii;
+pub mod settings;
+
+mod context;
+
+pub use actor::Actor;
+pub use context::App;
+pub use error::{AppError, AppResult, FieldErrors};
+pub use settings::Settings;

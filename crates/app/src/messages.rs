@@ -1,0 +1,105 @@
+//! The message centre (🔔): returns, decisions and notices addressed to a user.
+
+use chrono::{DateTime, Utc};
+use cmis_store::entity::message;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+};
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Message {
+    pub id: i32,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub page: u64,
+    pub pages: u64,
+    pub total: u64,
+}
+
+pub const PAGE_SIZE: u64 = 10;
+
+/// Sends a message inside the caller's transaction.
+pub async fn send<C: ConnectionTrait>(
+    txn: &C,
+    user_id: i32,
+    title: &str,
+    body: &str,
+    link: Option<&str>,
+) -> Result<(), DbErr> {
+    message::ActiveModel {
+        user_id: Set(user_id),
+        title: Set(title.to_owned()),
+        body: Set(body.to_owned()),
+        link: Set(link.map(str::to_owned)),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+pub async fn unread_count(app: &App, actor: &Actor) -> AppResult<u64> {
+    Ok(message::Entity::find()
+        .filter(message::Column::UserId.eq(actor.user_id))
+        .filter(message::Column::ReadAt.is_null())
+        .count(app.db.conn())
+        .await?)
+}
+
+/// 消息列表, newest first, page numbers from 1.
+pub async fn list(app: &App, actor: &Actor, page: u64) -> AppResult<Page<Message>> {
+    let paginator = message::Entity::find()
+        .filter(message::Column::UserId.eq(actor.user_id))
+        .order_by_desc(message::Column::Id)
+        .paginate(app.db.conn(), PAGE_SIZE);
+    let counts = paginator.num_items_and_pages().await?;
+    let page = page.clamp(1, counts.number_of_pages.max(1));
+    let items = paginator.fetch_page(page - 1).await?.into_iter().map(to_message).collect();
+    Ok(Page {
+        items,
+        page,
+        pages: counts.number_of_pages.max(1),
+        total: counts.number_of_items,
+    })
+}
+
+/// 查看详情: a user reads only their own messages; reading marks it read.
+pub async fn open(app: &App, actor: &Actor, id: i32) -> AppResult<Message> {
+    let m = message::Entity::find_by_id(id)
+        .one(app.db.conn())
+        .await?
+        .filter(|m| m.user_id == actor.user_id)
+        .ok_or(AppError::NotFound("消息"))?;
+    if m.read_at.is_none() {
+        let mut am: message::ActiveModel = m.clone().into();
+        am.read_at = Set(Some(Utc::now()));
+        am.update(app.db.conn()).await?;
+    }
+    let mut msg = to_message(m);
+    msg.read = true;
+    Ok(msg)
+}
+
+fn to_message(m: message::Model) -> Message {
+    Message {
+        id: m.id,
+        title: m.title,
+        body: m.body,
+        link: m.link,
+        created_at: m.created_at,
+        read: m.read_at.is_some(),
+    }
+}

@@ -1,0 +1,60 @@
+use serde::Deserialize;
+
+/// What the use cases need from configuration (the CLI reads the file and the
+/// `CMIS_*` variables into this).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Base64 of 32 bytes: the key that encrypts personal information at rest.
+    /// When empty, a key file beside the data is made on first start (`pii_key_file`).
+    pub pii_key: String,
+    pub pii_key_file: String,
+    pub storage: StorageSettings,
+    /// Show the development outbox page (SMS and mail that were "sent").
+    pub dev_outbox: bool,
+    /// How long a login session lasts without activity, in minutes.
+    pub session_minutes: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            pii_key: String::new(),
+            pii_key_file: "data/pii.key".into(),
+            storage: StorageSettings::default(),
+            dev_outbox: false,
+            session_minutes: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct StorageSettings {
+    /// `local` or `s3`.
+    pub kind: String,
+    /// For `local`: the directory.
+    pub path: String,
+    pub bucket: String,
+    pub endpoint: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    /// For S3-compatible stores reached over plain HTTP inside a private network.
+    pub allow_http: bool,
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        StorageSettings {
+            kind: "local".into(),
+            path: "data/files".into(),
+            bucket: String::new(),
+            endpoint: String::new(),
+            region: "us-east-1".into(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            allow_http: false,
+        }
+    }
+}

@@ -1,0 +1,127 @@
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sea_orm::sqlx::postgres::PgPoolOptions;
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr, SqlxPostgresConnector,
+    SqlxSqliteConnector, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+
+use crate::migration::Migrator;
+
+/// One database, SQLite or PostgreSQL, chosen by the URL.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+impl Db {
+    /// `sqlite://path?mode=rwc` or `postgres://…`.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        let conn = if url.starts_with("sqlite:") {
+            if let Some(dir) = sqlite_path(url).and_then(|p| std::path::Path::new(p).parent().map(|d| d.to_owned()))
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            }
+            // WAL lets readers run beside the writer; writers wait on busy_timeout and
+            // begin IMMEDIATE (see `write`), so a transaction never upgrades a read lock.
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-32000")
+                .pragma("temp_store", "memory");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .min_connections(1)
+                .connect_with(opts)
+                .await
+                .context("opening the SQLite database")?;
+            SqlxSqliteConnector::from_sqlx_sqlite_pool(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let pool = PgPoolOptions::new()
+                .max_connections(32)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .context("connecting to PostgreSQL")?;
+            SqlxPostgresConnector::from_sqlx_postgres_pool(pool)
+        } else {
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:");
+        };
+        Ok(Db { conn })
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn open(url: &str) -> anyhow::Result<Db> {
+        let db = Db::connect(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.conn, None).await.context("applying migrations")?;
+        crate::seed::organisations(self).await.context("loading the organisations")?;
+        Ok(())
+    }
+
+    /// For reads and single-statement writes.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// A write transaction. On SQLite it begins IMMEDIATE: it takes the write lock at
+    /// once (waiting up to busy_timeout), so it can never fail with SQLITE_BUSY later
+    /// when a deferred transaction would upgrade from reading to writing.
+    pub async fn write(&self) -> Result<DatabaseTransaction, DbErr> {
+        let options = TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: self.is_sqlite().then_some(SqliteTransactionMode::Immediate),
+        };
+        self.conn.begin_with_options(options).await
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.backend() == DatabaseBackend::Sqlite
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// An online copy of a SQLite database into `dest` (`VACUUM INTO`), consistent
+    /// while the server keeps running. PostgreSQL is backed up with pg_dump.
+    pub async fn backup_sqlite(&self, dest: &std::path::Path) -> anyhow::Result<()> {
+        anyhow::ensure!(self.is_sqlite(), "cmis backup copies SQLite databases; use pg_dump for PostgreSQL");
+        anyhow::ensure!(!dest.exists(), "{} already exists", dest.display());
+        let path = dest.to_str().context("backup path is not UTF-8")?.replace('\'', "''");
+        self.conn.execute_unprepared(&format!("VACUUM INTO '{path}'")).await?;
+        Ok(())
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// Maps a unique-key violation to `Some(())`, so callers can answer with the field that clashed.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

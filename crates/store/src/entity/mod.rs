@@ -1,0 +1,17 @@
+//! sea-orm entities, one module a table.
+
+pub mod approval_step;
+pub mod association;
+pub mod attachment;
+pub mod audit_event;
+pub mod captcha;
+pub mod contact_line;
+pub mod cpa;
+pub mod firm;
+pub mod member;
+pub mod message;
+pub mod outbox;
+pub mod sequence;
+pub mod session;
+pub mod throttle;
+pub mod user;
