@@ -148,6 +148,12 @@ fn place<'a>(app: &'a App, weighted: &[(&'a Association, u64)], total: u64, r: u
     Placement { provincial: chosen, city, province, city_code }
 }
 
+/// Whether any account exists: a fresh database gets the demo data set.
+pub async fn has_accounts(app: &App) -> anyhow::Result<bool> {
+    use sea_orm::PaginatorTrait;
+    Ok(user::Entity::find().count(app.db.conn()).await? > 0)
+}
+
 pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, u64) + Sync)) -> anyhow::Result<Logins> {
     let seed = opts.seed;
     let hash = auth::hash_password(DEMO_PASSWORD);

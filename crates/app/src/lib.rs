@@ -9,6 +9,7 @@ pub mod auth;
 pub mod captcha;
 pub mod demo;
 pub mod error;
+pub mod home;
 pub mod messages;
 pub mod notify;
 pub mod organisations;

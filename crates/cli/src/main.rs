@@ -1,1 +1,287 @@
-fn main() {}
+//! `cmis`: the one binary of the system.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use cmis_app::{App, Settings, audit, auth, demo};
+use cmis_domain::UserType;
+use cmis_store::Db;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::Deserialize;
+
+#[derive(Parser)]
+#[command(name = "cmis", version, about = "中国注册会计师协会行业管理信息系统")]
+struct Cli {
+    /// Configuration file (TOML). `CMIS_*` environment variables override it.
+    #[arg(long, env = "CMIS_CONFIG", default_value = "cmis.toml", global = true)]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server (the default).
+    Serve {
+        /// Browser tests only: every captcha answers this. Refused unless listening on loopback.
+        #[arg(long, value_name = "ANSWER")]
+        e2e_fixed_captcha: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Generate demo data (idempotent; a larger run extends a smaller one).
+    Demo {
+        #[arg(long, default_value_t = 200)]
+        members: u64,
+        #[arg(long, default_value_t = 20)]
+        firms: u64,
+        #[arg(long, default_value_t = 12)]
+        max_cpas_per_firm: u64,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Check the audit log's hash chain and name the first broken link.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Copy the SQLite database to a file while the server runs.
+    Backup { dest: PathBuf },
+    /// Give an account a new random password that must be changed at next login.
+    InitialPassword {
+        /// member, cpa, firm or staff.
+        #[arg(long = "type")]
+        user_type: String,
+        #[arg(long)]
+        login: String,
+    },
+    /// Lift a login lockout.
+    Unlock {
+        #[arg(long = "type")]
+        user_type: String,
+        #[arg(long)]
+        login: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    Verify,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(default)]
+struct Config {
+    database_url: String,
+    listen: String,
+    /// Cookies only over TLS: set behind an HTTPS load balancer.
+    secure_cookies: bool,
+    /// Take the client address from X-Forwarded-For.
+    trust_forwarded: bool,
+    /// `pretty` or `json`.
+    log_format: String,
+    /// Load the small demo data set when the database has no accounts.
+    demo_on_first_start: bool,
+    #[serde(flatten)]
+    app: Settings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://data/cmis.sqlite3?mode=rwc".into(),
+            listen: "127.0.0.1:8080".into(),
+            secure_cookies: false,
+            trust_forwarded: false,
+            log_format: "pretty".into(),
+            demo_on_first_start: true,
+            app: Settings::default(),
+        }
+    }
+}
+
+fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
+    let mut b = config::Config::builder()
+        .add_source(config::File::from(path.to_owned()).required(false))
+        .add_source(config::Environment::with_prefix("CMIS").separator("__").try_parsing(true));
+    if let Ok(url) = std::env::var("DATABASE_URL") {
+        b = b.set_override("database_url", url)?;
+    }
+    let c: Config = b.build()?.try_deserialize().context("reading the configuration")?;
+    Ok(c)
+}
+
+fn init_logs(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,sea_orm=warn,tower_http=info".into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter);
+    if format == "json" {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let cfg = load_config(&cli.config)?;
+    init_logs(&cfg.log_format);
+    match cli.command.unwrap_or(Command::Serve { e2e_fixed_captcha: None }) {
+        Command::Serve { e2e_fixed_captcha } => serve(cfg, e2e_fixed_captcha).await,
+        Command::Migrate => {
+            let db = Db::open(&cfg.database_url).await?;
+            println!("数据库已是最新版本");
+            db.close().await?;
+            Ok(())
+        }
+        Command::Demo { members, firms, max_cpas_per_firm, seed } => {
+            let app = open(&cfg).await?;
+            let opts = demo::Options { members, firms, max_cpas_per_firm, seed };
+            let logins = run_demo(&app, &opts).await?;
+            print_logins(&logins);
+            Ok(())
+        }
+        Command::Audit { action: AuditAction::Verify } => {
+            let db = Db::open(&cfg.database_url).await?;
+            let v = audit::verify(&db).await?;
+            match v.first_broken {
+                None => {
+                    println!("审计日志完整：已校验 {} 条记录，哈希链无断点", v.checked);
+                    Ok(())
+                }
+                Some((id, why)) => {
+                    println!("审计日志在第 {id} 条记录处断开：{why}（已校验 {} 条）", v.checked);
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Backup { dest } => {
+            let db = Db::connect(&cfg.database_url).await?;
+            db.backup_sqlite(&dest).await?;
+            println!("已备份到 {}", dest.display());
+            Ok(())
+        }
+        Command::InitialPassword { user_type, login } => {
+            let app = open(&cfg).await?;
+            let t = UserType::from_code(&user_type).context("--type must be member, cpa, firm or staff")?;
+            let pw = auth::issue_initial_password(&app, "operator:cli", t, &login).await?;
+            println!("{pw}");
+            Ok(())
+        }
+        Command::Unlock { user_type, login } => {
+            let app = open(&cfg).await?;
+            let t = UserType::from_code(&user_type).context("--type must be member, cpa, firm or staff")?;
+            auth::unlock(&app, t, &login).await?;
+            println!("已解除锁定");
+            Ok(())
+        }
+    }
+}
+
+async fn open(cfg: &Config) -> anyhow::Result<App> {
+    let db = Db::open(&cfg.database_url).await?;
+    App::new(db, cfg.app.clone()).await
+}
+
+async fn run_demo(app: &App, opts: &demo::Options) -> anyhow::Result<demo::Logins> {
+    let bars = MultiProgress::new();
+    let style = ProgressStyle::with_template("{prefix:>8} [{bar:40}] {pos}/{len} {per_sec} 剩余 {eta}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    let mk = |label: &str, len: u64| {
+        let b = bars.add(ProgressBar::new(len));
+        b.set_style(style.clone());
+        b.set_prefix(label.to_owned());
+        b
+    };
+    let firms = mk(demo::Stage::Firms.label(), opts.firms);
+    let members = mk(demo::Stage::Members.label(), opts.members);
+    let progress = |stage: demo::Stage, done: u64, _total: u64| match stage {
+        demo::Stage::Firms => firms.set_position(done),
+        demo::Stage::Members => members.set_position(done),
+        _ => {}
+    };
+    let logins = demo::generate(app, opts, &progress).await?;
+    firms.finish();
+    members.finish();
+    Ok(logins)
+}
+
+fn print_logins(l: &demo::Logins) {
+    println!("演示账户（密码均为 {}）：", demo::DEMO_PASSWORD);
+    for (t, login, _) in &l.rows {
+        println!("  {:<12} {}", t.label(), login);
+    }
+}
+
+fn is_loopback(addr: &SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+async fn serve(cfg: Config, e2e_fixed_captcha: Option<String>) -> anyhow::Result<()> {
+    let addr: SocketAddr = cfg.listen.parse().with_context(|| format!("listen = {}", cfg.listen))?;
+    if e2e_fixed_captcha.is_some() && !is_loopback(&addr) {
+        anyhow::bail!("--e2e-fixed-captcha is for browser tests and only allowed on a loopback address");
+    }
+    let db = Db::open(&cfg.database_url).await?;
+    let mut app = App::new(db, cfg.app.clone()).await?;
+    if let Some(answer) = &e2e_fixed_captcha {
+        tracing::warn!("browser-test mode: every captcha has a fixed answer");
+        app = app.with_fixed_captcha(answer);
+    }
+    if cfg.demo_on_first_start && !cmis_app::demo::has_accounts(&app).await? {
+        println!("首次启动：正在生成演示数据……");
+        let logins = run_demo(&app, &demo::Options::default()).await?;
+        print_logins(&logins);
+    }
+    let app = Arc::new(app);
+    let store = cmis_web::session::DbSessionStore::new(app.db.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "removing expired sessions");
+            }
+        }
+    });
+    let router = cmis_web::router(
+        app,
+        cmis_web::WebOptions {
+            secure_cookies: cfg.secure_cookies,
+            trust_forwarded: cfg.trust_forwarded,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    println!("中国注册会计师协会行业管理信息系统已启动：http://{addr}/");
+    axum_serve(listener, router).await
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, router: axum::Router) -> anyhow::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,1 +1,77 @@
+//! HTTP: the pages people use (PC and phone), the JSON API for other clients,
+//! and the operational endpoints. Handlers parse, call `cmis_app`, render.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use cmis_app::App;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub mod api;
+pub mod assets;
+pub mod csrf;
+pub mod error;
+pub mod ops;
+pub mod pages;
+pub mod session;
+pub mod shell;
+
+/// Options that belong to HTTP rather than to the use cases.
+#[derive(Debug, Clone)]
+pub struct WebOptions {
+    /// Mark cookies Secure (behind TLS).
+    pub secure_cookies: bool,
+    /// Take the client address from X-Forwarded-For (behind a load balancer you trust).
+    pub trust_forwarded: bool,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: Arc<App>,
+    pub options: Arc<WebOptions>,
+}
+
+pub fn router(app: Arc<App>, options: WebOptions) -> Router {
+    let session_minutes = app.settings.session_minutes;
+    let store = session::DbSessionStore::new(app.db.clone());
+    let secure = options.secure_cookies;
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("cmis_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(session_minutes)));
+    let state = AppState {
+        app,
+        options: Arc::new(options),
+    };
+    Router::new()
+        .merge(pages::routes())
+        .nest("/api/v1", api::routes())
+        .merge(api::docs())
+        .merge(ops::routes())
+        .merge(assets::routes())
+        .fallback(pages::not_found)
+        .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
+        .layer(middleware::from_fn(move |req, next| csrf::protect(secure, req, next)))
+        .layer(sessions)
+        .layer(middleware::from_fn(assets::security_headers))
+        .layer(middleware::from_fn(ops::track))
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,134 @@
+//! What the home page shows each role: the person's or firm's own record, or
+//! for staff the size of what their association oversees.
+
+use chrono::NaiveDate;
+use cmis_domain::{IdType, Sex, UserType, mask};
+use cmis_store::entity::{cpa, firm, member};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait};
+use serde::Serialize;
+
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    pub name: String,
+    pub sex: &'static str,
+    pub number: String,
+    pub id_type: &'static str,
+    /// Masked (110101********1234); the full value only on the person's own profile.
+    pub id_number: String,
+    pub mobile: String,
+    pub association: String,
+    pub birth_date: NaiveDate,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum Summary {
+    Member { person: Person, admitted_on: NaiveDate, work_unit: String },
+    Cpa { person: Person, firm_name: String, firm_no: String },
+    Firm { name: String, firm_no: String, cpas: u64, address: String, association: String },
+    Staff { association: String, level: &'static str, subordinates: usize, members: u64, firms: u64, cpas: u64 },
+}
+
+fn label_sex(code: &str) -> &'static str {
+    Sex::from_code(code).map_or("", Sex::label)
+}
+
+fn label_id(code: &str) -> &'static str {
+    IdType::from_code(code).map_or("", IdType::label)
+}
+
+pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
+    let db = app.db.conn();
+    let assoc = |id: i32| app.orgs.get(id).map_or_else(String::new, |a| a.name.clone());
+    let decrypt_masked = |enc: &str, f: fn(&str) -> String| app.pii.decrypt(enc).map(|v| f(&v)).unwrap_or_default();
+    match actor.user_type {
+        UserType::NonPracticingMember => {
+            let m = member::Entity::find_by_id(actor.member_id.ok_or(AppError::Forbidden)?)
+                .one(db)
+                .await?
+                .ok_or(AppError::NotFound("会员"))?;
+            Ok(Summary::Member {
+                person: Person {
+                    sex: label_sex(&m.sex),
+                    id_type: label_id(&m.id_type),
+                    id_number: decrypt_masked(&m.id_number_enc, mask::id_number),
+                    mobile: m.mobile_enc.as_deref().map_or_else(String::new, |e| decrypt_masked(e, mask::phone)),
+                    association: assoc(m.association_id),
+                    number: m.cert_no,
+                    name: m.name,
+                    birth_date: m.birth_date,
+                },
+                admitted_on: m.admitted_on,
+                work_unit: m.work_unit.unwrap_or_default(),
+            })
+        }
+        UserType::Cpa => {
+            let c = cpa::Entity::find_by_id(actor.cpa_id.ok_or(AppError::Forbidden)?)
+                .one(db)
+                .await?
+                .ok_or(AppError::NotFound("注册会计师"))?;
+            let f = firm::Entity::find_by_id(c.firm_id).one(db).await?.ok_or(AppError::NotFound("事务所"))?;
+            Ok(Summary::Cpa {
+                person: Person {
+                    sex: label_sex(&c.sex),
+                    id_type: label_id(&c.id_type),
+                    id_number: decrypt_masked(&c.id_number_enc, mask::id_number),
+                    mobile: c.mobile_enc.as_deref().map_or_else(String::new, |e| decrypt_masked(e, mask::phone)),
+                    association: assoc(c.association_id),
+                    number: c.cpa_no,
+                    name: c.name,
+                    birth_date: c.birth_date,
+                },
+                firm_name: f.name,
+                firm_no: f.firm_no,
+            })
+        }
+        UserType::Firm => {
+            let f = firm::Entity::find_by_id(actor.firm_id.ok_or(AppError::Forbidden)?)
+                .one(db)
+                .await?
+                .ok_or(AppError::NotFound("事务所"))?;
+            let cpas = cpa::Entity::find().filter(cpa::Column::FirmId.eq(f.id)).count(db).await?;
+            Ok(Summary::Firm {
+                association: assoc(f.association_id),
+                name: f.name,
+                firm_no: f.firm_no,
+                cpas,
+                address: f.address.unwrap_or_default(),
+            })
+        }
+        UserType::AssociationStaff => {
+            let scope = app.orgs.scope(actor.association_id);
+            // CICPA sees everything: no need to list every association in the filter.
+            let national = actor.association_level == cmis_domain::AssociationLevel::National;
+            let members = member::Entity::find()
+                .apply_if((!national).then(|| scope.clone()), |q, s| {
+                    q.filter(Condition::any().add(member::Column::AssociationId.is_in(s.clone())).add(member::Column::CityAssociationId.is_in(s)))
+                })
+                .count(db)
+                .await?;
+            let firms = firm::Entity::find()
+                .apply_if((!national).then(|| scope.clone()), |q, s| {
+                    q.filter(Condition::any().add(firm::Column::AssociationId.is_in(s.clone())).add(firm::Column::CityAssociationId.is_in(s)))
+                })
+                .count(db)
+                .await?;
+            let cpas = cpa::Entity::find()
+                .apply_if((!national).then(|| scope.clone()), |q, s| {
+                    q.filter(Condition::any().add(cpa::Column::AssociationId.is_in(s.clone())).add(cpa::Column::CityAssociationId.is_in(s)))
+                })
+                .count(db)
+                .await?;
+            Ok(Summary::Staff {
+                association: actor.association_name.clone(),
+                level: actor.association_level.label(),
+                subordinates: scope.len() - 1,
+                members,
+                firms,
+                cpas,
+            })
+        }
+    }
+}

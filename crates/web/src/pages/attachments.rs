@@ -1,0 +1,157 @@
+//! Upload, list, download and delete attachments. Workflows embed the upload
+//! box (templates/attachments/box.html) with their context and owner.
+
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use cmis_app::attachments::{self, Attachment, Limits, Owner};
+use cmis_app::AppError;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::csrf::CsrfToken;
+use crate::error::{WebError, WebResult};
+use crate::shell::Auth;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/attachments",
+            get(list).post(upload).layer(DefaultBodyLimit::max(60 * 1024 * 1024)),
+        )
+        .route("/attachments/{id}", get(download))
+        .route("/attachments/{id}/delete", post(delete))
+}
+
+#[derive(Template)]
+#[template(path = "attachments/box.html")]
+pub struct AttachmentBox {
+    pub context: String,
+    pub hint: String,
+    pub items: Vec<Attachment>,
+    pub error: Option<String>,
+    pub csrf: String,
+}
+
+#[derive(Deserialize)]
+struct BoxQuery {
+    context: String,
+}
+
+fn limits_of(code: &str) -> WebResult<Limits> {
+    attachments::limits(code).ok_or_else(|| WebError::BadRequest("未知的附件类别".into()))
+}
+
+const DRAFT: Owner<'static> = Owner { kind: "draft", id: None };
+
+async fn render_box(state: &AppState, auth: &Auth, limits: Limits, csrf: String, error: Option<String>) -> WebResult<Html<String>> {
+    let items = attachments::list(&state.app, &auth.0, limits, DRAFT).await?;
+    Ok(Html(
+        AttachmentBox {
+            context: limits.code.to_owned(),
+            hint: limits.hint(),
+            items,
+            error,
+            csrf,
+        }
+        .render()?,
+    ))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<BoxQuery>,
+) -> WebResult<Html<String>> {
+    let limits = limits_of(&q.context)?;
+    render_box(&state, &auth, limits, csrf.0, None).await
+}
+
+/// Files arrive as multipart `file` fields; each is checked on its own, and
+/// the box re-renders with the first refusal beside it.
+async fn upload(
+    State(state): State<AppState>,
+    auth: Auth,
+    Extension(csrf): Extension<CsrfToken>,
+    Query(q): Query<BoxQuery>,
+    mut multipart: Multipart,
+) -> WebResult<Html<String>> {
+    let limits = limits_of(&q.context)?;
+    let mut error = None;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => {
+                error = Some(format!("上传失败：文件过大或连接中断。{}", limits.hint()));
+                break;
+            }
+        };
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or("附件").to_owned();
+        let bytes = match field.bytes().await {
+            Ok(b) => b,
+            Err(_) => {
+                error = Some(format!("“{name}”上传失败：文件过大或连接中断。{}", limits.hint()));
+                break;
+            }
+        };
+        if bytes.is_empty() && name.is_empty() {
+            continue;
+        }
+        match attachments::upload(&state.app, &auth.0, limits, DRAFT, &name, bytes).await {
+            Ok(_) => {}
+            Err(AppError::Invalid(f)) => {
+                error = f.0.first().map(|(_, m)| m.clone());
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    render_box(&state, &auth, limits, csrf.0, error).await
+}
+
+async fn download(State(state): State<AppState>, auth: Auth, Path(id): Path<i32>) -> WebResult<Response> {
+    let (a, bytes) = attachments::download(&state.app, &auth.0, id).await?;
+    let disposition = format!("attachment; filename*=UTF-8''{}", percent(&a.file_name));
+    Ok((
+        [
+            (header::CONTENT_TYPE, a.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Extension(csrf): Extension<CsrfToken>,
+    Path(id): Path<i32>,
+    Query(q): Query<BoxQuery>,
+) -> WebResult<Html<String>> {
+    let limits = limits_of(&q.context)?;
+    let error = match attachments::delete(&state.app, &auth.0, id).await {
+        Ok(()) => None,
+        Err(AppError::Refused(m)) => Some(m),
+        Err(e) => return Err(e.into()),
+    };
+    render_box(&state, &auth, limits, csrf.0, error).await
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,62 @@
+//! 消息列表 and 查看详情.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use cmis_app::messages::{self, Message};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::WebResult;
+use crate::shell::Shell;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/messages", get(list))
+        .route("/messages/{id}", get(detail))
+}
+
+#[derive(Template)]
+#[template(path = "messages/list.html")]
+struct ListPage {
+    shell: Shell,
+    items: Vec<Message>,
+    page: u64,
+    pages: u64,
+    total: u64,
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<u64>,
+}
+
+async fn list(State(state): State<AppState>, shell: Shell, Query(q): Query<PageQuery>) -> WebResult<Html<String>> {
+    let p = messages::list(&state.app, &shell.actor, q.page.unwrap_or(1)).await?;
+    Ok(Html(
+        ListPage {
+            shell,
+            items: p.items,
+            page: p.page,
+            pages: p.pages,
+            total: p.total,
+        }
+        .render()?,
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "messages/detail.html")]
+struct DetailPage {
+    shell: Shell,
+    message: Message,
+}
+
+async fn detail(State(state): State<AppState>, mut shell: Shell, Path(id): Path<i32>) -> WebResult<Html<String>> {
+    let message = messages::open(&state.app, &shell.actor, id).await?;
+    // Opening it marked it read: the bell shows the count after that.
+    shell.unread = messages::unread_count(&state.app, &shell.actor).await?;
+    Ok(Html(DetailPage { shell, message }.render()?))
+}

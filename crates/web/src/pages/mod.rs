@@ -1,0 +1,68 @@
+//! Server-rendered pages.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+
+use crate::AppState;
+use crate::error::WebError;
+
+mod account;
+mod attachments;
+mod dev;
+mod home;
+mod messages;
+mod portal;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(portal::routes())
+        .merge(home::routes())
+        .merge(account::routes())
+        .merge(messages::routes())
+        .merge(attachments::routes())
+        .merge(dev::routes())
+}
+
+pub async fn not_found() -> Response {
+    WebError::NotFound.into_response()
+}
+
+/// The client's address, for login throttling: the socket peer, or the first
+/// X-Forwarded-For entry when the load balancer in front is trusted.
+pub struct ClientAddr(pub String);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if state.options.trust_forwarded
+            && let Some(first) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+        {
+            return Ok(ClientAddr(first.trim().to_owned()));
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        Ok(ClientAddr(peer))
+    }
+}
+
+/// Template helpers shared by pages.
+pub mod fmt {
+    use chrono::{DateTime, FixedOffset, Utc};
+
+    /// Times are shown in China Standard Time.
+    pub fn time(t: &DateTime<Utc>) -> String {
+        let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+        t.with_timezone(&cst).format("%Y-%m-%d %H:%M:%S").to_string()
+    }
+}
