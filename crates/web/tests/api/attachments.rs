@@ -1,0 +1,87 @@
+use cmis_domain::UserType;
+
+use crate::helpers::*;
+
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+async fn member_client(t: &TestApp) -> Client {
+    let mut c = t.client();
+    let r = c.login("member", &t.login_of(UserType::NonPracticingMember).await, PASSWORD).await;
+    assert_eq!(r.location(), "/home");
+    c
+}
+
+#[tokio::test]
+async fn uploads_are_checked_by_content_size_and_count() {
+    let t = TestApp::new().await;
+    let mut c = member_client(&t).await;
+    let ctx = "/attachments?context=inspection_materials";
+
+    let r = c.multipart(ctx, &[("社保证明.png", PNG)]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("社保证明.png"));
+
+    let r = c.multipart(ctx, &[("伪装.pdf", b"<html>not a pdf</html>")]).await;
+    assert!(r.body.contains("“伪装.pdf”不是允许的文件类型"), "{}", r.body);
+
+    let big = [b"%PDF-1.4\n".as_slice(), &vec![b'x'; 5 * 1024 * 1024]].concat();
+    let r = c.multipart(ctx, &[("大文件.pdf", &big)]).await;
+    assert!(r.body.contains("单个附件大小不能超过5MB"));
+
+    for i in 0..4 {
+        let r = c.multipart(ctx, &[(&format!("{i}.pdf"), b"%PDF-1.4 small")]).await;
+        assert!(!r.body.contains("field-error"), "{i}: {}", r.body);
+    }
+    let r = c.multipart(ctx, &[("第六个.pdf", b"%PDF-1.4 small")]).await;
+    assert!(r.body.contains("最多可上传5个附件"));
+    assert_eq!(r.body.matches("/delete?").count(), 5);
+
+    // Deferral proof allows 50 MB.
+    let r = c.multipart("/attachments?context=deferral_proof", &[("证明.pdf", &big)]).await;
+    assert!(!r.body.contains("field-error"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn downloads_are_for_the_uploader_and_staff_over_them_only() {
+    let t = TestApp::new().await;
+    let mut owner = member_client(&t).await;
+    let r = owner.multipart("/attachments?context=inspection_materials", &[("材料.pdf", b"%PDF-1.4 hello")]).await;
+    let id = between(&r.body, "href=\"/attachments/", "\"").to_owned();
+    let path = format!("/attachments/{id}");
+
+    let mine = owner.get(&path).await;
+    assert_eq!(mine.status, 200);
+    assert_eq!(mine.body, "%PDF-1.4 hello");
+    assert_eq!(mine.headers.get("content-type").unwrap(), "application/pdf");
+
+    let mut cpa = t.client();
+    cpa.login("cpa", &t.login_of(UserType::Cpa).await, PASSWORD).await;
+    assert_eq!(cpa.get(&path).await.status, 403);
+
+    // The first demo member belongs to Guangdong (广州).
+    let mut gd = t.client();
+    gd.login("staff", "staff44", PASSWORD).await;
+    assert_eq!(gd.get(&path).await.status, 200);
+    let mut national = t.client();
+    national.login("staff", "staffcicpa", PASSWORD).await;
+    assert_eq!(national.get(&path).await.status, 200);
+    let mut beijing = t.client();
+    beijing.login("staff", "staff11", PASSWORD).await;
+    assert_eq!(beijing.get(&path).await.status, 403);
+
+    let mut anonymous = t.client();
+    assert_eq!(anonymous.get(&path).await.location(), "/?expired=1");
+}
+
+#[tokio::test]
+async fn a_draft_attachment_can_be_deleted_by_its_uploader() {
+    let t = TestApp::new().await;
+    let mut c = member_client(&t).await;
+    let r = c.multipart("/attachments?context=photo", &[("照片.png", PNG)]).await;
+    let id = between(&r.body, "href=\"/attachments/", "\"").to_owned();
+    let r = c.multipart("/attachments?context=photo", &[("第二张.png", PNG)]).await;
+    assert!(r.body.contains("最多可上传1个附件"));
+    let r = c.post(&format!("/attachments/{id}/delete?context=photo"), &[]).await;
+    assert!(r.body.contains("尚未上传附件"), "{}", r.body);
+    assert_eq!(c.get(&format!("/attachments/{id}")).await.status, 404);
+}

@@ -1,0 +1,48 @@
+use cmis_app::audit;
+use cmis_domain::UserType;
+use sea_orm::ConnectionTrait;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_audit_chain_verifies_and_names_the_first_broken_link() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    for _ in 0..3 {
+        t.client().login("member", &login, PASSWORD).await;
+    }
+    t.client().login("member", &login, "Wrong1234").await;
+    let v = audit::verify(&t.app.db).await.unwrap();
+    assert_eq!((v.checked, v.first_broken), (4, None));
+
+    let db = t.app.db.conn();
+    db.execute_unprepared("UPDATE audit_events SET detail = '{\"address\":\"1.2.3.4\"}' WHERE id = 2")
+        .await
+        .unwrap();
+    let v = audit::verify(&t.app.db).await.unwrap();
+    assert_eq!(v.first_broken, Some((2, "本条记录内容被修改")));
+
+    // Restore nothing; delete a later event: the chain breaks at the one after it.
+    db.execute_unprepared("DELETE FROM audit_events WHERE id = 2").await.unwrap();
+    let v = audit::verify(&t.app.db).await.unwrap();
+    assert_eq!(v.first_broken, Some((3, "前一条记录被删除或修改")));
+}
+
+#[tokio::test]
+async fn concurrent_appends_keep_one_chain() {
+    let t = TestApp::new().await;
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let app = t.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let txn = app.db.write().await.unwrap();
+            audit::append(&txn, "test", "concurrent", &format!("n:{i}"), serde_json::json!({})).await.unwrap();
+            txn.commit().await.unwrap();
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let v = audit::verify(&t.app.db).await.unwrap();
+    assert_eq!((v.checked, v.first_broken), (20, None));
+}

@@ -1,0 +1,197 @@
+use cmis_domain::UserType;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn portal_shows_the_login_box_with_every_user_type_and_a_captcha() {
+    let t = TestApp::new().await;
+    let mut c = t.client();
+    let r = c.get("/").await;
+    assert_eq!(r.status, 200);
+    for label in ["用户登录", "用户类型", "用户名称", "输入密码", "验证码", "非执业会员", "注册会计师", "会计师事务所", "中\\省\\市注协", "登录", "重置"] {
+        assert!(r.body.contains(label), "portal lacks {label}");
+    }
+    assert!(r.body.contains("data:image/jpeg;base64,"), "captcha image inline");
+    assert!(c.cookies.contains_key("cmis_csrf"));
+}
+
+#[tokio::test]
+async fn every_role_logs_in_and_sees_its_own_home() {
+    let t = TestApp::new().await;
+    for (ty, marker) in [
+        (UserType::NonPracticingMember, "会员证书编号"),
+        (UserType::Cpa, "注册会计师证书编号"),
+        (UserType::Firm, "事务所编号"),
+    ] {
+        let login = t.login_of(ty).await;
+        let mut c = t.client();
+        let r = c.login(ty.code(), &login, PASSWORD).await;
+        assert_eq!((r.status.as_u16(), r.location()), (303, "/home"), "{ty:?}");
+        let home = c.get("/home").await;
+        assert_eq!(home.status, 200);
+        assert!(home.body.contains(marker), "{ty:?} home lacks {marker}");
+        assert!(home.body.contains(&login));
+    }
+    for (staff, level) in [("staffcicpa", "中注协"), ("staff44", "省注协"), ("staff4401", "市注协")] {
+        let mut c = t.client();
+        let r = c.login("staff", staff, PASSWORD).await;
+        assert_eq!(r.location(), "/home");
+        let home = c.get("/home").await;
+        assert!(home.body.contains(level), "{staff} sees {level}");
+        assert!(home.body.contains("非执业会员"));
+    }
+}
+
+#[tokio::test]
+async fn staff_counts_cover_only_their_scope() {
+    let t = TestApp::new().await;
+    let mut national = t.client();
+    national.login("staff", "staffcicpa", PASSWORD).await;
+    let all: u64 = between(&national.get("/home").await.body, "data-testid=\"members\">", "<").parse().unwrap();
+    assert_eq!(all, demo_options().members);
+    let mut tibet = t.client();
+    tibet.login("staff", "staff54", PASSWORD).await;
+    let some: u64 = between(&tibet.get("/home").await.body, "data-testid=\"members\">", "<").parse().unwrap();
+    assert!(some < all);
+}
+
+#[tokio::test]
+async fn wrong_password_says_how_many_tries_are_left_then_locks() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    let mut c = t.client();
+    for left in (1..=4).rev() {
+        let r = c.login("member", &login, "Wrong1234").await;
+        assert_eq!(r.status, 200);
+        assert!(r.body.contains(&format!("用户名或密码错误，还可尝试{left}次")), "{}", left);
+    }
+    let r = c.login("member", &login, "Wrong1234").await;
+    assert!(r.body.contains("该账户已被临时锁定15分钟"));
+    // Locked: even the right password is refused, from another address too.
+    let mut other = t.client();
+    let r = other.login("member", &login, PASSWORD).await;
+    assert!(r.body.contains("该账户已被临时锁定"), "{}", r.body);
+    assert_ne!(r.location(), "/home");
+}
+
+#[tokio::test]
+async fn an_address_with_many_failures_is_locked_for_every_account() {
+    let t = TestApp::new().await;
+    let mut c = t.client();
+    for i in 0..30 {
+        c.login("member", &format!("4420100{i:04}"), "Wrong1234").await;
+    }
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    let r = c.login("member", &login, PASSWORD).await;
+    assert!(r.body.contains("当前网络登录失败次数过多"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_wrong_captcha_is_refused_beside_the_field_and_the_captcha_is_used_up() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::Cpa).await;
+    let mut c = t.client();
+    let r = c.login_with_captcha("cpa", &login, PASSWORD, "nope").await;
+    assert!(r.body.contains("验证码错误或已过期"));
+    assert!(r.body.contains(&login), "the user name is kept");
+
+    // A captcha is good for one try, even with the right answer.
+    let portal = c.get("/").await;
+    let id = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+    let form = |id: &str| {
+        vec![
+            ("user_type", "cpa".to_owned()),
+            ("login_name", login.clone()),
+            ("password", PASSWORD.to_owned()),
+            ("captcha_id", id.to_owned()),
+            ("captcha", CAPTCHA.to_owned()),
+        ]
+    };
+    let mut f = form(&id);
+    f.push(("_csrf", c.csrf()));
+    let first = c.post_raw("/login", &f).await;
+    assert_eq!(first.location(), "/home");
+    let mut again = t.client();
+    again.get("/").await;
+    let mut f = form(&id);
+    f.push(("_csrf", again.csrf()));
+    let second = again.post_raw("/login", &f).await;
+    assert!(second.body.contains("验证码错误或已过期"));
+}
+
+#[tokio::test]
+async fn empty_fields_get_their_own_messages() {
+    let t = TestApp::new().await;
+    let mut c = t.client();
+    c.get("/").await;
+    let r = c.post("/login", &[("user_type", "member"), ("login_name", ""), ("password", ""), ("captcha_id", ""), ("captcha", "")]).await;
+    for m in ["请输入用户名称", "请输入密码", "请输入验证码"] {
+        assert!(r.body.contains(m), "{m}");
+    }
+}
+
+#[tokio::test]
+async fn forms_without_the_csrf_token_are_refused() {
+    let t = TestApp::new().await;
+    let mut c = t.client();
+    c.get("/").await;
+    let r = c.post_raw("/login", &[("user_type", "member".into()), ("login_name", "x".into())]).await;
+    assert_eq!(r.status, 403);
+    assert!(r.body.contains("页面已过期"));
+    let r = c.post_raw("/login", &[("_csrf", "0".repeat(32))]).await;
+    assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn an_initial_password_must_be_changed_before_anything_else() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    let initial = cmis_app::auth::issue_initial_password(&t.app, "test", UserType::NonPracticingMember, &login)
+        .await
+        .unwrap();
+    let mut c = t.client();
+    let r = c.login("member", &login, &initial).await;
+    assert_eq!(r.location(), "/account/password");
+    assert_eq!(c.get("/home").await.location(), "/account/password");
+    let page = c.get("/account/password").await;
+    assert!(page.body.contains("您正在使用初始密码"));
+
+    let r = c.post("/account/password", &[("old_password", &initial), ("new_password", "short"), ("confirm", "short")]).await;
+    assert!(r.body.contains("密码长度应为8至32位"));
+    let r = c.post("/account/password", &[("old_password", "bad"), ("new_password", "Newpass2026"), ("confirm", "Newpass2027")]).await;
+    assert!(r.body.contains("原密码不正确"));
+    assert!(r.body.contains("两次输入的密码不一致"));
+    let r = c.post("/account/password", &[("old_password", &initial), ("new_password", "Newpass2026"), ("confirm", "Newpass2026")]).await;
+    assert_eq!(r.location(), "/?changed=1");
+    assert!(c.get("/?changed=1").await.body.contains("密码已修改"));
+
+    let mut again = t.client();
+    assert_eq!(again.login("member", &login, &initial).await.location(), "");
+    assert_eq!(again.login("member", &login, "Newpass2026").await.location(), "/home");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::Firm).await;
+    let mut c = t.client();
+    c.login("firm", &login, PASSWORD).await;
+    assert_eq!(c.get("/home").await.status, 200);
+    let r = c.post("/logout", &[]).await;
+    assert_eq!(r.location(), "/");
+    let r = c.get("/home").await;
+    assert_eq!(r.location(), "/?expired=1");
+}
+
+#[tokio::test]
+async fn the_session_id_changes_at_login() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::Firm).await;
+    let mut c = t.client();
+    c.get("/").await;
+    let planted = "aaaaaaaaaaaaaaaaaaaaaa".to_owned();
+    c.cookies.insert("cmis_session".into(), planted.clone());
+    c.login("firm", &login, PASSWORD).await;
+    assert_ne!(c.cookies.get("cmis_session"), Some(&planted));
+    assert_eq!(c.get("/home").await.status, 200);
+}

@@ -1,0 +1,12 @@
+//! The one integration-test binary of the web crate (linking several costs
+//! minutes on two cores). Every test opens its own fresh database, on SQLite,
+//! or on PostgreSQL when CMIS_TEST_PG_URL is set; scripts/test runs both.
+
+mod helpers;
+
+mod api;
+mod attachments;
+mod audit;
+mod login;
+mod pages;
+mod store;

@@ -1,0 +1,99 @@
+//! The database layer under load and demo data.
+
+use cmis_app::demo;
+use cmis_store::entity::{cpa, firm, member, user};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::helpers::*;
+
+async fn counts(t: &TestApp) -> (u64, u64, u64, u64) {
+    let db = t.app.db.conn();
+    (
+        member::Entity::find().count(db).await.unwrap(),
+        firm::Entity::find().count(db).await.unwrap(),
+        cpa::Entity::find().count(db).await.unwrap(),
+        user::Entity::find().count(db).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn demo_data_is_idempotent_and_a_larger_run_extends_it() {
+    let t = TestApp::new().await;
+    let first = counts(&t).await;
+    assert_eq!(first.0, 6);
+    assert_eq!(first.1, 3);
+    assert_eq!(first.3, 53 + first.0 + first.1 + first.2, "one account each, and staff for 53 associations");
+    demo::generate(&t.app, &demo_options(), &|_, _, _| {}).await.unwrap();
+    assert_eq!(counts(&t).await, first);
+    let bigger = demo::Options { members: 40, firms: 5, ..demo_options() };
+    demo::generate(&t.app, &bigger, &|_, _, _| {}).await.unwrap();
+    let after = counts(&t).await;
+    assert_eq!((after.0, after.1), (40, 5));
+}
+
+#[tokio::test]
+async fn demo_numbers_follow_the_formats() {
+    let t = TestApp::new().await;
+    let db = t.app.db.conn();
+    for f in firm::Entity::find().all(db).await.unwrap() {
+        cmis_domain::FirmNo::parse(&f.firm_no).unwrap();
+    }
+    for c in cpa::Entity::find().all(db).await.unwrap() {
+        let n = cmis_domain::CpaNo::parse(&c.cpa_no).unwrap();
+        let f = firm::Entity::find_by_id(c.firm_id).one(db).await.unwrap().unwrap();
+        assert_eq!(n.firm_prefix(), f.firm_no, "CPAs are numbered from their firm");
+        cmis_domain::ExamCertNo::parse_exam(c.exam_cert_no.as_deref().unwrap()).unwrap();
+    }
+    for m in member::Entity::find().all(db).await.unwrap() {
+        cmis_domain::MemberCertNo::parse(&m.cert_no).unwrap();
+        let id = cmis_domain::ResidentId::parse(&t.app.pii.decrypt(&m.id_number_enc).unwrap()).unwrap();
+        assert_eq!(id.birth_date(), m.birth_date);
+        assert_eq!(id.sex().code(), m.sex);
+    }
+}
+
+#[tokio::test]
+async fn concurrent_write_transactions_all_commit() {
+    let t = TestApp::new().await;
+    let uid = user::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let app = t.app.clone();
+        tasks.push(tokio::spawn(async move {
+            // Read, then write, in one transaction: the shape that fails with
+            // SQLITE_BUSY when a deferred transaction has to upgrade its lock.
+            let txn = app.db.write().await?;
+            let _ = cmis_store::entity::message::Entity::find().count(&txn).await?;
+            cmis_app::messages::send(&txn, uid, &format!("m{i}"), "body", None).await?;
+            txn.commit().await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("no write fails under concurrency");
+    }
+    let n = cmis_store::entity::message::Entity::find().count(t.app.db.conn()).await.unwrap();
+    assert_eq!(n, 40);
+}
+
+#[tokio::test]
+async fn the_approval_trail_keeps_its_order() {
+    use cmis_app::approval::{self, Subject};
+    let t = TestApp::new().await;
+    let s = Subject { kind: "annual_inspection", id: 7 };
+    let txn = t.app.db.write().await.unwrap();
+    approval::record(&txn, s, "会员提交申请", "张三", "member:1", "").await.unwrap();
+    approval::record(&txn, s, "地方注协非执业会员审核暂缓退回", "浙江省注册会计师协会", "staff:33", "请重新上传材料。").await.unwrap();
+    txn.commit().await.unwrap();
+    let trail = approval::trail(t.app.db.conn(), s).await.unwrap();
+    assert_eq!(trail.len(), 2);
+    assert_eq!(trail[1].node, "地方注协非执业会员审核暂缓退回");
+    assert_eq!(trail[1].opinion, "请重新上传材料。");
+    assert!(approval::trail(t.app.db.conn(), Subject { kind: "annual_inspection", id: 8 }).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_backend_is_the_one_asked_for() {
+    let t = TestApp::new().await;
+    let want_pg = std::env::var("CMIS_TEST_PG_URL").is_ok_and(|u| !u.is_empty());
+    assert_eq!(t.app.db.is_sqlite(), !want_pg);
+}
