@@ -61,12 +61,5 @@ pub async fn trail<C: ConnectionTrait>(db: &C, subject: Subject<'_>) -> Result<V
 }
 
 fn to_step(m: approval_step::Model) -> Step {
-    Step {
-        id: m.id,
-        node: m.node,
-        unit: m.unit,
-        actor: m.actor,
-        opinion: m.opinion,
-        at: m.created_at,
-    }
+    Step { id: m.id, node: m.node, unit: m.unit, actor: m.actor, opinion: m.opinion, at: m.created_at }
 }

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::{audit, Actor, App};
+use crate::{Actor, App, audit};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum FileKind {
@@ -51,9 +51,9 @@ pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
         Some(FileKind::Jpg)
     } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
         Some(FileKind::Png)
-    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
-        Some(FileKind::Xls)
-    } else if bytes.starts_with(b"PK\x03\x04") && contains(&bytes[..bytes.len().min(4096)], b"xl/") {
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
+        || (bytes.starts_with(b"PK\x03\x04") && contains(&bytes[..bytes.len().min(4096)], b"xl/"))
+    {
         Some(FileKind::Xls)
     } else {
         None
@@ -77,13 +77,15 @@ const MB: u64 = 1024 * 1024;
 const DOCS: &[FileKind] = &[FileKind::Pdf, FileKind::Jpg, FileKind::Png, FileKind::Xls];
 
 /// 年检材料 (seed 000): pdf, jpg, png, xls; at most 5 files of 5 MB.
-pub const INSPECTION_MATERIALS: Limits = Limits { code: "inspection_materials", kinds: DOCS, max_count: 5, max_bytes: 5 * MB };
+pub const INSPECTION_MATERIALS: Limits =
+    Limits { code: "inspection_materials", kinds: DOCS, max_count: 5, max_bytes: 5 * MB };
 /// 暂缓证明材料 (seed 000): at most 5 files of 50 MB.
 pub const DEFERRAL_PROOF: Limits = Limits { code: "deferral_proof", kinds: DOCS, max_count: 5, max_bytes: 50 * MB };
 /// 事务所附件 (seed 001): at most 10 files of 5 MB.
 pub const FIRM_BATCH: Limits = Limits { code: "firm_batch", kinds: DOCS, max_count: 10, max_bytes: 5 * MB };
 /// 照片: one jpg or png of at most 2 MB.
-pub const PHOTO: Limits = Limits { code: "photo", kinds: &[FileKind::Jpg, FileKind::Png], max_count: 1, max_bytes: 2 * MB };
+pub const PHOTO: Limits =
+    Limits { code: "photo", kinds: &[FileKind::Jpg, FileKind::Png], max_count: 1, max_bytes: 2 * MB };
 
 pub const CONTEXTS: &[Limits] = &[INSPECTION_MATERIALS, DEFERRAL_PROOF, FIRM_BATCH, PHOTO];
 
@@ -156,10 +158,7 @@ pub async fn upload(
     let key = format!("{}/{}/{:02}/{}", limits.code, now.year(), now.month(), hex::encode(rnd));
     let sha = hex::encode(Sha256::digest(&bytes));
     let size = bytes.len() as i64;
-    app.files
-        .put(&StorePath::from(key.as_str()), PutPayload::from_bytes(bytes))
-        .await
-        .map_err(anyhow::Error::from)?;
+    app.files.put(&StorePath::from(key.as_str()), PutPayload::from_bytes(bytes)).await.map_err(anyhow::Error::from)?;
 
     let saved = async {
         let txn = app.db.write().await?;
@@ -178,7 +177,14 @@ pub async fn upload(
         }
         .insert(&txn)
         .await?;
-        audit::append(&txn, &actor.audit_name(), "attachment_uploaded", &format!("attachment:{}", m.id), serde_json::json!({ "context": limits.code, "size": size })).await?;
+        audit::append(
+            &txn,
+            &actor.audit_name(),
+            "attachment_uploaded",
+            &format!("attachment:{}", m.id),
+            serde_json::json!({ "context": limits.code, "size": size }),
+        )
+        .await?;
         txn.commit().await?;
         Ok::<_, sea_orm::DbErr>(m)
     }
@@ -199,9 +205,9 @@ fn list_query(actor: &Actor, limits: Limits, owner: Owner<'_>) -> sea_orm::Selec
         .filter(attachment::Column::OwnerType.eq(owner.kind));
     q = match owner.id {
         Some(id) => q.filter(attachment::Column::OwnerId.eq(id)),
-        None => q
-            .filter(attachment::Column::OwnerId.is_null())
-            .filter(attachment::Column::UploadedBy.eq(actor.user_id)),
+        None => {
+            q.filter(attachment::Column::OwnerId.is_null()).filter(attachment::Column::UploadedBy.eq(actor.user_id))
+        }
     };
     q
 }
@@ -217,17 +223,12 @@ pub async fn list(app: &App, actor: &Actor, limits: Limits, owner: Owner<'_>) ->
 }
 
 async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::Model> {
-    let m = attachment::Entity::find_by_id(id)
-        .one(app.db.conn())
-        .await?
-        .ok_or(AppError::NotFound("附件"))?;
+    let m = attachment::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("附件"))?;
     if m.uploaded_by == actor.user_id {
         return Ok(m);
     }
-    let uploader = user::Entity::find_by_id(m.uploaded_by)
-        .one(app.db.conn())
-        .await?
-        .ok_or(AppError::NotFound("附件"))?;
+    let uploader =
+        user::Entity::find_by_id(m.uploaded_by).one(app.db.conn()).await?.ok_or(AppError::NotFound("附件"))?;
     actor.require_staff_over(app, uploader.association_id)?;
     Ok(m)
 }
@@ -244,7 +245,14 @@ pub async fn download(app: &App, actor: &Actor, id: i32) -> AppResult<(Attachmen
         .await
         .map_err(anyhow::Error::from)?;
     if m.uploaded_by != actor.user_id {
-        audit::append(app.db.conn(), &actor.audit_name(), "attachment_viewed", &format!("attachment:{}", m.id), serde_json::json!({})).await?;
+        audit::append(
+            app.db.conn(),
+            &actor.audit_name(),
+            "attachment_viewed",
+            &format!("attachment:{}", m.id),
+            serde_json::json!({}),
+        )
+        .await?;
     }
     Ok((to_attachment(m), bytes))
 }
@@ -261,7 +269,14 @@ pub async fn delete(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
     }
     let txn = app.db.write().await?;
     attachment::Entity::delete_by_id(m.id).exec(&txn).await?;
-    audit::append(&txn, &actor.audit_name(), "attachment_deleted", &format!("attachment:{}", m.id), serde_json::json!({})).await?;
+    audit::append(
+        &txn,
+        &actor.audit_name(),
+        "attachment_deleted",
+        &format!("attachment:{}", m.id),
+        serde_json::json!({}),
+    )
+    .await?;
     txn.commit().await?;
     let _ = app.files.delete(&StorePath::from(m.storage_key.as_str())).await;
     Ok(())

@@ -32,11 +32,8 @@ pub async fn append<C: ConnectionTrait>(
 ) -> Result<(), DbErr> {
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         // Serialise appenders: two transactions must not both extend the same link.
-        txn.execute_raw(Statement::from_string(
-            DatabaseBackend::Postgres,
-            "SELECT pg_advisory_xact_lock(72616469)",
-        ))
-        .await?;
+        txn.execute_raw(Statement::from_string(DatabaseBackend::Postgres, "SELECT pg_advisory_xact_lock(72616469)"))
+            .await?;
     }
     let prev = audit_event::Entity::find()
         .order_by_desc(audit_event::Column::Id)
@@ -74,29 +71,18 @@ pub struct Verification {
 pub async fn verify(db: &Db) -> anyhow::Result<Verification> {
     let mut prev = GENESIS.to_owned();
     let mut checked = 0u64;
-    let mut pages = audit_event::Entity::find()
-        .order_by_asc(audit_event::Column::Id)
-        .paginate(db.conn(), 1000);
+    let mut pages = audit_event::Entity::find().order_by_asc(audit_event::Column::Id).paginate(db.conn(), 1000);
     while let Some(events) = pages.fetch_and_next().await? {
         for e in events {
             checked += 1;
             if e.prev_hash != prev {
-                return Ok(Verification {
-                    checked,
-                    first_broken: Some((e.id, "前一条记录被删除或修改")),
-                });
+                return Ok(Verification { checked, first_broken: Some((e.id, "前一条记录被删除或修改")) });
             }
             if hash(&e.prev_hash, &e.at, &e.actor, &e.action, &e.subject, &e.detail) != e.hash {
-                return Ok(Verification {
-                    checked,
-                    first_broken: Some((e.id, "本条记录内容被修改")),
-                });
+                return Ok(Verification { checked, first_broken: Some((e.id, "本条记录内容被修改")) });
             }
             prev = e.hash;
         }
     }
-    Ok(Verification {
-        checked,
-        first_broken: None,
-    })
+    Ok(Verification { checked, first_broken: None })
 }

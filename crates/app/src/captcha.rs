@@ -19,8 +19,8 @@ pub struct Captcha {
 
 /// Digits and letters that cannot be mistaken for one another.
 const ALPHABET: &[char] = &[
-    '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', 'h', 'k', 'm', 'n', 'p', 'r', 's', 't',
-    'u', 'v', 'w', 'x', 'y',
+    '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f', 'h', 'k', 'm', 'n', 'p', 'r', 's', 't', 'u',
+    'v', 'w', 'x', 'y',
 ];
 
 pub async fn issue(app: &App) -> AppResult<Captcha> {
@@ -50,18 +50,11 @@ pub async fn issue(app: &App) -> AppResult<Captcha> {
     let now = Utc::now();
     // Expired captchas are removed now and then, not on every request.
     if rand::rng().random_ratio(1, 50) {
-        captcha::Entity::delete_many()
-            .filter(captcha::Column::ExpiresAt.lt(now))
-            .exec(app.db.conn())
-            .await?;
+        captcha::Entity::delete_many().filter(captcha::Column::ExpiresAt.lt(now)).exec(app.db.conn()).await?;
     }
-    captcha::ActiveModel {
-        id: Set(id.clone()),
-        answer: Set(text.to_lowercase()),
-        expires_at: Set(now + LIFETIME),
-    }
-    .insert(app.db.conn())
-    .await?;
+    captcha::ActiveModel { id: Set(id.clone()), answer: Set(text.to_lowercase()), expires_at: Set(now + LIFETIME) }
+        .insert(app.db.conn())
+        .await?;
     Ok(Captcha { id, image })
 }
 

@@ -29,15 +29,7 @@ impl App {
         let files = object_store_from(&settings.storage)?;
         let senders = Senders::outbox(db.clone());
         let orgs = Organisations::load(&db).await?;
-        Ok(App {
-            db,
-            pii,
-            files,
-            senders,
-            orgs,
-            settings,
-            fixed_captcha: None,
-        })
+        Ok(App { db, pii, files, senders, orgs, settings, fixed_captcha: None })
     }
 
     pub fn with_fixed_captcha(mut self, answer: &str) -> App {
@@ -66,9 +58,7 @@ fn object_store_from(s: &StorageSettings) -> anyhow::Result<Arc<dyn ObjectStore>
                 b = b.with_endpoint(&s.endpoint).with_virtual_hosted_style_request(false);
             }
             if !s.access_key_id.is_empty() {
-                b = b
-                    .with_access_key_id(&s.access_key_id)
-                    .with_secret_access_key(&s.secret_access_key);
+                b = b.with_access_key_id(&s.access_key_id).with_secret_access_key(&s.secret_access_key);
             }
             Ok(Arc::new(b.build()?))
         }

@@ -12,7 +12,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::organisations::Association;
-use crate::{auth, App};
+use crate::{App, auth};
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "Cmis2026";
@@ -28,12 +28,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options {
-            members: 200,
-            firms: 20,
-            max_cpas_per_firm: 12,
-            seed: 2026,
-        }
+        Options { members: 200, firms: 20, max_cpas_per_firm: 12, seed: 2026 }
     }
 }
 
@@ -74,7 +69,18 @@ const SURNAMES: &str = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高�
 const MALE: &str = "伟强磊军洋勇杰涛明超刚华飞鑫波宇浩凯健俊帆帅旭宁晨阳博文嘉志建国海东峰斌辉鹏亮";
 const FEMALE: &str = "芳娜秀英敏静丽艳娟霞桂华欣怡佳琪雪梦婷涵思雨慧晓燕红玉春梅兰萍颖倩璐瑶";
 const FIRM_WORDS: &str = "正宏信永中和天健立信大华致同容诚安永普华华兴众环永拓中审亚太中兴财光大公证天恒鹏盛德勤";
-const UNITS: &[&str] = &["中国银行", "国家电网", "中国石化", "华为技术有限公司", "招商银行", "某市财政局", "某大学", "中国平安", "中信证券", "某市国资委"];
+const UNITS: &[&str] = &[
+    "中国银行",
+    "国家电网",
+    "中国石化",
+    "华为技术有限公司",
+    "招商银行",
+    "某市财政局",
+    "某大学",
+    "中国平安",
+    "中信证券",
+    "某市国资委",
+];
 
 fn pick(s: &str, r: u64) -> char {
     let chars: Vec<char> = s.chars().collect();
@@ -86,7 +92,7 @@ fn person_name(seed: u64, i: u64, salt: u64, sex: Sex) -> String {
     let mut n = String::new();
     n.push(pick(SURNAMES, mix(seed, i, salt)));
     n.push(pick(pool, mix(seed, i, salt + 1)));
-    if mix(seed, i, salt + 2) % 3 != 0 {
+    if !mix(seed, i, salt + 2).is_multiple_of(3) {
         n.push(pick(pool, mix(seed, i, salt + 3)));
     }
     n
@@ -154,7 +160,11 @@ pub async fn has_accounts(app: &App) -> anyhow::Result<bool> {
     Ok(user::Entity::find().count(app.db.conn()).await? > 0)
 }
 
-pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, u64) + Sync)) -> anyhow::Result<Logins> {
+pub async fn generate(
+    app: &App,
+    opts: &Options,
+    progress: &(dyn Fn(Stage, u64, u64) + Sync),
+) -> anyhow::Result<Logins> {
     let seed = opts.seed;
     let hash = auth::hash_password(DEMO_PASSWORD);
     let now = Utc::now();
@@ -204,7 +214,7 @@ pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, 
             let place_name = p.city.map_or(p.provincial.short_name.as_str(), |c| c.short_name.as_str());
             let w1 = pick(FIRM_WORDS, mix(seed, f, 2));
             let w2 = pick(FIRM_WORDS, mix(seed, f, 3));
-            let partnership = mix(seed, f, 4) % 3 == 0;
+            let partnership = mix(seed, f, 4).is_multiple_of(3);
             let name = if partnership {
                 format!("{place_name}{w1}{w2}会计师事务所（特殊普通合伙）")
             } else {
@@ -217,7 +227,11 @@ pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, 
                 association_id: Set(p.provincial.id),
                 city_association_id: Set(p.city.map(|c| c.id)),
                 form: Set(if partnership { "partnership" } else { "limited" }.into()),
-                address: Set(Some(format!("{place_name}市{}路{}号", pick(FIRM_WORDS, mix(seed, f, 6)), 1 + mix(seed, f, 7) % 300))),
+                address: Set(Some(format!(
+                    "{place_name}市{}路{}号",
+                    pick(FIRM_WORDS, mix(seed, f, 6)),
+                    1 + mix(seed, f, 7) % 300
+                ))),
                 phone: Set(Some(format!("0{}-{:08}", 10 + mix(seed, f, 8) % 80, mix(seed, f, 9) % 100_000_000))),
                 contact_person: Set(Some(person_name(seed, f, 10, Sex::Male))),
                 status: Set("active".into()),
@@ -258,7 +272,7 @@ pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, 
             });
             for k in 0..*n {
                 let g = f * 1000 + k; // a person-number unique across firms
-                let sex = if mix(seed, g, 20) % 2 == 0 { Sex::Male } else { Sex::Female };
+                let sex = if mix(seed, g, 20).is_multiple_of(2) { Sex::Male } else { Sex::Female };
                 let id = resident_id(seed, g, &p.province, "0102", sex);
                 let exam_year = 2000 + (mix(seed, g, 21) % 24) as i32;
                 let cpa_no = format!("{firm_no}{:04}", k + 1);
@@ -344,8 +358,9 @@ pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, 
         let mut rows = Vec::new();
         let mut meta = Vec::new();
         for m in i..end {
-            let p = if m == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, m, 30)) };
-            let sex = if mix(seed, m, 31) % 2 == 0 { Sex::Male } else { Sex::Female };
+            let p =
+                if m == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, m, 30)) };
+            let sex = if mix(seed, m, 31).is_multiple_of(2) { Sex::Male } else { Sex::Female };
             let id = resident_id(seed, m, &p.province, "0103", sex);
             let year = 2005 + (mix(seed, m, 32) % 21) as i32;
             let serial = member_serial.entry(format!("{}{year}", p.province)).or_insert(0);
@@ -374,7 +389,9 @@ pub async fn generate(app: &App, opts: &Options, progress: &(dyn Fn(Stage, u64, 
                 exam_year: Set(Some(exam_year)),
                 status: Set("active".into()),
                 created_at: Set(now),
-                admitted_on: Set(NaiveDate::from_ymd_opt(year, 1 + (m % 12) as u32, 1 + (m % 28) as u32).expect("valid")),
+                admitted_on: Set(
+                    NaiveDate::from_ymd_opt(year, 1 + (m % 12) as u32, 1 + (m % 28) as u32).expect("valid")
+                ),
                 work_unit: Set(Some(UNITS[(mix(seed, m, 36) % UNITS.len() as u64) as usize].to_owned())),
                 ..Default::default()
             });
@@ -452,11 +469,7 @@ async fn insert_users(app: &App, users: Vec<user::ActiveModel>) -> anyhow::Resul
 async fn insert_users_in<C: sea_orm::ConnectionTrait>(txn: &C, users: Vec<user::ActiveModel>) -> anyhow::Result<()> {
     for chunk in chunks(users, 400) {
         user::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([user::Column::UserType, user::Column::LoginName])
-                    .do_nothing()
-                    .to_owned(),
-            )
+            .on_conflict(OnConflict::columns([user::Column::UserType, user::Column::LoginName]).do_nothing().to_owned())
             .exec_without_returning(txn)
             .await?;
     }

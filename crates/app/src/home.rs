@@ -105,19 +105,31 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
             let national = actor.association_level == cmis_domain::AssociationLevel::National;
             let members = member::Entity::find()
                 .apply_if((!national).then(|| scope.clone()), |q, s| {
-                    q.filter(Condition::any().add(member::Column::AssociationId.is_in(s.clone())).add(member::Column::CityAssociationId.is_in(s)))
+                    q.filter(
+                        Condition::any()
+                            .add(member::Column::AssociationId.is_in(s.clone()))
+                            .add(member::Column::CityAssociationId.is_in(s)),
+                    )
                 })
                 .count(db)
                 .await?;
             let firms = firm::Entity::find()
                 .apply_if((!national).then(|| scope.clone()), |q, s| {
-                    q.filter(Condition::any().add(firm::Column::AssociationId.is_in(s.clone())).add(firm::Column::CityAssociationId.is_in(s)))
+                    q.filter(
+                        Condition::any()
+                            .add(firm::Column::AssociationId.is_in(s.clone()))
+                            .add(firm::Column::CityAssociationId.is_in(s)),
+                    )
                 })
                 .count(db)
                 .await?;
             let cpas = cpa::Entity::find()
                 .apply_if((!national).then(|| scope.clone()), |q, s| {
-                    q.filter(Condition::any().add(cpa::Column::AssociationId.is_in(s.clone())).add(cpa::Column::CityAssociationId.is_in(s)))
+                    q.filter(
+                        Condition::any()
+                            .add(cpa::Column::AssociationId.is_in(s.clone()))
+                            .add(cpa::Column::CityAssociationId.is_in(s)),
+                    )
                 })
                 .count(db)
                 .await?;

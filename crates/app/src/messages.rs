@@ -68,12 +68,7 @@ pub async fn list(app: &App, actor: &Actor, page: u64) -> AppResult<Page<Message
     let counts = paginator.num_items_and_pages().await?;
     let page = page.clamp(1, counts.number_of_pages.max(1));
     let items = paginator.fetch_page(page - 1).await?.into_iter().map(to_message).collect();
-    Ok(Page {
-        items,
-        page,
-        pages: counts.number_of_pages.max(1),
-        total: counts.number_of_items,
-    })
+    Ok(Page { items, page, pages: counts.number_of_pages.max(1), total: counts.number_of_items })
 }
 
 /// 查看详情: a user reads only their own messages; reading marks it read.

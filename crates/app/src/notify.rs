@@ -35,11 +35,7 @@ pub struct Senders {
 impl Senders {
     pub fn outbox(db: Db) -> Senders {
         let o = Arc::new(Outbox { db });
-        Senders {
-            sms: o.clone(),
-            mail: o.clone(),
-            bound: o,
-        }
+        Senders { sms: o.clone(), mail: o.clone(), bound: o }
     }
 }
 
@@ -86,9 +82,5 @@ impl BoundAccountSender for Outbox {
 
 /// The newest outbox entries, for the development page.
 pub async fn recent(db: &Db, limit: u64) -> anyhow::Result<Vec<outbox::Model>> {
-    Ok(outbox::Entity::find()
-        .order_by_desc(outbox::Column::Id)
-        .limit(limit)
-        .all(db.conn())
-        .await?)
+    Ok(outbox::Entity::find().order_by_desc(outbox::Column::Id).limit(limit).all(db.conn()).await?)
 }

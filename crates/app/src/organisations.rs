@@ -40,10 +40,7 @@ pub struct Organisations {
 
 impl Organisations {
     pub async fn load(db: &Db) -> anyhow::Result<Organisations> {
-        let rows = association::Entity::find()
-            .order_by_asc(association::Column::SortOrder)
-            .all(db.conn())
-            .await?;
+        let rows = association::Entity::find().order_by_asc(association::Column::SortOrder).all(db.conn()).await?;
         let list: Vec<Association> = rows
             .into_iter()
             .map(|r| {
@@ -69,11 +66,7 @@ impl Organisations {
             .all(db.conn())
             .await?
             .into_iter()
-            .map(|l| ContactLine {
-                name: l.name,
-                phone: l.phone,
-                email: l.email,
-            })
+            .map(|l| ContactLine { name: l.name, phone: l.phone, email: l.email })
             .collect();
         Ok(Organisations { list, by_id, lines })
     }
@@ -119,11 +112,7 @@ impl Organisations {
 
     /// The ids in the scope of `ancestor`, itself included.
     pub fn scope(&self, ancestor: i32) -> Vec<i32> {
-        self.list
-            .iter()
-            .filter(|a| self.is_within(a.id, ancestor))
-            .map(|a| a.id)
-            .collect()
+        self.list.iter().filter(|a| self.is_within(a.id, ancestor)).map(|a| a.id).collect()
     }
 
     pub fn contact_lines(&self) -> &[ContactLine] {

@@ -28,10 +28,7 @@ const PREFIX: &str = "v1:";
 impl Pii {
     pub fn new(key: &[u8; 32]) -> Pii {
         let digest_key: [u8; 32] = Sha256::new().chain_update(b"cmis-digest").chain_update(key).finalize().into();
-        Pii {
-            cipher: Aes256Gcm::new(key.into()),
-            digest_key,
-        }
+        Pii { cipher: Aes256Gcm::new(key.into()), digest_key }
     }
 
     /// The key from `pii_key`, or from `pii_key_file`, made on first start so that a

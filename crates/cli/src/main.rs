@@ -59,6 +59,13 @@ enum Command {
         #[arg(long)]
         login: String,
     },
+    /// List account login names of one type.
+    Accounts {
+        #[arg(long = "type")]
+        user_type: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+    },
     /// Lift a login lockout.
     Unlock {
         #[arg(long = "type")]
@@ -107,7 +114,7 @@ impl Default for Config {
 fn load_config(path: &std::path::Path) -> anyhow::Result<Config> {
     let mut b = config::Config::builder()
         .add_source(config::File::from(path.to_owned()).required(false))
-        .add_source(config::Environment::with_prefix("CMIS").separator("__").try_parsing(true));
+        .add_source(config::Environment::with_prefix("CMIS").prefix_separator("_").separator("__").try_parsing(true));
     if let Ok(url) = std::env::var("DATABASE_URL") {
         b = b.set_override("database_url", url)?;
     }
@@ -171,6 +178,14 @@ async fn main() -> anyhow::Result<()> {
             let t = UserType::from_code(&user_type).context("--type must be member, cpa, firm or staff")?;
             let pw = auth::issue_initial_password(&app, "operator:cli", t, &login).await?;
             println!("{pw}");
+            Ok(())
+        }
+        Command::Accounts { user_type, limit } => {
+            let app = open(&cfg).await?;
+            let t = UserType::from_code(&user_type).context("--type must be member, cpa, firm or staff")?;
+            for (login, name) in auth::accounts(&app, t, limit).await? {
+                println!("{login}\t{name}");
+            }
             Ok(())
         }
         Command::Unlock { user_type, login } => {
@@ -252,10 +267,7 @@ async fn serve(cfg: Config, e2e_fixed_captcha: Option<String>) -> anyhow::Result
     });
     let router = cmis_web::router(
         app,
-        cmis_web::WebOptions {
-            secure_cookies: cfg.secure_cookies,
-            trust_forwarded: cfg.trust_forwarded,
-        },
+        cmis_web::WebOptions { secure_cookies: cfg.secure_cookies, trust_forwarded: cfg.trust_forwarded },
     );
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     println!("中国注册会计师协会行业管理信息系统已启动：http://{addr}/");

@@ -137,11 +137,7 @@ impl ResidentId {
 
     /// The check character for the first 17 digits.
     pub fn check_char(first17: &str) -> char {
-        let sum: u32 = first17
-            .bytes()
-            .zip(WEIGHTS)
-            .map(|(d, w)| (d - b'0') as u32 * w)
-            .sum();
+        let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(d, w)| (d - b'0') as u32 * w).sum();
         CHECK[(sum % 11) as usize]
     }
 
@@ -157,11 +153,7 @@ impl ResidentId {
     }
 
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
-            Sex::Male
-        } else {
-            Sex::Female
-        }
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
     }
 
     pub fn as_str(&self) -> &str {
@@ -243,11 +235,7 @@ impl ExamCertNo {
     pub fn parse_assessment(input: &str) -> Result<ExamCertNo, IdError> {
         let s = input.trim();
         let n = s.chars().count();
-        if (1..=50).contains(&n) {
-            Ok(ExamCertNo::Assessment(s.to_owned()))
-        } else {
-            Err(IdError::ApprovalNo)
-        }
+        if (1..=50).contains(&n) { Ok(ExamCertNo::Assessment(s.to_owned())) } else { Err(IdError::ApprovalNo) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -40,11 +40,7 @@ pub const PROVINCES: &[(&str, &str)] = &[
 pub const SARS: &[(&str, &str)] = &[("81", "香港"), ("82", "澳门"), ("83", "台湾")];
 
 pub fn province_name(code: &str) -> Option<&'static str> {
-    PROVINCES
-        .iter()
-        .chain(SARS)
-        .find(|(c, _)| *c == code)
-        .map(|(_, n)| *n)
+    PROVINCES.iter().chain(SARS).find(|(c, _)| *c == code).map(|(_, n)| *n)
 }
 
 pub fn is_province(code: &str) -> bool {

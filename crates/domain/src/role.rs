@@ -14,12 +14,8 @@ pub enum UserType {
 }
 
 impl UserType {
-    pub const ALL: [UserType; 4] = [
-        UserType::NonPracticingMember,
-        UserType::Cpa,
-        UserType::Firm,
-        UserType::AssociationStaff,
-    ];
+    pub const ALL: [UserType; 4] =
+        [UserType::NonPracticingMember, UserType::Cpa, UserType::Firm, UserType::AssociationStaff];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -103,11 +99,7 @@ mod tests {
 
     #[test]
     fn levels_round_trip() {
-        for l in [
-            AssociationLevel::National,
-            AssociationLevel::Provincial,
-            AssociationLevel::City,
-        ] {
+        for l in [AssociationLevel::National, AssociationLevel::Provincial, AssociationLevel::City] {
             assert_eq!(AssociationLevel::from_code(l.code()), Some(l));
         }
     }

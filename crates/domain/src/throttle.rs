@@ -13,18 +13,12 @@ pub struct ThrottleRule {
 }
 
 /// Per account: five wrong passwords in 15 minutes lock it for 15 minutes.
-pub const PER_ACCOUNT: ThrottleRule = ThrottleRule {
-    max_failures: 5,
-    window: Duration::minutes(15),
-    lockout: Duration::minutes(15),
-};
+pub const PER_ACCOUNT: ThrottleRule =
+    ThrottleRule { max_failures: 5, window: Duration::minutes(15), lockout: Duration::minutes(15) };
 
 /// Per address: an office behind one address has many users, so the limit is higher.
-pub const PER_ADDRESS: ThrottleRule = ThrottleRule {
-    max_failures: 30,
-    window: Duration::minutes(15),
-    lockout: Duration::minutes(15),
-};
+pub const PER_ADDRESS: ThrottleRule =
+    ThrottleRule { max_failures: 30, window: Duration::minutes(15), lockout: Duration::minutes(15) };
 
 /// The stored state of one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,11 +42,7 @@ impl ThrottleRule {
 
     /// The counter after one more failure at `now`.
     pub fn after_failure(&self, counter: Option<&Counter>, now: DateTime<Utc>) -> Counter {
-        let fresh = Counter {
-            failures: 1,
-            window_start: now,
-            locked_until: None,
-        };
+        let fresh = Counter { failures: 1, window_start: now, locked_until: None };
         let mut c = match counter {
             Some(c) if now - c.window_start < self.window && c.locked_until.is_none_or(|u| u > now) => *c,
             // The window has passed, or a lock has expired: start counting again.

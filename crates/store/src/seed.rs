@@ -12,9 +12,7 @@ const ASSOCIATIONS: &str = include_str!("../data/associations.psv");
 const CONTACT_LINES: &str = include_str!("../data/contact_lines.psv");
 
 fn rows(data: &str) -> impl Iterator<Item = Vec<&str>> {
-    data.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| l.split('|').map(str::trim).collect())
+    data.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')).map(|l| l.split('|').map(str::trim).collect())
 }
 
 fn opt(s: &str) -> Option<String> {

@@ -183,7 +183,11 @@ pub struct LoginOut {
 
 #[utoipa::path(post, path = "/auth/login", request_body = LoginIn,
     responses((status = 200, body = LoginOut), (status = 422, body = ApiErrorBody)))]
-async fn login(State(s): State<AppState>, ClientAddr(address): ClientAddr, Json(i): Json<LoginIn>) -> ApiResult<LoginOut> {
+async fn login(
+    State(s): State<AppState>,
+    ClientAddr(address): ClientAddr,
+    Json(i): Json<LoginIn>,
+) -> ApiResult<LoginOut> {
     let actor = auth::login(
         &s.app,
         auth::Credentials {
@@ -206,11 +210,7 @@ async fn login(State(s): State<AppState>, ClientAddr(address): ClientAddr, Json(
     }
     .insert(s.app.db.conn())
     .await?;
-    Ok(Json(LoginOut {
-        token,
-        expires_in_seconds: TOKEN_HOURS * 3600,
-        user: Me::from(&actor),
-    }))
+    Ok(Json(LoginOut { token, expires_in_seconds: TOKEN_HOURS * 3600, user: Me::from(&actor) }))
 }
 
 #[utoipa::path(post, path = "/auth/logout", security(("bearer" = [])), responses((status = 204)))]

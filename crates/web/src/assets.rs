@@ -1,11 +1,11 @@
 //! Static files, embedded in the binary, and the headers every response carries.
 
+use axum::Router;
 use axum::extract::{Path, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use crate::AppState;
 
@@ -25,14 +25,9 @@ pub fn routes() -> Router<AppState> {
 
 async fn file(Path(path): Path<String>) -> Response {
     match FILES.iter().find(|(p, _, _)| *p == path) {
-        Some((_, ct, body)) => (
-            [
-                (header::CONTENT_TYPE, *ct),
-                (header::CACHE_CONTROL, "public, max-age=3600"),
-            ],
-            *body,
-        )
-            .into_response(),
+        Some((_, ct, body)) => {
+            ([(header::CONTENT_TYPE, *ct), (header::CACHE_CONTROL, "public, max-age=3600")], *body).into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

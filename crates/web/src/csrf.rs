@@ -34,11 +34,7 @@ fn cookie_value(req: &Request) -> Option<String> {
 }
 
 fn field_in(query_or_form: &str) -> Option<String> {
-    query_or_form
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == FIELD)
-        .map(|(_, v)| v.to_owned())
+    query_or_form.split('&').filter_map(|kv| kv.split_once('=')).find(|(k, _)| *k == FIELD).map(|(_, v)| v.to_owned())
 }
 
 fn same(a: &str, b: &str) -> bool {

@@ -54,9 +54,7 @@ impl WebError {
     /// The message a user reads; internal errors never show their cause.
     pub fn message(&self) -> String {
         match self {
-            WebError::App(AppError::Invalid(f)) => {
-                f.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("；")
-            }
+            WebError::App(AppError::Invalid(f)) => f.0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("；"),
             e => e.to_string(),
         }
     }
@@ -78,10 +76,7 @@ impl IntoResponse for WebError {
             return Redirect::to("/?expired=1").into_response();
         }
         let status = self.status();
-        let page = ErrorPage {
-            status: status.as_u16(),
-            message: self.message(),
-        };
+        let page = ErrorPage { status: status.as_u16(), message: self.message() };
         match page.render() {
             Ok(html) => (status, Html(html)).into_response(),
             Err(_) => (status, self.message()).into_response(),

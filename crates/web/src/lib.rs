@@ -49,10 +49,7 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
         .with_expiry(Expiry::OnInactivity(time::Duration::minutes(session_minutes)));
-    let state = AppState {
-        app,
-        options: Arc::new(options),
-    };
+    let state = AppState { app, options: Arc::new(options) };
     Router::new()
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
@@ -66,10 +63,7 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         .layer(middleware::from_fn(assets::security_headers))
         .layer(middleware::from_fn(ops::track))
         .layer(CompressionLayer::new())
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
-        ))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(60)))
         .layer(TraceLayer::new_for_http())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -63,18 +63,11 @@ impl SessionStore for DbSessionStore {
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
         let expiry = time::OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp()).map_err(backend)?;
-        Ok(Some(Record {
-            id: *id,
-            data: serde_json::from_str(&row.data).map_err(backend)?,
-            expiry_date: expiry,
-        }))
+        Ok(Some(Record { id: *id, data: serde_json::from_str(&row.data).map_err(backend)?, expiry_date: expiry }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        session::Entity::delete_by_id(id.to_string())
-            .exec(self.db.conn())
-            .await
-            .map_err(backend)?;
+        session::Entity::delete_by_id(id.to_string()).exec(self.db.conn()).await.map_err(backend)?;
         Ok(())
     }
 }

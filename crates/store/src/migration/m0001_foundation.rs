@@ -13,11 +13,7 @@ impl MigrationName for Migration {
 }
 
 fn fk(from: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{from}_{col}"))
-        .from(from, col)
-        .to(to, "id")
-        .take()
+    ForeignKey::create().name(format!("fk_{from}_{col}")).from(from, col).to(to, "id").take()
 }
 
 async fn index(m: &SchemaManager<'_>, table: &'static str, cols: &[&'static str], unique: bool) -> Result<(), DbErr> {
@@ -269,11 +265,7 @@ impl MigrationTrait for Migration {
         .await?;
 
         m.create_table(
-            Table::create()
-                .table("sequences")
-                .col(string("name").primary_key())
-                .col(big_integer("value"))
-                .take(),
+            Table::create().table("sequences").col(string("name").primary_key()).col(big_integer("value")).take(),
         )
         .await?;
         Ok(())

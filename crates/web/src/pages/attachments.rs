@@ -7,8 +7,8 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use cmis_app::attachments::{self, Attachment, Limits, Owner};
 use cmis_app::AppError;
+use cmis_app::attachments::{self, Attachment, Limits, Owner};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -18,10 +18,7 @@ use crate::shell::Auth;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/attachments",
-            get(list).post(upload).layer(DefaultBodyLimit::max(60 * 1024 * 1024)),
-        )
+        .route("/attachments", get(list).post(upload).layer(DefaultBodyLimit::max(60 * 1024 * 1024)))
         .route("/attachments/{id}", get(download))
         .route("/attachments/{id}/delete", post(delete))
 }
@@ -47,18 +44,15 @@ fn limits_of(code: &str) -> WebResult<Limits> {
 
 const DRAFT: Owner<'static> = Owner { kind: "draft", id: None };
 
-async fn render_box(state: &AppState, auth: &Auth, limits: Limits, csrf: String, error: Option<String>) -> WebResult<Html<String>> {
+async fn render_box(
+    state: &AppState,
+    auth: &Auth,
+    limits: Limits,
+    csrf: String,
+    error: Option<String>,
+) -> WebResult<Html<String>> {
     let items = attachments::list(&state.app, &auth.0, limits, DRAFT).await?;
-    Ok(Html(
-        AttachmentBox {
-            context: limits.code.to_owned(),
-            hint: limits.hint(),
-            items,
-            error,
-            csrf,
-        }
-        .render()?,
-    ))
+    Ok(Html(AttachmentBox { context: limits.code.to_owned(), hint: limits.hint(), items, error, csrf }.render()?))
 }
 
 async fn list(

@@ -3,10 +3,10 @@
 //! `dev_outbox = true`.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use cmis_app::notify;
 use cmis_store::entity::outbox;
 

@@ -1,10 +1,10 @@
 //! 首页 of each role, and 我的 (the phone's third tab).
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use cmis_app::home::{self, Summary};
 
 use crate::AppState;

@@ -1,10 +1,10 @@
 //! 消息列表 and 查看详情.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
-use axum::Router;
 use cmis_app::messages::{self, Message};
 use serde::Deserialize;
 
@@ -13,9 +13,7 @@ use crate::error::WebResult;
 use crate::shell::Shell;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/messages", get(list))
-        .route("/messages/{id}", get(detail))
+    Router::new().route("/messages", get(list)).route("/messages/{id}", get(detail))
 }
 
 #[derive(Template)]
@@ -35,16 +33,7 @@ struct PageQuery {
 
 async fn list(State(state): State<AppState>, shell: Shell, Query(q): Query<PageQuery>) -> WebResult<Html<String>> {
     let p = messages::list(&state.app, &shell.actor, q.page.unwrap_or(1)).await?;
-    Ok(Html(
-        ListPage {
-            shell,
-            items: p.items,
-            page: p.page,
-            pages: p.pages,
-            total: p.total,
-        }
-        .render()?,
-    ))
+    Ok(Html(ListPage { shell, items: p.items, page: p.page, pages: p.pages, total: p.total }.render()?))
 }
 
 #[derive(Template)]

@@ -33,14 +33,7 @@ pub struct UserTypeOption {
 }
 
 fn user_types() -> Vec<UserTypeOption> {
-    UserType::ALL
-        .iter()
-        .map(|t| UserTypeOption {
-            code: t.code(),
-            label: t.label(),
-            hint: t.login_hint(),
-        })
-        .collect()
+    UserType::ALL.iter().map(|t| UserTypeOption { code: t.code(), label: t.label(), hint: t.login_hint() }).collect()
 }
 
 #[derive(Template)]
@@ -139,10 +132,7 @@ async fn login(
         Ok(actor) => {
             // A new session id at login, so a planted one is worth nothing.
             session.cycle_id().await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
-            session
-                .insert(SESSION_USER, actor.user_id)
-                .await
-                .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+            session.insert(SESSION_USER, actor.user_id).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
             let to = if actor.must_change_password { "/account/password" } else { "/home" };
             Ok(Redirect::to(to).into_response())
         }
@@ -192,12 +182,7 @@ async fn contacts(State(state): State<AppState>, session: Session) -> WebResult<
     let guangdong = orgs.by_code("44").cloned();
     let cities = guangdong
         .as_ref()
-        .map(|g| {
-            orgs.children(g.id)
-                .filter(|c| c.level == AssociationLevel::City)
-                .cloned()
-                .collect()
-        })
+        .map(|g| orgs.children(g.id).filter(|c| c.level == AssociationLevel::City).cloned().collect())
         .unwrap_or_default();
     let page = ContactsPage {
         provincial: orgs.provincial().cloned().collect(),

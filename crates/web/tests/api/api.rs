@@ -36,7 +36,12 @@ async fn api_errors_name_the_fields() {
     let t = TestApp::new().await;
     let mut c = t.client();
     let (s, body) = c
-        .json("POST", "/api/v1/auth/login", None, json!({ "user_type": "cpa", "login_name": "", "password": "", "captcha_id": "", "captcha": "" }))
+        .json(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            json!({ "user_type": "cpa", "login_name": "", "password": "", "captcha_id": "", "captcha": "" }),
+        )
         .await;
     assert_eq!(s, 422);
     assert_eq!(body["fields"]["login_name"], "请输入用户名称");

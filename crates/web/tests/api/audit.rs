@@ -16,9 +16,7 @@ async fn the_audit_chain_verifies_and_names_the_first_broken_link() {
     assert_eq!((v.checked, v.first_broken), (4, None));
 
     let db = t.app.db.conn();
-    db.execute_unprepared("UPDATE audit_events SET detail = '{\"address\":\"1.2.3.4\"}' WHERE id = 2")
-        .await
-        .unwrap();
+    db.execute_unprepared("UPDATE audit_events SET detail = '{\"address\":\"1.2.3.4\"}' WHERE id = 2").await.unwrap();
     let v = audit::verify(&t.app.db).await.unwrap();
     assert_eq!(v.first_broken, Some((2, "本条记录内容被修改")));
 

@@ -54,10 +54,12 @@ pub async fn database() -> (Db, Option<TempDir>) {
 }
 
 pub fn settings() -> Settings {
-    let mut s = Settings::default();
-    s.pii_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into();
+    let mut s = Settings {
+        pii_key: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+        dev_outbox: true,
+        ..Settings::default()
+    };
     s.storage.kind = "memory".into();
-    s.dev_outbox = true;
     s
 }
 
@@ -68,13 +70,8 @@ impl TestApp {
         let app = App::new(db, settings()).await.unwrap().with_fixed_captcha(CAPTCHA);
         demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
         let app = Arc::new(app);
-        let router = cmis_web::router(
-            app.clone(),
-            cmis_web::WebOptions {
-                secure_cookies: false,
-                trust_forwarded: true,
-            },
-        );
+        let router =
+            cmis_web::router(app.clone(), cmis_web::WebOptions { secure_cookies: false, trust_forwarded: true });
         TestApp { app, router, _dir: dir }
     }
 
@@ -107,12 +104,7 @@ fn rand_byte() -> u8 {
 }
 
 pub fn demo_options() -> demo::Options {
-    demo::Options {
-        members: 6,
-        firms: 3,
-        max_cpas_per_firm: 3,
-        seed: 7,
-    }
+    demo::Options { members: 6, firms: 3, max_cpas_per_firm: 3, seed: 7 }
 }
 
 pub struct Response {
@@ -156,11 +148,7 @@ impl Client {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Response {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-        }
+        Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
     }
 
     pub async fn get(&mut self, path: &str) -> Response {
@@ -182,11 +170,7 @@ impl Client {
     }
 
     pub async fn post_raw(&mut self, path: &str, fields: &[(&str, String)]) -> Response {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&");
         self.send(
             Request::post(path)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -217,7 +201,13 @@ impl Client {
         .await
     }
 
-    pub async fn json(&mut self, method: &str, path: &str, token: Option<&str>, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+    pub async fn json(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: serde_json::Value,
+    ) -> (StatusCode, serde_json::Value) {
         let mut b = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
         if let Some(t) = token {
             b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));

@@ -8,7 +8,19 @@ async fn portal_shows_the_login_box_with_every_user_type_and_a_captcha() {
     let mut c = t.client();
     let r = c.get("/").await;
     assert_eq!(r.status, 200);
-    for label in ["用户登录", "用户类型", "用户名称", "输入密码", "验证码", "非执业会员", "注册会计师", "会计师事务所", "中\\省\\市注协", "登录", "重置"] {
+    for label in [
+        "用户登录",
+        "用户类型",
+        "用户名称",
+        "输入密码",
+        "验证码",
+        "非执业会员",
+        "注册会计师",
+        "会计师事务所",
+        "中\\省\\市注协",
+        "登录",
+        "重置",
+    ] {
         assert!(r.body.contains(label), "portal lacks {label}");
     }
     assert!(r.body.contains("data:image/jpeg;base64,"), "captcha image inline");
@@ -124,7 +136,12 @@ async fn empty_fields_get_their_own_messages() {
     let t = TestApp::new().await;
     let mut c = t.client();
     c.get("/").await;
-    let r = c.post("/login", &[("user_type", "member"), ("login_name", ""), ("password", ""), ("captcha_id", ""), ("captcha", "")]).await;
+    let r = c
+        .post(
+            "/login",
+            &[("user_type", "member"), ("login_name", ""), ("password", ""), ("captcha_id", ""), ("captcha", "")],
+        )
+        .await;
     for m in ["请输入用户名称", "请输入密码", "请输入验证码"] {
         assert!(r.body.contains(m), "{m}");
     }
@@ -146,9 +163,8 @@ async fn forms_without_the_csrf_token_are_refused() {
 async fn an_initial_password_must_be_changed_before_anything_else() {
     let t = TestApp::new().await;
     let login = t.login_of(UserType::NonPracticingMember).await;
-    let initial = cmis_app::auth::issue_initial_password(&t.app, "test", UserType::NonPracticingMember, &login)
-        .await
-        .unwrap();
+    let initial =
+        cmis_app::auth::issue_initial_password(&t.app, "test", UserType::NonPracticingMember, &login).await.unwrap();
     let mut c = t.client();
     let r = c.login("member", &login, &initial).await;
     assert_eq!(r.location(), "/account/password");
@@ -156,12 +172,24 @@ async fn an_initial_password_must_be_changed_before_anything_else() {
     let page = c.get("/account/password").await;
     assert!(page.body.contains("您正在使用初始密码"));
 
-    let r = c.post("/account/password", &[("old_password", &initial), ("new_password", "short"), ("confirm", "short")]).await;
+    let r = c
+        .post("/account/password", &[("old_password", &initial), ("new_password", "short"), ("confirm", "short")])
+        .await;
     assert!(r.body.contains("密码长度应为8至32位"));
-    let r = c.post("/account/password", &[("old_password", "bad"), ("new_password", "Newpass2026"), ("confirm", "Newpass2027")]).await;
+    let r = c
+        .post(
+            "/account/password",
+            &[("old_password", "bad"), ("new_password", "Newpass2026"), ("confirm", "Newpass2027")],
+        )
+        .await;
     assert!(r.body.contains("原密码不正确"));
     assert!(r.body.contains("两次输入的密码不一致"));
-    let r = c.post("/account/password", &[("old_password", &initial), ("new_password", "Newpass2026"), ("confirm", "Newpass2026")]).await;
+    let r = c
+        .post(
+            "/account/password",
+            &[("old_password", &initial), ("new_password", "Newpass2026"), ("confirm", "Newpass2026")],
+        )
+        .await;
     assert_eq!(r.location(), "/?changed=1");
     assert!(c.get("/?changed=1").await.body.contains("密码已修改"));
 

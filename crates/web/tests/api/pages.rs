@@ -61,7 +61,15 @@ async fn the_bell_counts_unread_messages_and_reading_one_clears_it() {
         user::Entity::find().filter(user::Column::LoginName.eq(&login)).one(t.app.db.conn()).await.unwrap().unwrap().id
     };
     for i in 0..12 {
-        cmis_app::messages::send(t.app.db.conn(), uid, &format!("年检申请已退回{i}"), "退回原因：请重新上传材料。", Some("/home")).await.unwrap();
+        cmis_app::messages::send(
+            t.app.db.conn(),
+            uid,
+            &format!("年检申请已退回{i}"),
+            "退回原因：请重新上传材料。",
+            Some("/home"),
+        )
+        .await
+        .unwrap();
     }
     let home = c.get("/home").await.body;
     assert_eq!(between(&home, "data-testid=\"unread\">", "<"), "12");

@@ -82,7 +82,9 @@ async fn the_approval_trail_keeps_its_order() {
     let s = Subject { kind: "annual_inspection", id: 7 };
     let txn = t.app.db.write().await.unwrap();
     approval::record(&txn, s, "会员提交申请", "张三", "member:1", "").await.unwrap();
-    approval::record(&txn, s, "地方注协非执业会员审核暂缓退回", "浙江省注册会计师协会", "staff:33", "请重新上传材料。").await.unwrap();
+    approval::record(&txn, s, "地方注协非执业会员审核暂缓退回", "浙江省注册会计师协会", "staff:33", "请重新上传材料。")
+        .await
+        .unwrap();
     txn.commit().await.unwrap();
     let trail = approval::trail(t.app.db.conn(), s).await.unwrap();
     assert_eq!(trail.len(), 2);
