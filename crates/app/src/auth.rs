@@ -1,36 +1,29 @@
 //! Logging in, passwords, and loading the actor of a session.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::Utc;
+use cmis_domain::UserType;
 use cmis_domain::password;
 use cmis_domain::throttle::{self, Counter};
-use cmis_domain::UserType;
 use cmis_store::entity::{throttle as throttle_row, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::{audit, captcha, Actor, App};
+use crate::{Actor, App, audit, captcha};
 
 pub fn hash_password(plain: &str) -> String {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    Argon2::default()
-        .hash_password(plain.as_bytes(), &salt)
-        .expect("argon2id with default parameters")
-        .to_string()
+    Argon2::default().hash_password(plain.as_bytes(), &salt).expect("argon2id with default parameters").to_string()
 }
 
 pub fn verify_password(hash: &str, plain: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(plain.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
+    PasswordHash::new(hash).map(|h| Argon2::default().verify_password(plain.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
 async fn verify_blocking(hash: String, plain: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&hash, &plain))
-        .await
-        .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password(&hash, &plain)).await.unwrap_or(false)
 }
 
 /// A hash of a random password: checked when the account does not exist, so
@@ -89,9 +82,7 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     let address_key = format!("address:{}", c.address);
     let account = load_counter(app, &account_key).await?;
     if let Some(min) = throttle::PER_ACCOUNT.locked_minutes(account.as_ref(), now) {
-        return Err(AppError::Refused(format!(
-            "登录失败次数过多，该账户已被临时锁定，请{min}分钟后再试或使用“忘记密码”找回密码"
-        )));
+        return Err(AppError::Refused(format!("登录失败次数过多，该账户已被临时锁定，请{min}分钟后再试")));
     }
     let address = load_counter(app, &address_key).await?;
     if let Some(min) = throttle::PER_ADDRESS.locked_minutes(address.as_ref(), now) {
@@ -128,20 +119,24 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     am.last_login_at = Set(Some(now));
     am.update(&txn).await?;
     let actor = actor_from(app, user)?;
-    audit::append(&txn, &actor.audit_name(), "login", &format!("user:{}", actor.user_id), json!({ "address": c.address })).await?;
+    audit::append(
+        &txn,
+        &actor.audit_name(),
+        "login",
+        &format!("user:{}", actor.user_id),
+        json!({ "address": c.address }),
+    )
+    .await?;
     txn.commit().await?;
     Ok(actor)
 }
 
 async fn load_counter(app: &App, key: &str) -> AppResult<Option<Counter>> {
-    Ok(throttle_row::Entity::find_by_id(key.to_owned())
-        .one(app.db.conn())
-        .await?
-        .map(|t| Counter {
-            failures: t.failures.max(0) as u32,
-            window_start: t.window_start,
-            locked_until: t.locked_until,
-        }))
+    Ok(throttle_row::Entity::find_by_id(key.to_owned()).one(app.db.conn()).await?.map(|t| Counter {
+        failures: t.failures.max(0) as u32,
+        window_start: t.window_start,
+        locked_until: t.locked_until,
+    }))
 }
 
 async fn save_counter<C: ConnectionTrait>(db: &C, key: &str, c: Counter) -> AppResult<()> {
@@ -166,7 +161,6 @@ async fn save_counter<C: ConnectionTrait>(db: &C, key: &str, c: Counter) -> AppR
     Ok(())
 }
 
-
 pub async fn actor_for(app: &App, user_id: i32) -> AppResult<Option<Actor>> {
     match user::Entity::find_by_id(user_id).one(app.db.conn()).await? {
         Some(u) if !u.disabled => Ok(Some(actor_from(app, u)?)),
@@ -177,10 +171,8 @@ pub async fn actor_for(app: &App, user_id: i32) -> AppResult<Option<Actor>> {
 fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
     let user_type = UserType::from_code(&u.user_type)
         .ok_or_else(|| anyhow::anyhow!("user {} has unknown type {}", u.id, u.user_type))?;
-    let assoc = app
-        .orgs
-        .get(u.association_id)
-        .ok_or_else(|| anyhow::anyhow!("user {} has unknown association", u.id))?;
+    let assoc =
+        app.orgs.get(u.association_id).ok_or_else(|| anyhow::anyhow!("user {} has unknown association", u.id))?;
     Ok(Actor {
         user_id: u.id,
         user_type,
@@ -198,10 +190,7 @@ fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
 
 /// 修改密码: the old password, then the new one twice.
 pub async fn change_password(app: &App, actor: &Actor, old: &str, new: &str, confirm: &str) -> AppResult<()> {
-    let u = user::Entity::find_by_id(actor.user_id)
-        .one(app.db.conn())
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let u = user::Entity::find_by_id(actor.user_id).one(app.db.conn()).await?.ok_or(AppError::Unauthenticated)?;
     let mut errors = FieldErrors::new();
     if !verify_blocking(u.password_hash.clone(), old.to_owned()).await {
         errors.add("old_password", "原密码不正确");
@@ -250,6 +239,20 @@ pub async fn issue_initial_password(app: &App, by: &str, user_type: UserType, lo
     audit::append(&txn, by, "initial_password_issued", &subject, json!({})).await?;
     txn.commit().await?;
     Ok(plain)
+}
+
+/// The first `limit` accounts of a type: (login name, display name).
+pub async fn accounts(app: &App, user_type: UserType, limit: u64) -> AppResult<Vec<(String, String)>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(user::Entity::find()
+        .filter(user::Column::UserType.eq(user_type.code()))
+        .order_by_asc(user::Column::Id)
+        .limit(limit)
+        .all(app.db.conn())
+        .await?
+        .into_iter()
+        .map(|u| (u.login_name, u.display_name))
+        .collect())
 }
 
 /// Clears the login throttle of an account (an operator unlocking it).

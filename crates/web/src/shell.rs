@@ -30,26 +30,14 @@ fn item(label: &'static str, href: &'static str) -> MenuItem {
 }
 
 pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
-    let mut groups = vec![MenuGroup {
-        title: "首页",
-        items: vec![item("首页", "/home")],
-    }];
-    groups.push(MenuGroup {
-        title: "消息",
-        items: vec![item("消息列表", "/messages")],
-    });
+    let mut groups = vec![MenuGroup { title: "首页", items: vec![item("首页", "/home")] }];
+    groups.push(MenuGroup { title: "消息", items: vec![item("消息列表", "/messages")] });
     let mut account = vec![item("修改密码", "/account/password")];
     if actor.user_type != UserType::AssociationStaff {
         account.insert(0, item("我的", "/me"));
     }
-    groups.push(MenuGroup {
-        title: "个人设置",
-        items: account,
-    });
-    groups.push(MenuGroup {
-        title: "帮助",
-        items: vec![item("联系方式", "/contacts")],
-    });
+    groups.push(MenuGroup { title: "个人设置", items: account });
+    groups.push(MenuGroup { title: "帮助", items: vec![item("联系方式", "/contacts")] });
     groups
 }
 
@@ -61,9 +49,7 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|e| e.into_response())?;
+        let session = Session::from_request_parts(parts, state).await.map_err(|e| e.into_response())?;
         let uid: Option<i32> = session.get(SESSION_USER).await.ok().flatten();
         let Some(uid) = uid else {
             return Err(Redirect::to("/?expired=1").into_response());
@@ -102,7 +88,9 @@ impl Shell {
     pub fn tab(&self) -> &'static str {
         if self.path.starts_with("/messages") {
             "messages"
-        } else if self.path.starts_with("/me") || self.path.starts_with("/account") || self.path.starts_with("/contacts")
+        } else if self.path.starts_with("/me")
+            || self.path.starts_with("/account")
+            || self.path.starts_with("/contacts")
         {
             "me"
         } else {
@@ -116,25 +104,36 @@ impl FromRequestParts<AppState> for Shell {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Auth(actor) = Auth::from_request_parts(parts, state).await?;
-        let csrf = parts
-            .extensions
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
-        let path = parts
-            .extensions
-            .get::<OriginalUri>()
-            .map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
-        let unread = messages::unread_count(&state.app, &actor)
-            .await
-            .map_err(|e| WebError::from(e).into_response())?;
+        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let path =
+            parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
+        let unread = messages::unread_count(&state.app, &actor).await.map_err(|e| WebError::from(e).into_response())?;
         let menu = menu_for(&actor);
-        Ok(Shell {
-            actor,
-            csrf,
-            unread,
-            path,
-            menu,
-        })
+        Ok(Shell { actor, csrf, unread, path, menu })
+    }
+}
+
+/// Inline SVG icons (Feather, MIT), so that no page depends on an emoji font.
+pub fn icon(name: &str) -> &'static str {
+    match name {
+        "bell" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M18 8A6 6 0 0 0 6 8c0 7-3 9-3 9h18s-3-2-3-9"/><path d="M13.73 21a2 2 0 0 1-3.46 0"/></svg>"#
+        }
+        "mail" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M4 4h16c1.1 0 2 .9 2 2v12c0 1.1-.9 2-2 2H4c-1.1 0-2-.9-2-2V6c0-1.1.9-2 2-2z"/><polyline points="22,6 12,13 2,6"/></svg>"#
+        }
+        "key" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M21 2l-2 2m-7.61 7.61a5.5 5.5 0 1 1-7.778 7.778 5.5 5.5 0 0 1 7.777-7.777zm0 0L15.5 7.5m0 0l3 3L22 7l-3-3m-3.5 3.5L19 4"/></svg>"#
+        }
+        "phone" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M22 16.92v3a2 2 0 0 1-2.18 2 19.79 19.79 0 0 1-8.63-3.07 19.5 19.5 0 0 1-6-6 19.79 19.79 0 0 1-3.07-8.67A2 2 0 0 1 4.11 2h3a2 2 0 0 1 2 1.72 12.84 12.84 0 0 0 .7 2.81 2 2 0 0 1-.45 2.11L8.09 9.91a16 16 0 0 0 6 6l1.27-1.27a2 2 0 0 1 2.11-.45 12.84 12.84 0 0 0 2.81.7A2 2 0 0 1 22 16.92z"/></svg>"#
+        }
+        "home" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9l9-7 9 7v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z"/><polyline points="9 22 9 12 15 12 15 22"/></svg>"#
+        }
+        "user" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2"/><circle cx="12" cy="7" r="4"/></svg>"#
+        }
+        _ => "",
     }
 }
