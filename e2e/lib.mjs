@@ -1,0 +1,127 @@
+// Shared pieces of the browser tests: a server of our own on a fresh
+// database, Debian's Chromium through playwright-core, screenshots, and a
+// check that no page logged an error.
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+export const CAPTCHA = "2468";
+export const PASSWORD = "Cmis2026";
+export const WIDTHS = [390, 1366];
+const root = path.resolve(import.meta.dirname, "..");
+const bin = process.env.CMIS_BIN || path.join(root, "target/debug/cmis");
+export const shots = path.join(import.meta.dirname, "screenshots");
+mkdirSync(shots, { recursive: true });
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+/** Starts `cmis serve` on loopback with demo data; the captcha answer is fixed. */
+export async function startServer({ members = 40, firms = 4 } = {}) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "cmis-e2e-"));
+  const port = await freePort();
+  const env = {
+    ...process.env,
+    CMIS_CONFIG: path.join(dir, "absent.toml"),
+    CMIS_LISTEN: `127.0.0.1:${port}`,
+    CMIS_DATABASE_URL: `sqlite://${dir}/cmis.sqlite3?mode=rwc`,
+    CMIS_PII_KEY_FILE: path.join(dir, "pii.key"),
+    CMIS_STORAGE__PATH: path.join(dir, "files"),
+    CMIS_DEV_OUTBOX: "true",
+    CMIS_LOG_FORMAT: "json",
+  };
+  delete env.DATABASE_URL;
+  const cli = (...args) => execFileSync(bin, args, { env, encoding: "utf8" });
+  cli("demo", "--members", String(members), "--firms", String(firms));
+  const proc = spawn(bin, ["serve", "--e2e-fixed-captcha", CAPTCHA], { env, stdio: ["ignore", "ignore", "inherit"] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch {}
+    if (i > 300 || proc.exitCode !== null) throw new Error("server did not start");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    cli,
+    /** Login names of the demo accounts of one type, in order. */
+    accounts: (type, limit = 10) =>
+      cli("accounts", "--type", type, "--limit", String(limit))
+        .trim()
+        .split("\n")
+        .map((l) => l.split("\t")[0]),
+    stop: () => {
+      proc.kill("SIGTERM");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A page at a phone (390) or PC (1366) width that records console errors. */
+export async function openPage(browser, width) {
+  const phone = width < 800;
+  const context = await browser.newContext({
+    viewport: { width, height: phone ? 844 : 900 },
+    isMobile: phone,
+    hasTouch: phone,
+    locale: "zh-CN",
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.errors = errors;
+  return page;
+}
+
+export async function closePage(page) {
+  const errors = [...page.errors];
+  await page.context().close();
+  if (errors.length) throw new Error(`console errors: ${errors.join(" | ")}`);
+}
+
+/** A phone screenshot is the screen as the phone shows it; a PC one the whole page. */
+export async function shot(page, name) {
+  const phone = page.viewportSize().width < 800;
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: !phone });
+}
+
+/** Fills the portal's login box by its labels and presses 登录. */
+export async function login(page, url, typeLabel, user, password, captcha = CAPTCHA) {
+  await page.goto(`${url}/`);
+  await page.getByLabel("用户类型").selectOption({ label: typeLabel });
+  await page.getByLabel("用户名称").fill(user);
+  await page.getByLabel("输入密码").fill(password);
+  await page.getByLabel("验证码", { exact: true }).fill(captcha);
+  await page.getByRole("button", { name: "登录", exact: true }).click();
+  await page.waitForLoadState("load");
+}
