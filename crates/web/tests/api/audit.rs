@@ -16,6 +16,16 @@ async fn the_audit_chain_verifies_and_names_the_first_broken_link() {
     assert_eq!((v.checked, v.first_broken), (4, None));
 
     let db = t.app.db.conn();
+    // The database refuses to change history…
+    assert!(db.execute_unprepared("UPDATE audit_events SET detail = '{}' WHERE id = 2").await.is_err());
+    assert!(db.execute_unprepared("DELETE FROM audit_events WHERE id = 2").await.is_err());
+    // …so a tamperer must first drop the guard, as someone with schema rights could.
+    if t.app.db.is_sqlite() {
+        db.execute_unprepared("DROP TRIGGER audit_events_no_UPDATE").await.unwrap();
+        db.execute_unprepared("DROP TRIGGER audit_events_no_DELETE").await.unwrap();
+    } else {
+        db.execute_unprepared("DROP TRIGGER audit_events_append_only ON audit_events").await.unwrap();
+    }
     db.execute_unprepared("UPDATE audit_events SET detail = '{\"address\":\"1.2.3.4\"}' WHERE id = 2").await.unwrap();
     let v = audit::verify(&t.app.db).await.unwrap();
     assert_eq!(v.first_broken, Some((2, "本条记录内容被修改")));

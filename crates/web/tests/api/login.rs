@@ -223,3 +223,37 @@ async fn the_session_id_changes_at_login() {
     assert_ne!(c.cookies.get("cmis_session"), Some(&planted));
     assert_eq!(c.get("/home").await.status, 200);
 }
+
+#[tokio::test]
+async fn an_expired_captcha_is_refused() {
+    use sea_orm::ConnectionTrait;
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::Cpa).await;
+    let mut c = t.client();
+    let portal = c.get("/").await;
+    let id = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(6)).to_rfc3339();
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        t.app.db.backend(),
+        if t.app.db.is_sqlite() {
+            "UPDATE captchas SET expires_at = ? WHERE id = ?"
+        } else {
+            "UPDATE captchas SET expires_at = $1::timestamptz WHERE id = $2"
+        },
+        [past.into(), id.clone().into()],
+    );
+    t.app.db.conn().execute_raw(stmt).await.unwrap();
+    let r = c
+        .post(
+            "/login",
+            &[
+                ("user_type", "cpa"),
+                ("login_name", &login),
+                ("password", PASSWORD),
+                ("captcha_id", &id),
+                ("captcha", CAPTCHA),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("验证码错误或已过期"), "{}", r.body);
+}

@@ -99,3 +99,21 @@ async fn the_backend_is_the_one_asked_for() {
     let want_pg = std::env::var("CMIS_TEST_PG_URL").is_ok_and(|u| !u.is_empty());
     assert_eq!(t.app.db.is_sqlite(), !want_pg);
 }
+
+#[tokio::test]
+async fn an_online_backup_is_a_working_database() {
+    let t = TestApp::new().await;
+    if !t.app.db.is_sqlite() {
+        assert!(t.app.db.backup_sqlite(std::path::Path::new("/tmp/x")).await.is_err(), "PostgreSQL uses pg_dump");
+        return;
+    }
+    let dest = std::env::temp_dir().join(format!("cmis-backup-{}.sqlite3", std::process::id()));
+    let _ = std::fs::remove_file(&dest);
+    t.app.db.backup_sqlite(&dest).await.unwrap();
+    assert!(t.app.db.backup_sqlite(&dest).await.is_err(), "never overwrites");
+    let copy = cmis_store::Db::connect(&format!("sqlite://{}", dest.display())).await.unwrap();
+    let n = member::Entity::find().count(copy.conn()).await.unwrap();
+    assert_eq!(n, demo_options().members);
+    assert_eq!(cmis_app::audit::verify(&copy).await.unwrap().first_broken, None);
+    std::fs::remove_file(&dest).unwrap();
+}
