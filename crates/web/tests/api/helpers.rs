@@ -19,6 +19,8 @@ pub const PASSWORD: &str = demo::DEMO_PASSWORD;
 pub struct TestApp {
     pub app: Arc<App>,
     pub router: Router,
+    /// The database's URL, for a second instance on the same data.
+    pub url: String,
     _dir: Option<TempDir>,
 }
 
@@ -35,6 +37,11 @@ fn unique() -> String {
 }
 
 pub async fn database() -> (Db, Option<TempDir>) {
+    let (db, _, dir) = database_with_url().await;
+    (db, dir)
+}
+
+pub async fn database_with_url() -> (Db, String, Option<TempDir>) {
     match std::env::var("CMIS_TEST_PG_URL") {
         Ok(admin) if !admin.is_empty() => {
             let name = format!("cmis_test_{}", unique());
@@ -42,13 +49,14 @@ pub async fn database() -> (Db, Option<TempDir>) {
             conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
             conn.close().await.ok();
             let base = admin.rsplit_once('/').expect("url with a database").0;
-            (Db::open(&format!("{base}/{name}")).await.expect("open"), None)
+            let url = format!("{base}/{name}");
+            (Db::open(&url).await.expect("open"), url, None)
         }
         _ => {
             let dir = std::env::temp_dir().join(format!("cmis-test-{}", unique()));
             std::fs::create_dir_all(&dir).unwrap();
             let url = format!("sqlite://{}/t.sqlite3?mode=rwc", dir.display());
-            (Db::open(&url).await.expect("open"), Some(TempDir(dir)))
+            (Db::open(&url).await.expect("open"), url, Some(TempDir(dir)))
         }
     }
 }
@@ -66,13 +74,17 @@ pub fn settings() -> Settings {
 impl TestApp {
     /// A fresh database with a few demo accounts of every type.
     pub async fn new() -> TestApp {
-        let (db, dir) = database().await;
+        let (db, url, dir) = database_with_url().await;
         let app = App::new(db, settings()).await.unwrap().with_fixed_captcha(CAPTCHA);
         demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
         let app = Arc::new(app);
-        let router =
-            cmis_web::router(app.clone(), cmis_web::WebOptions { secure_cookies: false, trust_forwarded: true });
-        TestApp { app, router, _dir: dir }
+        TestApp { router: web(app.clone()), app, url, _dir: dir }
+    }
+
+    /// Another instance of the system on the same database.
+    pub async fn second_instance(&self) -> Router {
+        let db = Db::connect(&self.url).await.unwrap();
+        web(Arc::new(App::new(db, settings()).await.unwrap().with_fixed_captcha(CAPTCHA)))
     }
 
     pub fn client(&self) -> Client {
@@ -96,6 +108,10 @@ impl TestApp {
             .unwrap()
             .login_name
     }
+}
+
+fn web(app: Arc<App>) -> Router {
+    cmis_web::router(app, cmis_web::WebOptions { secure_cookies: false, trust_forwarded: true })
 }
 
 fn rand_byte() -> u8 {

@@ -257,3 +257,19 @@ async fn an_expired_captcha_is_refused() {
         .await;
     assert!(r.body.contains("验证码错误或已过期"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_session_started_on_one_instance_is_valid_on_another() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    let mut c = t.client();
+    assert_eq!(c.login("member", &login, PASSWORD).await.location(), "/home");
+    let other = t.second_instance().await;
+    let mut on_b = Client { router: other, cookies: c.cookies.clone(), address: c.address.clone() };
+    let home = on_b.get("/home").await;
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains(&login));
+    // Logging out on B ends the session on A too.
+    on_b.post("/logout", &[]).await;
+    assert_eq!(c.get("/home").await.location(), "/?expired=1");
+}
