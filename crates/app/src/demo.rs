@@ -108,14 +108,19 @@ fn weight(a: &Association) -> u64 {
     }
 }
 
-/// A resident ID that no other demo person of the same kind can have:
-/// birth day and sequence are a bijection of `i` for one area code.
-fn resident_id(seed: u64, i: u64, province: &str, kind_area: &str, sex: Sex) -> ResidentId {
+/// A resident ID that no other demo person of the same kind can have: for
+/// one area code, birth day and sequence are a bijection of `i` over 7 million
+/// people; past that the district changes. `kind` keeps CPAs and members apart.
+fn resident_id(seed: u64, i: u64, province: &str, kind: u64, sex: Sex) -> ResidentId {
     const DAYS: u64 = 14_000;
-    let day = (i.wrapping_mul(7919) + seed % DAYS) % DAYS;
+    const PER_AREA: u64 = DAYS * 500;
+    let j = i % PER_AREA;
+    let district = 1 + i / PER_AREA;
+    let day = (j.wrapping_mul(7919) + seed % DAYS) % DAYS;
     let birth = NaiveDate::from_ymd_opt(1960, 1, 1).expect("valid") + Duration::days(day as i64);
-    let seq = ((i / DAYS) % 500) * 2 + if sex == Sex::Male { 1 } else { 0 };
-    ResidentId::compose(&format!("{province}{kind_area}"), birth, seq as u16).expect("composed from valid parts")
+    let seq = (j / DAYS) * 2 + if sex == Sex::Male { 1 } else { 0 };
+    ResidentId::compose(&format!("{province}{kind:02}{district:02}"), birth, seq as u16)
+        .expect("composed from valid parts")
 }
 
 fn mobile(seed: u64, i: u64, salt: u64) -> String {
@@ -273,7 +278,7 @@ pub async fn generate(
             for k in 0..*n {
                 let g = f * 1000 + k; // a person-number unique across firms
                 let sex = if mix(seed, g, 20).is_multiple_of(2) { Sex::Male } else { Sex::Female };
-                let id = resident_id(seed, g, &p.province, "0102", sex);
+                let id = resident_id(seed, g, &p.province, 1, sex);
                 let exam_year = 2000 + (mix(seed, g, 21) % 24) as i32;
                 let cpa_no = format!("{firm_no}{:04}", k + 1);
                 first_cpa.get_or_insert_with(|| cpa_no.clone());
@@ -361,7 +366,7 @@ pub async fn generate(
             let p =
                 if m == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, m, 30)) };
             let sex = if mix(seed, m, 31).is_multiple_of(2) { Sex::Male } else { Sex::Female };
-            let id = resident_id(seed, m, &p.province, "0103", sex);
+            let id = resident_id(seed, m, &p.province, 2, sex);
             let year = 2005 + (mix(seed, m, 32) % 21) as i32;
             let serial = member_serial.entry(format!("{}{year}", p.province)).or_insert(0);
             *serial += 1;
@@ -483,9 +488,10 @@ mod tests {
     #[test]
     fn demo_resident_ids_are_valid_and_distinct() {
         let mut seen = std::collections::HashSet::new();
-        for i in 0..30_000 {
+        // Around the 7-million boundary where the district changes, too.
+        for i in (0..30_000).chain(6_990_000..7_010_000) {
             let sex = if i % 2 == 0 { Sex::Male } else { Sex::Female };
-            let id = resident_id(7, i, "44", "0103", sex);
+            let id = resident_id(7, i, "44", 2, sex);
             assert_eq!(id.sex(), sex);
             assert!(seen.insert(id.as_str().to_owned()), "duplicate at {i}");
         }
