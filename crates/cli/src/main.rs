@@ -255,7 +255,8 @@ async fn serve(cfg: Config, e2e_fixed_captcha: Option<String>) -> anyhow::Result
         print_logins(&logins);
     }
     let app = Arc::new(app);
-    let store = cmis_web::session::DbSessionStore::new(app.db.clone());
+    let store =
+        cmis_web::session::DbSessionStore::new(app.db.clone(), chrono::Duration::minutes(app.settings.session_minutes));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {

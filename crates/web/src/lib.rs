@@ -40,15 +40,16 @@ pub struct AppState {
 }
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
-    let session_minutes = app.settings.session_minutes;
-    let store = session::DbSessionStore::new(app.db.clone());
+    let idle = chrono::Duration::minutes(app.settings.session_minutes);
+    let store = session::DbSessionStore::new(app.db.clone(), idle);
     let secure = options.secure_cookies;
     let sessions = SessionManagerLayer::new(store)
         .with_name("cmis_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(secure)
-        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(session_minutes)));
+        // The cookie lasts as long as the browser; the store ends idle sessions.
+        .with_expiry(Expiry::OnSessionEnd);
     let state = AppState { app, options: Arc::new(options) };
     Router::new()
         .merge(pages::routes())

@@ -1,6 +1,11 @@
 //! Sessions in the database, so that any instance serves any request.
+//!
+//! A session ends after `idle` without a request. The store enforces that
+//! itself: `save` sets the deadline, and `load` moves it forward once less
+//! than half of it remains, so an active user is never logged out and a
+//! session row is written at most once per half-period, not on every page.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use cmis_store::Db;
 use cmis_store::entity::session;
 use sea_orm::sea_query::OnConflict;
@@ -11,11 +16,12 @@ use tower_sessions::session_store::{self, SessionStore};
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     db: Db,
+    idle: chrono::Duration,
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db) -> Self {
-        DbSessionStore { db }
+    pub fn new(db: Db, idle: chrono::Duration) -> Self {
+        DbSessionStore { db, idle }
     }
 
     pub async fn delete_expired(&self) -> Result<u64, sea_orm::DbErr> {
@@ -31,17 +37,13 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn to_chrono(t: time::OffsetDateTime) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.unix_timestamp(), t.nanosecond()).unwrap_or_else(Utc::now)
-}
-
 #[async_trait::async_trait]
 impl SessionStore for DbSessionStore {
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let row = session::ActiveModel {
             id: Set(record.id.to_string()),
             data: Set(serde_json::to_string(&record.data).map_err(backend)?),
-            expires_at: Set(to_chrono(record.expiry_date)),
+            expires_at: Set(Utc::now() + self.idle),
         };
         session::Entity::insert(row)
             .on_conflict(
@@ -62,6 +64,17 @@ impl SessionStore for DbSessionStore {
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
+        let now = Utc::now();
+        if row.expires_at - now < self.idle / 2 {
+            let extended = session::ActiveModel {
+                id: Set(row.id.clone()),
+                expires_at: Set(now + self.idle),
+                ..Default::default()
+            };
+            if let Err(e) = session::Entity::update(extended).exec(self.db.conn()).await {
+                tracing::warn!(error = %e, "extending a session");
+            }
+        }
         let expiry = time::OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp()).map_err(backend)?;
         Ok(Some(Record { id: *id, data: serde_json::from_str(&row.data).map_err(backend)?, expiry_date: expiry }))
     }

@@ -273,3 +273,37 @@ async fn a_session_started_on_one_instance_is_valid_on_another() {
     on_b.post("/logout", &[]).await;
     assert_eq!(c.get("/home").await.location(), "/?expired=1");
 }
+
+#[tokio::test]
+async fn an_active_session_slides_forward_and_an_idle_one_ends() {
+    use cmis_store::entity::session;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{EntityTrait, QueryOrder};
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::Firm).await;
+    let mut c = t.client();
+    c.login("firm", &login, PASSWORD).await;
+    let db = t.app.db.conn();
+    let set_expiry = |minutes: i64| async move {
+        session::Entity::update_many()
+            .col_expr(session::Column::ExpiresAt, Expr::value(chrono::Utc::now() + chrono::Duration::minutes(minutes)))
+            .exec(db)
+            .await
+            .unwrap();
+    };
+    let expiry = || async {
+        session::Entity::find().order_by_desc(session::Column::ExpiresAt).one(db).await.unwrap().unwrap().expires_at
+    };
+
+    // Early in the period a request writes nothing…
+    let before = expiry().await;
+    assert_eq!(c.get("/home").await.status, 200);
+    assert_eq!(expiry().await, before);
+    // …past half of it, a request moves the deadline a full period ahead.
+    set_expiry(5).await;
+    assert_eq!(c.get("/home").await.status, 200);
+    assert!(expiry().await > chrono::Utc::now() + chrono::Duration::minutes(25));
+    // Idle past the deadline: logged out.
+    set_expiry(-1).await;
+    assert_eq!(c.get("/home").await.location(), "/?expired=1");
+}
