@@ -22,15 +22,44 @@ pub fn verify_password(hash: &str, plain: &str) -> bool {
     PasswordHash::new(hash).map(|h| Argon2::default().verify_password(plain.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
 
-/// Password hashing is CPU-bound and takes 19 MiB a time: running more at
-/// once than there are cores only adds threads and memory (measured: 32
-/// concurrent logins grew the server to 3.6 GB). Callers queue here instead.
+/// Password hashing is CPU-bound and takes 19 MiB a time. It runs on its own
+/// threads, one per core: on tokio's blocking pool every one of dozens of
+/// threads kept its own 19 MiB in its malloc arena, and 32 concurrent logins
+/// grew the server to 2 GB (bench/README.md). A queue in front of a fixed set
+/// of threads keeps that to a few blocks and loses no throughput.
 async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
-    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    let permits = PERMITS
-        .get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())));
-    let _permit = permits.acquire().await.expect("the semaphore is never closed");
-    tokio::task::spawn_blocking(work).await.expect("hashing does not panic")
+    type Job = Box<dyn FnOnce() + Send>;
+    static QUEUE: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    let queue = QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..std::thread::available_parallelism().map_or(2, |n| n.get()) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .expect("start a hashing thread");
+        }
+        tx
+    });
+    let (done, result) = tokio::sync::oneshot::channel();
+    queue
+        .send(Box::new(move || {
+            let _ = done.send(work());
+        }))
+        .expect("hashing threads run for the life of the process");
+    result.await.expect("a hashing job always answers")
 }
 
 async fn verify_blocking(hash: String, plain: String) -> bool {
