@@ -178,16 +178,8 @@ pub async fn generate(
     let orgs = app.orgs.all();
     let staff: Vec<user::ActiveModel> = orgs
         .iter()
-        .map(|a| user::ActiveModel {
-            user_type: Set(UserType::AssociationStaff.code().into()),
-            login_name: Set(format!("staff{}", a.code)),
-            display_name: Set(format!("{}工作人员", a.name)),
-            password_hash: Set(hash.clone()),
-            must_change_password: Set(false),
-            association_id: Set(a.id),
-            disabled: Set(false),
-            created_at: Set(now),
-            ..Default::default()
+        .map(|a| {
+            account(UserType::AssociationStaff, format!("staff{}", a.code), format!("{}工作人员", a.name), a.id, &hash)
         })
         .collect();
     insert_users(app, staff).await?;
@@ -264,16 +256,8 @@ pub async fn generate(
         for (firm_no, name, p, n, f) in &plans {
             let firm_id = ids[firm_no];
             users.push(user::ActiveModel {
-                user_type: Set(UserType::Firm.code().into()),
-                login_name: Set(firm_no.clone()),
-                display_name: Set(name.clone()),
-                password_hash: Set(hash.clone()),
-                must_change_password: Set(false),
-                association_id: Set(p.provincial.id),
                 firm_id: Set(Some(firm_id)),
-                disabled: Set(false),
-                created_at: Set(now),
-                ..Default::default()
+                ..account(UserType::Firm, firm_no.clone(), name.clone(), p.provincial.id, &hash)
             });
             for k in 0..*n {
                 let g = f * 1000 + k; // a person-number unique across firms
@@ -332,17 +316,9 @@ pub async fn generate(
             let users = meta
                 .into_iter()
                 .map(|(no, name, assoc)| user::ActiveModel {
-                    user_type: Set(UserType::Cpa.code().into()),
-                    login_name: Set(no.clone()),
-                    display_name: Set(name),
-                    password_hash: Set(hash.clone()),
-                    must_change_password: Set(false),
-                    association_id: Set(assoc),
                     cpa_id: Set(Some(ids[&no].0)),
                     firm_id: Set(Some(ids[&no].1)),
-                    disabled: Set(false),
-                    created_at: Set(now),
-                    ..Default::default()
+                    ..account(UserType::Cpa, no.clone(), name, assoc, &hash)
                 })
                 .collect();
             insert_users_in(&txn, users).await?;
@@ -420,16 +396,8 @@ pub async fn generate(
         let users = meta
             .into_iter()
             .map(|(cert, name, assoc)| user::ActiveModel {
-                user_type: Set(UserType::NonPracticingMember.code().into()),
                 member_id: Set(Some(ids[&cert])),
-                login_name: Set(cert),
-                display_name: Set(name),
-                password_hash: Set(hash.clone()),
-                must_change_password: Set(false),
-                association_id: Set(assoc),
-                disabled: Set(false),
-                created_at: Set(now),
-                ..Default::default()
+                ..account(UserType::NonPracticingMember, cert, name, assoc, &hash)
             })
             .collect();
         insert_users_in(&txn, users).await?;
@@ -453,6 +421,21 @@ pub async fn generate(
         rows.push((UserType::AssociationStaff, format!("staff{}", city.code), DEMO_PASSWORD.to_owned()));
     }
     Ok(Logins { rows })
+}
+
+/// A demo account with the demo password, ready to log in.
+fn account(t: UserType, login: String, name: String, association_id: i32, hash: &str) -> user::ActiveModel {
+    user::ActiveModel {
+        user_type: Set(t.code().into()),
+        login_name: Set(login),
+        display_name: Set(name),
+        password_hash: Set(hash.to_owned()),
+        must_change_password: Set(false),
+        association_id: Set(association_id),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
 }
 
 fn chunks<T>(v: Vec<T>, n: usize) -> Vec<Vec<T>> {

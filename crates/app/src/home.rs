@@ -2,7 +2,7 @@
 //! for staff the size of what their association oversees.
 
 use chrono::NaiveDate;
-use cmis_domain::{IdType, Sex, UserType, mask};
+use cmis_domain::{AssociationLevel, IdType, Sex, UserType, mask};
 use cmis_store::entity::{cpa, firm, member};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait};
 use serde::Serialize;
@@ -100,47 +100,45 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
             })
         }
         UserType::AssociationStaff => {
-            let scope = app.orgs.scope(actor.association_id);
             // CICPA sees everything: no need to list every association in the filter.
-            let national = actor.association_level == cmis_domain::AssociationLevel::National;
-            let members = member::Entity::find()
-                .apply_if((!national).then(|| scope.clone()), |q, s| {
-                    q.filter(
-                        Condition::any()
-                            .add(member::Column::AssociationId.is_in(s.clone()))
-                            .add(member::Column::CityAssociationId.is_in(s)),
-                    )
-                })
-                .count(db)
-                .await?;
-            let firms = firm::Entity::find()
-                .apply_if((!national).then(|| scope.clone()), |q, s| {
-                    q.filter(
-                        Condition::any()
-                            .add(firm::Column::AssociationId.is_in(s.clone()))
-                            .add(firm::Column::CityAssociationId.is_in(s)),
-                    )
-                })
-                .count(db)
-                .await?;
-            let cpas = cpa::Entity::find()
-                .apply_if((!national).then(|| scope.clone()), |q, s| {
-                    q.filter(
-                        Condition::any()
-                            .add(cpa::Column::AssociationId.is_in(s.clone()))
-                            .add(cpa::Column::CityAssociationId.is_in(s)),
-                    )
-                })
-                .count(db)
-                .await?;
+            let scope =
+                (actor.association_level != AssociationLevel::National).then(|| app.orgs.scope(actor.association_id));
+            let scope = scope.as_deref();
+            let members = count_in::<member::Entity, _>(
+                db,
+                scope,
+                member::Column::AssociationId,
+                member::Column::CityAssociationId,
+            )
+            .await?;
+            let firms =
+                count_in::<firm::Entity, _>(db, scope, firm::Column::AssociationId, firm::Column::CityAssociationId)
+                    .await?;
+            let cpas =
+                count_in::<cpa::Entity, _>(db, scope, cpa::Column::AssociationId, cpa::Column::CityAssociationId)
+                    .await?;
             Ok(Summary::Staff {
                 association: actor.association_name.clone(),
                 level: actor.association_level.label(),
-                subordinates: scope.len() - 1,
+                subordinates: app.orgs.scope(actor.association_id).len() - 1,
                 members,
                 firms,
                 cpas,
             })
         }
     }
+}
+
+/// How many rows belong to the associations of `scope` (all rows when `None`),
+/// by their provincial or their city association.
+async fn count_in<E, C>(db: &C, scope: Option<&[i32]>, provincial: E::Column, city: E::Column) -> AppResult<u64>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: sea_orm::ConnectionTrait,
+{
+    let q = E::find().apply_if(scope, |q, s| {
+        q.filter(Condition::any().add(provincial.is_in(s.to_vec())).add(city.is_in(s.to_vec())))
+    });
+    Ok(q.count(db).await?)
 }
