@@ -23,6 +23,7 @@ pub mod ops;
 pub mod pages;
 pub mod session;
 pub mod shell;
+pub mod trail;
 
 /// Options that belong to HTTP rather than to the use cases.
 #[derive(Debug, Clone)]
