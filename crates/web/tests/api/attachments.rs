@@ -85,3 +85,45 @@ async fn a_draft_attachment_can_be_deleted_by_its_uploader() {
     assert!(r.body.contains("尚未上传附件"), "{}", r.body);
     assert_eq!(c.get(&format!("/attachments/{id}")).await.status, 404);
 }
+
+/// The S3 configuration path, against a real S3-compatible server on
+/// loopback. scripts/test starts one (moto) and runs this test.
+#[tokio::test]
+#[ignore = "needs an S3-compatible server: scripts/test starts one and sets CMIS_TEST_S3_ENDPOINT"]
+async fn s3_attachments_round_trip_through_an_s3_compatible_store() {
+    use futures::TryStreamExt;
+    let endpoint = std::env::var("CMIS_TEST_S3_ENDPOINT").expect("CMIS_TEST_S3_ENDPOINT");
+    let (db, _dir) = database().await;
+    let mut s = settings();
+    s.storage = cmis_app::settings::StorageSettings {
+        kind: "s3".into(),
+        bucket: "cmis-test".into(),
+        endpoint,
+        access_key_id: "test".into(),
+        secret_access_key: "test".into(),
+        allow_http: true,
+        ..Default::default()
+    };
+    let app = cmis_app::App::new(db, s).await.unwrap().with_fixed_captcha(CAPTCHA);
+    cmis_app::demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
+    let app = std::sync::Arc::new(app);
+    let router = cmis_web::router(app.clone(), cmis_web::WebOptions { secure_cookies: false, trust_forwarded: true });
+    let mut c = Client { router, cookies: Default::default(), address: "10.7.7.7".into() };
+    let login = {
+        use cmis_store::entity::user;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        user::Entity::find()
+            .filter(user::Column::UserType.eq("member"))
+            .one(app.db.conn())
+            .await
+            .unwrap()
+            .unwrap()
+            .login_name
+    };
+    assert_eq!(c.login("member", &login, PASSWORD).await.location(), "/home");
+    let r = c.multipart("/attachments?context=inspection_materials", &[("材料.pdf", b"%PDF-1.4 in the bucket")]).await;
+    let id = between(&r.body, "href=\"/attachments/", "\"").to_owned();
+    assert_eq!(c.get(&format!("/attachments/{id}")).await.body, "%PDF-1.4 in the bucket");
+    let stored: Vec<_> = app.files.list(None).try_collect().await.unwrap();
+    assert!(stored.iter().any(|o| o.location.as_ref().starts_with("inspection_materials/")), "{stored:?}");
+}
