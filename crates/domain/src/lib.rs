@@ -3,12 +3,15 @@
 //! A value of one of the identifier types exists only if it is valid: it is
 //! made by `parse`, and nothing downstream checks the string again.
 
+pub mod admission;
 pub mod identifiers;
 pub mod mask;
 pub mod password;
+pub mod profile;
 pub mod region;
 pub mod role;
 pub mod throttle;
+pub mod workdays;
 
 pub use identifiers::{CpaNo, ExamCertNo, FirmNo, IdError, IdType, MemberCertNo, ResidentId, Sex};
 pub use role::{AssociationLevel, UserType};
