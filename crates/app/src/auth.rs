@@ -62,6 +62,11 @@ async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -
     result.await.expect("a hashing job always answers")
 }
 
+/// Hashes on the hashing threads (see `hashing`).
+pub async fn hash_password_async(plain: String) -> String {
+    hashing(move || hash_password(&plain)).await
+}
+
 async fn verify_blocking(hash: String, plain: String) -> bool {
     hashing(move || verify_password(&hash, &plain)).await
 }

@@ -2,6 +2,7 @@
 //! scope; web handlers and the JSON API only parse and render.
 
 pub mod actor;
+pub mod admission;
 pub mod approval;
 pub mod attachments;
 pub mod audit;
@@ -13,6 +14,7 @@ pub mod home;
 pub mod messages;
 pub mod notify;
 pub mod organisations;
+pub mod page;
 pub mod pii;
 pub mod settings;
 

@@ -8,6 +8,7 @@ use sea_orm::{
 use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
+use crate::page::{self, Page};
 use crate::{Actor, App};
 
 #[derive(Debug, Clone, Serialize)]
@@ -18,13 +19,6 @@ pub struct Message {
     pub link: Option<String>,
     pub created_at: DateTime<Utc>,
     pub read: bool,
-}
-
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub page: u64,
-    pub pages: u64,
-    pub total: u64,
 }
 
 pub const PAGE_SIZE: u64 = 10;
@@ -61,14 +55,9 @@ pub async fn unread_count(app: &App, actor: &Actor) -> AppResult<u64> {
 
 /// 消息列表, newest first, page numbers from 1.
 pub async fn list(app: &App, actor: &Actor, page: u64) -> AppResult<Page<Message>> {
-    let paginator = message::Entity::find()
-        .filter(message::Column::UserId.eq(actor.user_id))
-        .order_by_desc(message::Column::Id)
-        .paginate(app.db.conn(), PAGE_SIZE);
-    let counts = paginator.num_items_and_pages().await?;
-    let page = page.clamp(1, counts.number_of_pages.max(1));
-    let items = paginator.fetch_page(page - 1).await?.into_iter().map(to_message).collect();
-    Ok(Page { items, page, pages: counts.number_of_pages.max(1), total: counts.number_of_items })
+    let query =
+        message::Entity::find().filter(message::Column::UserId.eq(actor.user_id)).order_by_desc(message::Column::Id);
+    Ok(page::fetch(app.db.conn(), query, page, PAGE_SIZE).await?.map(to_message))
 }
 
 /// 查看详情: a user reads only their own messages; reading marks it read.

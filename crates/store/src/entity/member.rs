@@ -24,6 +24,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub admitted_on: Date,
     pub work_unit: Option<String>,
+    pub profile_enc: Option<String>,
+    pub photo_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

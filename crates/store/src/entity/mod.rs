@@ -1,5 +1,6 @@
 //! sea-orm entities, one module a table.
 
+pub mod admission_application;
 pub mod approval_step;
 pub mod association;
 pub mod attachment;

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admission;
 mod api;
 mod attachments;
 mod audit;

@@ -1,0 +1,277 @@
+//! 非执业会员入会申请: submission rules, review, confirmation, return and resubmission.
+
+use bytes::Bytes;
+use chrono::NaiveDate;
+use cmis_app::admission::{self, Application, InfoQuery, QueueFilter};
+use cmis_app::{Actor, AppError, auth};
+use cmis_domain::admission::{AdmissionAction, AdmissionState};
+use cmis_domain::profile::Profile;
+use cmis_domain::{ResidentId, UserType};
+
+use crate::helpers::*;
+
+pub const PHOTO: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0photo";
+
+pub fn profile(seq: u16) -> Profile {
+    let birth = NaiveDate::from_ymd_opt(1990, 3, 7).unwrap();
+    let id = ResidentId::compose("330106", birth, seq).unwrap();
+    Profile {
+        name: "周晓梅".into(),
+        sex: id.sex().code().into(),
+        id_type: "resident".into(),
+        id_number: id.as_str().into(),
+        birth_date: Some(birth),
+        ethnicity: "汉族".into(),
+        political_status: "群众".into(),
+        region: "33".into(),
+        mobile: "13912345678".into(),
+        email: "zhou@example.cn".into(),
+        mailing_address: "杭州市西湖区文三路100号".into(),
+        postal_code: "310012".into(),
+        employment_status: "在职".into(),
+        work_unit: "浙江某集团有限公司".into(),
+        unit_nature: "民营企业".into(),
+        education: "大学本科".into(),
+        school: "浙江财经大学".into(),
+        qualification_method: "exam".into(),
+        exam_cert_no: format!("QZ2333{:05}", seq),
+        exam_year: Some(2023),
+        domestic_quals: vec!["税务师".into()],
+        ..Profile::default()
+    }
+}
+
+pub fn application(p: Profile) -> Application {
+    Application {
+        profile: p,
+        declarations: (0..admission::DECLARATIONS.len()).collect(),
+        photo: Some(("photo.jpg".into(), Bytes::from_static(PHOTO))),
+    }
+}
+
+async fn staff(t: &TestApp, login: &str) -> Actor {
+    use cmis_store::entity::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let u = user::Entity::find().filter(user::Column::LoginName.eq(login)).one(t.app.db.conn()).await.unwrap().unwrap();
+    auth::actor_for(&t.app, u.id).await.unwrap().unwrap()
+}
+
+fn field(e: AppError, key: &str) -> String {
+    match e {
+        AppError::Invalid(f) => f.get(key).unwrap_or_default().to_owned(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_valid_application_gets_a_business_number_and_waits_for_the_local_association() {
+    let t = TestApp::new().await;
+    let no = admission::submit(&t.app, application(profile(11))).await.unwrap();
+    assert_eq!(no.len(), 14);
+    let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    assert_eq!(p.state.label(), "地方注协待审核");
+    assert_eq!(p.association, "浙江省注册会计师协会");
+    assert!(p.credentials.is_none());
+    let second = admission::submit(&t.app, application(profile(13))).await.unwrap();
+    assert_eq!(second.parse::<u64>().unwrap(), no.parse::<u64>().unwrap() + 1, "numbers follow each other");
+}
+
+#[tokio::test]
+async fn the_form_rules_and_uniqueness_are_checked_before_anything_is_saved() {
+    let t = TestApp::new().await;
+    let mut a = application(profile(21));
+    a.declarations.pop();
+    a.photo = Some(("x.pdf".into(), Bytes::from_static(b"%PDF-1.4")));
+    a.profile.region = "4401".into();
+    let e = admission::submit(&t.app, a).await.unwrap_err();
+    let AppError::Invalid(f) = e else { panic!() };
+    assert_eq!(f.get("declarations"), Some("请阅读并勾选全部声明事项"));
+    assert_eq!(f.get("photo"), Some("照片应为jpg或png格式的图片"));
+    assert_eq!(f.get("region"), Some("请选择所在地区"), "a city is not a local association");
+
+    let mut a = application(profile(21));
+    a.photo = None;
+    assert_eq!(field(admission::submit(&t.app, a).await.unwrap_err(), "photo"), "请上传本人近期免冠证件照片");
+
+    // An ID that belongs to a member.
+    let m = {
+        use cmis_store::entity::member;
+        use sea_orm::EntityTrait;
+        member::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap()
+    };
+    let mut p = profile(23);
+    p.id_number = t.app.pii.decrypt(&m.id_number_enc).unwrap();
+    let id = ResidentId::parse(&p.id_number).unwrap();
+    p.birth_date = Some(id.birth_date());
+    p.sex = id.sex().code().into();
+    assert_eq!(
+        field(admission::submit(&t.app, application(p)).await.unwrap_err(), "id_number"),
+        "该证件号码已是非执业会员，无需重复申请"
+    );
+    let mut p = profile(25);
+    p.exam_cert_no = m.exam_cert_no.clone().unwrap();
+    assert_eq!(
+        field(admission::submit(&t.app, application(p)).await.unwrap_err(), "exam_cert_no"),
+        "该全科合格证号已属于一名会员，请核对"
+    );
+
+    // An ID with an application under way.
+    let no = admission::submit(&t.app, application(profile(27))).await.unwrap();
+    let mut again = profile(27);
+    again.exam_cert_no = "QZ233399999".into();
+    let msg = field(admission::submit(&t.app, application(again)).await.unwrap_err(), "id_number");
+    assert!(msg.contains(&no), "{msg}");
+
+    let n = {
+        use cmis_store::entity::admission_application;
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        admission_application::Entity::find().count(t.app.db.conn()).await.unwrap()
+    };
+    assert_eq!(n, 1, "nothing saved half-way");
+}
+
+#[tokio::test]
+async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_the_password() {
+    let t = TestApp::new().await;
+    let no = admission::submit(&t.app, application(profile(31))).await.unwrap();
+    let zj = staff(&t, "staff33").await;
+    let cicpa = staff(&t, "staffcicpa").await;
+
+    let q = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap();
+    assert_eq!(q.total, 1);
+    let row = &q.items[0];
+    assert_eq!((row.business_no.as_str(), row.days_left), (no.as_str(), Some(20)));
+    assert!(row.id_number.contains("********"), "masked in the list");
+    assert_eq!(admission::queue(&t.app, &cicpa, &QueueFilter::default()).await.unwrap().total, 0);
+
+    // Only the province's own staff, and not a city, may decide.
+    for other in ["staff44", "staff4401"] {
+        let a = staff(&t, other).await;
+        assert!(
+            matches!(
+                admission::decide(&t.app, &a, row.id, AdmissionAction::LocalApprove, "").await,
+                Err(AppError::Forbidden)
+            ),
+            "{other}"
+        );
+    }
+    assert!(matches!(
+        admission::decide(&t.app, &cicpa, row.id, AdmissionAction::LocalApprove, "").await,
+        Err(AppError::Forbidden)
+    ));
+    assert!(matches!(
+        admission::decide(&t.app, &zj, row.id, AdmissionAction::CicpaConfirm, "").await,
+        Err(AppError::Forbidden)
+    ));
+
+    let s = admission::decide(&t.app, &zj, row.id, AdmissionAction::LocalApprove, "").await.unwrap();
+    assert_eq!(s, AdmissionState::LocalApproved);
+    assert_eq!(
+        admission::progress_by_business_no(&t.app, &no).await.unwrap().state.label(),
+        "地方注协审核通过待中注协确认"
+    );
+    let q = admission::queue(&t.app, &cicpa, &QueueFilter::default()).await.unwrap();
+    assert_eq!((q.total, q.items[0].days_left), (1, Some(10)));
+
+    admission::decide(&t.app, &cicpa, row.id, AdmissionAction::CicpaConfirm, "").await.unwrap();
+    let p = admission::progress_by_info(
+        &t.app,
+        &InfoQuery {
+            name: "周晓梅".into(),
+            id_type: "resident".into(),
+            id_number: profile(31).id_number,
+            qualification_method: "exam".into(),
+            exam_cert_no: profile(31).exam_cert_no.to_lowercase(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.state.label(), "中注协审核通过");
+    let c = p.credentials.unwrap();
+    assert_eq!(c.login_name, c.cert_no);
+    assert!(c.cert_no.starts_with("33"), "numbered in Zhejiang: {}", c.cert_no);
+    let initial = c.initial_password.unwrap();
+    let steps: Vec<_> = p.trail.iter().map(|s| s.node.as_str()).collect();
+    assert_eq!(steps, ["申请人提交申请", "地方注协审核通过", "中注协审核通过"]);
+    assert_eq!(p.trail[1].unit, "浙江省注册会计师协会");
+
+    let mut browser = t.client();
+    assert_eq!(browser.login("member", &c.login_name, &initial).await.location(), "/account/password");
+    let again = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    assert_eq!(again.credentials.unwrap().initial_password, None, "shown only until the first login");
+    assert!(t.app.senders.sms.send_sms("x", "y").await.is_ok());
+    let sent = cmis_app::notify::recent(&t.app.db, 10).await.unwrap();
+    assert!(sent.iter().any(|m| m.recipient == "13912345678" && m.body.contains(&c.cert_no)));
+}
+
+#[tokio::test]
+async fn a_returned_application_is_corrected_and_resubmitted_under_the_same_number() {
+    let t = TestApp::new().await;
+    let no = admission::submit(&t.app, application(profile(41))).await.unwrap();
+    let zj = staff(&t, "staff33").await;
+    let id = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap().items[0].id;
+    let e = admission::decide(&t.app, &zj, id, AdmissionAction::LocalReturn, " ").await.unwrap_err();
+    assert_eq!(field(e, "reason"), "请填写原因");
+    admission::decide(&t.app, &zj, id, AdmissionAction::LocalReturn, "工作单位请填写全称").await.unwrap();
+
+    let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    assert_eq!((p.state.label(), p.return_reason.as_deref()), ("地方注协退回", Some("工作单位请填写全称")));
+    let sms = cmis_app::notify::recent(&t.app.db, 5).await.unwrap();
+    assert!(sms[0].body.contains("工作单位请填写全称"));
+
+    let id_number = profile(41).id_number;
+    assert!(matches!(admission::returned_for_edit(&t.app, &no, "11010519491231002X").await, Err(AppError::Forbidden)));
+    let mut p = admission::returned_for_edit(&t.app, &no, &id_number).await.unwrap();
+    assert_eq!(p.work_unit, "浙江某集团有限公司");
+    p.work_unit = "浙江某集团有限公司杭州分公司".into();
+    let a = Application { photo: None, ..application(p) };
+    admission::resubmit(&t.app, &no, &id_number, a).await.unwrap();
+
+    let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    assert_eq!(p.state, AdmissionState::Submitted);
+    assert_eq!(p.trail.last().unwrap().node, "申请人再次提交");
+    let d = admission::detail(&t.app, &zj, id).await.unwrap();
+    assert_eq!(d.profile.work_unit, "浙江某集团有限公司杭州分公司");
+    assert_eq!(d.actions.len(), 3);
+    // Resubmitting what was not returned is refused.
+    let again = Application { photo: None, ..application(d.profile.clone()) };
+    assert!(matches!(admission::resubmit(&t.app, &no, &id_number, again).await, Err(AppError::Refused(_))));
+    // And a refusal is final.
+    admission::decide(&t.app, &zj, id, AdmissionAction::LocalReject, "不符合入会条件").await.unwrap();
+    let e = admission::decide(&t.app, &zj, id, AdmissionAction::LocalApprove, "").await.unwrap_err();
+    assert_eq!(e.to_string(), "该申请当前状态为“不予通过”，不能进行此操作");
+}
+
+#[tokio::test]
+async fn the_queue_filters_by_keyword_and_overdue() {
+    use cmis_store::entity::admission_application;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let t = TestApp::new().await;
+    let first = admission::submit(&t.app, application(profile(51))).await.unwrap();
+    let mut p = profile(53);
+    p.name = "陈立".into();
+    admission::submit(&t.app, application(p)).await.unwrap();
+    admission_application::Entity::update_many()
+        .col_expr(admission_application::Column::Deadline, Expr::value(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()))
+        .filter(admission_application::Column::BusinessNo.eq(&first))
+        .exec(t.app.db.conn())
+        .await
+        .unwrap();
+    let zj = staff(&t, "staff33").await;
+    let all = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap();
+    assert_eq!(all.total, 2);
+    assert_eq!(all.items[0].business_no, first, "overdue first");
+    assert!(all.items[0].days_left.unwrap() < 0);
+    let overdue = admission::queue(&t.app, &zj, &QueueFilter { overdue: true, ..Default::default() }).await.unwrap();
+    assert_eq!(overdue.total, 1);
+    let by_name =
+        admission::queue(&t.app, &zj, &QueueFilter { keyword: "陈立".into(), ..Default::default() }).await.unwrap();
+    assert_eq!(by_name.total, 1);
+    let by_id = admission::queue(&t.app, &zj, &QueueFilter { keyword: profile(51).id_number, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(by_id.items[0].business_no, first);
+    let member = staff(&t, &t.login_of(UserType::NonPracticingMember).await).await;
+    assert!(matches!(admission::queue(&t.app, &member, &QueueFilter::default()).await, Err(AppError::Forbidden)));
+}
