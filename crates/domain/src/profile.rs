@@ -194,6 +194,102 @@ impl Profile {
         }
     }
 
+    /// A field's value as a form shows it (dates as YYYY-MM-DD).
+    pub fn get(&self, key: &str) -> String {
+        let date = |d: &Option<NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+        match key {
+            "name" => self.name.clone(),
+            "sex" => self.sex.clone(),
+            "id_type" => self.id_type.clone(),
+            "id_number" => self.id_number.clone(),
+            "birth_date" => date(&self.birth_date),
+            "ethnicity" => self.ethnicity.clone(),
+            "political_status" => self.political_status.clone(),
+            "region" => self.region.clone(),
+            "household_registration" => self.household_registration.clone(),
+            "mobile" => self.mobile.clone(),
+            "office_phone" => self.office_phone.clone(),
+            "email" => self.email.clone(),
+            "mailing_address" => self.mailing_address.clone(),
+            "postal_code" => self.postal_code.clone(),
+            "qq" => self.qq.clone(),
+            "employment_status" => self.employment_status.clone(),
+            "work_unit" => self.work_unit.clone(),
+            "unit_nature" => self.unit_nature.clone(),
+            "job_field" => self.job_field.clone(),
+            "job_level" => self.job_level.clone(),
+            "achievements" => self.achievements.clone(),
+            "industry_honours" => self.industry_honours.clone(),
+            "education" => self.education.clone(),
+            "degree" => self.degree.clone(),
+            "major" => self.major.clone(),
+            "school" => self.school.clone(),
+            "foreign_language" => self.foreign_language.clone(),
+            "title_kind" => self.title_kind.clone(),
+            "qualification_method" => self.qualification_method.clone(),
+            "exam_cert_no" => self.exam_cert_no.clone(),
+            "exam_year" => self.exam_year.map(|y| y.to_string()).unwrap_or_default(),
+            "domestic_other" => self.domestic_other.clone(),
+            "international_other" => self.international_other.clone(),
+            "approval_doc_no" => self.approval_doc_no.clone(),
+            "approval_date" => date(&self.approval_date),
+            _ => String::new(),
+        }
+    }
+
+    /// Sets a field from a form value. A date or year that does not parse is
+    /// left empty, and the check then says so beside the field.
+    pub fn set(&mut self, key: &str, value: &str) {
+        let v = value.trim().to_owned();
+        let date = || NaiveDate::parse_from_str(&v, "%Y-%m-%d").ok();
+        match key {
+            "name" => self.name = v,
+            "sex" => self.sex = v,
+            "id_type" => self.id_type = v,
+            "id_number" => self.id_number = v.to_uppercase(),
+            "birth_date" => self.birth_date = date(),
+            "ethnicity" => self.ethnicity = v,
+            "political_status" => self.political_status = v,
+            "region" => self.region = v,
+            "household_registration" => self.household_registration = v,
+            "mobile" => self.mobile = v,
+            "office_phone" => self.office_phone = v,
+            "email" => self.email = v,
+            "mailing_address" => self.mailing_address = v,
+            "postal_code" => self.postal_code = v,
+            "qq" => self.qq = v,
+            "employment_status" => self.employment_status = v,
+            "work_unit" => self.work_unit = v,
+            "unit_nature" => self.unit_nature = v,
+            "job_field" => self.job_field = v,
+            "job_level" => self.job_level = v,
+            "achievements" => self.achievements = v,
+            "industry_honours" => self.industry_honours = v,
+            "education" => self.education = v,
+            "degree" => self.degree = v,
+            "major" => self.major = v,
+            "school" => self.school = v,
+            "foreign_language" => self.foreign_language = v,
+            "title_kind" => self.title_kind = v,
+            "qualification_method" => self.qualification_method = v,
+            "exam_cert_no" => self.exam_cert_no = v.to_uppercase(),
+            "exam_year" => self.exam_year = v.parse().ok(),
+            "domestic_other" => self.domestic_other = v,
+            "international_other" => self.international_other = v,
+            "domestic_quals" => {
+                if !v.is_empty() && !self.domestic_quals.contains(&v) {
+                    self.domestic_quals.push(v)
+                }
+            }
+            "international_quals" => {
+                if !v.is_empty() && !self.international_quals.contains(&v) {
+                    self.international_quals.push(v)
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The labels of the required fields still empty, in form order: what
     /// 完善信息 and 下载会员证 tell the member to fill.
     pub fn missing(&self) -> Vec<&'static str> {
@@ -448,6 +544,19 @@ mod tests {
             msg(Profile { id_type: "passport".into(), id_number: "E12345678".into(), ..complete() }, "id_number"),
             ""
         );
+    }
+
+    #[test]
+    fn every_form_field_round_trips_through_get_and_set() {
+        let p = complete();
+        let mut q = Profile::default();
+        for f in FIELDS {
+            q.set(f.key, &p.get(f.key));
+        }
+        q.domestic_quals = p.domestic_quals.clone();
+        assert_eq!(q, p);
+        q.set("birth_date", "1990-02-30");
+        assert_eq!(q.birth_date, None, "an impossible date stays empty and is reported as missing");
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod csrf;
 pub mod error;
 pub mod ops;
 pub mod pages;
+pub mod profile_form;
 pub mod session;
 pub mod shell;
 pub mod trail;

@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 use cmis_app::{Actor, auth, messages};
-use cmis_domain::UserType;
+use cmis_domain::{AssociationLevel, UserType};
 use tower_sessions::Session;
 
 use crate::AppState;
@@ -31,6 +31,14 @@ fn item(label: &'static str, href: &'static str) -> MenuItem {
 
 pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
     let mut groups = vec![MenuGroup { title: "首页", items: vec![item("首页", "/home")] }];
+    let review = match (actor.user_type, actor.association_level) {
+        (UserType::AssociationStaff, AssociationLevel::National) => Some("入会申请确认"),
+        (UserType::AssociationStaff, AssociationLevel::Provincial) => Some("入会申请审核"),
+        _ => None,
+    };
+    if let Some(label) = review {
+        groups.push(MenuGroup { title: "会员管理", items: vec![item(label, "/association/admissions")] });
+    }
     groups.push(MenuGroup { title: "消息", items: vec![item("消息列表", "/messages")] });
     let mut account = vec![item("修改密码", "/account/password")];
     if actor.user_type != UserType::AssociationStaff {

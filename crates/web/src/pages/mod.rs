@@ -11,6 +11,8 @@ use crate::AppState;
 use crate::error::WebError;
 
 mod account;
+pub mod admission;
+mod admission_review;
 mod attachments;
 mod dev;
 mod home;
@@ -22,6 +24,8 @@ pub fn routes() -> Router<AppState> {
         .merge(portal::routes())
         .merge(home::routes())
         .merge(account::routes())
+        .merge(admission::routes())
+        .merge(admission_review::routes())
         .merge(messages::routes())
         .merge(attachments::routes())
         .merge(dev::routes())

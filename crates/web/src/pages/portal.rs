@@ -68,7 +68,7 @@ struct PortalQuery {
     changed: Option<String>,
 }
 
-async fn new_captcha(state: &AppState) -> WebResult<CaptchaPartial> {
+pub(crate) async fn new_captcha(state: &AppState) -> WebResult<CaptchaPartial> {
     let c = captcha::issue(&state.app).await?;
     Ok(CaptchaPartial { id: c.id, image: c.image })
 }
