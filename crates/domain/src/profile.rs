@@ -276,15 +276,9 @@ impl Profile {
             "exam_year" => self.exam_year = v.parse().ok(),
             "domestic_other" => self.domestic_other = v,
             "international_other" => self.international_other = v,
-            "domestic_quals" => {
-                if !v.is_empty() && !self.domestic_quals.contains(&v) {
-                    self.domestic_quals.push(v)
-                }
-            }
-            "international_quals" => {
-                if !v.is_empty() && !self.international_quals.contains(&v) {
-                    self.international_quals.push(v)
-                }
+            "domestic_quals" if !v.is_empty() && !self.domestic_quals.contains(&v) => self.domestic_quals.push(v),
+            "international_quals" if !v.is_empty() && !self.international_quals.contains(&v) => {
+                self.international_quals.push(v)
             }
             _ => {}
         }
