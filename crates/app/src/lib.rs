@@ -11,6 +11,7 @@ pub mod captcha;
 pub mod demo;
 pub mod error;
 pub mod home;
+pub mod member_profile;
 pub mod messages;
 pub mod notify;
 pub mod organisations;

@@ -36,6 +36,9 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
         (UserType::AssociationStaff, AssociationLevel::Provincial) => Some("入会申请审核"),
         _ => None,
     };
+    if actor.user_type == UserType::NonPracticingMember {
+        groups.push(MenuGroup { title: "个人信息", items: vec![item("基本信息", "/profile")] });
+    }
     if let Some(label) = review {
         groups.push(MenuGroup { title: "会员管理", items: vec![item(label, "/association/admissions")] });
     }
@@ -96,10 +99,7 @@ impl Shell {
     pub fn tab(&self) -> &'static str {
         if self.path.starts_with("/messages") {
             "messages"
-        } else if self.path.starts_with("/me")
-            || self.path.starts_with("/account")
-            || self.path.starts_with("/contacts")
-        {
+        } else if ["/me", "/account", "/contacts", "/profile"].iter().any(|p| self.path.starts_with(p)) {
             "me"
         } else {
             "home"

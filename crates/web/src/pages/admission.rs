@@ -178,6 +178,11 @@ impl FormPage {
         self.errors.get(field)
     }
 
+    /// An applicant fills every field.
+    fn locked(&self, _key: &str) -> bool {
+        false
+    }
+
     fn action(&self) -> String {
         let path = if self.editing.is_some() { "/admission/edit/submit" } else { "/admission/apply" };
         format!("{path}?_csrf={}", self.csrf)

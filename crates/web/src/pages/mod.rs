@@ -12,12 +12,13 @@ use crate::error::WebError;
 
 mod account;
 pub mod admission;
-mod admission_review;
+pub mod admission_review;
 mod attachments;
 mod dev;
 mod home;
 mod messages;
 mod portal;
+mod profile;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -27,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admission::routes())
         .merge(admission_review::routes())
         .merge(messages::routes())
+        .merge(profile::routes())
         .merge(attachments::routes())
         .merge(dev::routes())
 }

@@ -10,4 +10,5 @@ mod attachments;
 mod audit;
 mod login;
 mod pages;
+mod profile;
 mod store;

@@ -1,0 +1,142 @@
+//! 基本信息 and 修改信息 of a non-practicing member (seed 002 §8).
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Form, Router};
+use cmis_app::member_profile::{self, LOCKED};
+use cmis_app::{AppError, FieldErrors};
+use cmis_domain::profile::{FIELDS, Group, Profile};
+
+use crate::AppState;
+use crate::error::WebResult;
+use crate::pages::admission_review::{ShownField, ShownGroup};
+use crate::profile_form::{self, QualBox, Section};
+use crate::shell::Shell;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/profile", get(show)).route("/profile/edit", get(edit).post(save))
+}
+
+#[derive(Template)]
+#[template(path = "member/profile.html")]
+struct ShowPage {
+    shell: Shell,
+    cert_no: String,
+    association: String,
+    admitted_on: chrono::NaiveDate,
+    groups: Vec<ShownGroup>,
+    qualifications: String,
+    missing: Vec<&'static str>,
+    saved: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+fn shown_groups(state: &AppState, p: &Profile) -> Vec<ShownGroup> {
+    Group::ALL
+        .iter()
+        .map(|g| ShownGroup {
+            title: g.label(),
+            fields: FIELDS
+                .iter()
+                .filter(|f| f.group == *g)
+                .map(|f| {
+                    let v = p.get(f.key);
+                    let value = if f.key == "id_number" {
+                        cmis_domain::mask::id_number(&v)
+                    } else {
+                        profile_form::shown(&state.app, f.key, &v)
+                    };
+                    ShownField { label: f.label, value }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn quals(p: &Profile) -> String {
+    let mut q: Vec<String> = p.domestic_quals.iter().chain(&p.international_quals).cloned().collect();
+    for other in [&p.domestic_other, &p.international_other] {
+        if !other.trim().is_empty() {
+            q.push(other.trim().to_owned());
+        }
+    }
+    if q.is_empty() { "无".into() } else { q.join("、") }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    shell: Shell,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> WebResult<Html<String>> {
+    let own = member_profile::load(&state.app, &shell.actor).await?;
+    let page = ShowPage {
+        groups: shown_groups(&state, &own.profile),
+        qualifications: quals(&own.profile),
+        cert_no: own.cert_no,
+        association: own.association,
+        admitted_on: own.admitted_on,
+        missing: own.missing,
+        saved: q.saved.is_some(),
+        shell,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "member/profile_edit.html")]
+struct EditPage {
+    shell: Shell,
+    sections: Vec<Section>,
+    qualifications: Vec<QualBox>,
+    errors: FieldErrors,
+}
+
+impl EditPage {
+    fn locked(&self, key: &str) -> bool {
+        LOCKED.contains(&key)
+    }
+}
+
+fn edit_page(state: &AppState, shell: Shell, p: &Profile, errors: FieldErrors) -> EditPage {
+    EditPage {
+        sections: profile_form::sections(&state.app, p, &errors),
+        qualifications: profile_form::qualifications(p, &errors),
+        errors,
+        shell,
+    }
+}
+
+async fn edit(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
+    let own = member_profile::load(&state.app, &shell.actor).await?;
+    Ok(Html(edit_page(&state, shell, &own.profile, FieldErrors::new()).render()?))
+}
+
+async fn save(
+    State(state): State<AppState>,
+    shell: Shell,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    // Read as pairs: the qualification checkboxes repeat their key.
+    let mut p = Profile::default();
+    for (k, v) in &pairs {
+        p.set(k, v);
+    }
+    match member_profile::update(&state.app, &shell.actor, p.clone()).await {
+        Ok(()) => Ok(Redirect::to("/profile?saved=1").into_response()),
+        Err(AppError::Invalid(errors)) => {
+            // Show the locked fields as stored, the rest as typed.
+            let own = member_profile::load(&state.app, &shell.actor).await?;
+            for key in LOCKED {
+                p.set(key, &own.profile.get(key));
+            }
+            Ok(Html(edit_page(&state, shell, &p, errors).render()?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
