@@ -127,7 +127,9 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     let address_key = format!("address:{}", c.address);
     let account = load_counter(app, &account_key).await?;
     if let Some(min) = throttle::PER_ACCOUNT.locked_minutes(account.as_ref(), now) {
-        return Err(AppError::Refused(format!("登录失败次数过多，该账户已被临时锁定，请{min}分钟后再试")));
+        return Err(AppError::Refused(format!(
+            "登录失败次数过多，该账户已被临时锁定，请{min}分钟后再试或使用“忘记密码”找回密码"
+        )));
     }
     let address = load_counter(app, &address_key).await?;
     if let Some(min) = throttle::PER_ADDRESS.locked_minutes(address.as_ref(), now) {

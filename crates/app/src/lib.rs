@@ -16,6 +16,7 @@ pub mod messages;
 pub mod notify;
 pub mod organisations;
 pub mod page;
+pub mod password_reset;
 pub mod pii;
 pub mod settings;
 

@@ -12,6 +12,7 @@ pub mod firm;
 pub mod member;
 pub mod message;
 pub mod outbox;
+pub mod reset_code;
 pub mod sequence;
 pub mod session;
 pub mod throttle;

@@ -18,6 +18,7 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub password_changed_at: Option<DateTimeUtc>,
     pub last_login_at: Option<DateTimeUtc>,
+    pub bound_account: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

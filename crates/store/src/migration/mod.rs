@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_foundation;
 mod m0002_audit_append_only;
 mod m0003_admission;
+mod m0004_password_reset;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_foundation::Migration),
             Box::new(m0002_audit_append_only::Migration),
             Box::new(m0003_admission::Migration),
+            Box::new(m0004_password_reset::Migration),
         ]
     }
 }

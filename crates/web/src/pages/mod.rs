@@ -17,6 +17,7 @@ mod attachments;
 mod dev;
 mod home;
 mod messages;
+pub mod password;
 mod portal;
 mod profile;
 
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admission_review::routes())
         .merge(messages::routes())
         .merge(profile::routes())
+        .merge(password::routes())
         .merge(attachments::routes())
         .merge(dev::routes())
 }

@@ -10,5 +10,6 @@ mod attachments;
 mod audit;
 mod login;
 mod pages;
+mod password;
 mod profile;
 mod store;

@@ -1,0 +1,155 @@
+//! 忘记密码: the three ways, codes that expire and are used once, and the limits.
+
+use cmis_app::AppError;
+use cmis_app::password_reset::{self as reset, Fact};
+use cmis_domain::UserType;
+
+use crate::helpers::*;
+
+async fn latest_code(t: &TestApp) -> (String, String, String) {
+    let m = cmis_app::notify::recent(&t.app.db, 1).await.unwrap().remove(0);
+    let i = m.body.find("验证码").unwrap() + "验证码".len();
+    (m.channel, m.recipient, m.body[i..i + 6].to_owned())
+}
+
+async fn person(t: &TestApp) -> (String, cmis_store::entity::member::Model) {
+    use cmis_store::entity::member;
+    use sea_orm::EntityTrait;
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    let m = member::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap();
+    assert_eq!(m.cert_no, login);
+    (login, m)
+}
+
+#[tokio::test]
+async fn by_mobile_then_by_the_bound_account() {
+    let t = TestApp::new().await;
+    let (login, m) = person(&t).await;
+    let mobile = t.app.pii.decrypt(m.mobile_enc.as_deref().unwrap()).unwrap();
+    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
+    assert!(!a.bound);
+    assert_eq!(a.mobile_hint.as_deref(), Some(cmis_domain::mask::phone(&mobile).as_str()));
+
+    let e = reset::send_sms_code(&t.app, a.user_id, "13000000000", "1.1.1.1").await.unwrap_err();
+    assert!(
+        matches!(e, AppError::Invalid(f) if f.get("mobile") == Some("手机号码与登记的不一致，请输入完整的登记手机号码"))
+    );
+    reset::send_sms_code(&t.app, a.user_id, &mobile, "1.1.1.1").await.unwrap();
+    let (channel, to, code) = latest_code(&t).await;
+    assert_eq!((channel.as_str(), to.as_str()), ("短信", mobile.as_str()));
+    // One code a minute.
+    assert!(
+        matches!(reset::send_sms_code(&t.app, a.user_id, &mobile, "1.1.1.1").await, Err(AppError::Refused(m)) if m.contains("秒后再重新获取"))
+    );
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    assert!(reset::verify_code(&t.app, a.user_id, wrong).await.is_err());
+    reset::verify_code(&t.app, a.user_id, &code).await.unwrap();
+    assert!(reset::verify_code(&t.app, a.user_id, &code).await.is_err(), "used once");
+
+    let e = reset::reset(&t.app, a.user_id, "short", "short").await.unwrap_err();
+    assert!(matches!(e, AppError::Invalid(f) if f.get("new_password") == Some("密码长度应为8至32位")));
+    assert!(
+        reset::reset(&t.app, a.user_id, "Recovered2026", "Recovered2026").await.unwrap(),
+        "bound at the first reset"
+    );
+    let mut c = t.client();
+    assert_eq!(c.login("member", &login, "Recovered2026").await.location(), "/home");
+
+    // Next time the code goes to the bound account.
+    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
+    assert!(a.bound);
+    use cmis_store::entity::reset_code;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    reset_code::Entity::update_many()
+        .col_expr(reset_code::Column::CreatedAt, Expr::value(chrono::Utc::now() - chrono::Duration::minutes(2)))
+        .exec(t.app.db.conn())
+        .await
+        .unwrap();
+    reset::send_bound_code(&t.app, a.user_id, "1.1.1.1").await.unwrap();
+    let (channel, to, code) = latest_code(&t).await;
+    assert_eq!(channel, "公众号");
+    assert!(to.starts_with("wx-"));
+    reset::verify_code(&t.app, a.user_id, &code).await.unwrap();
+    assert!(!reset::reset(&t.app, a.user_id, "Again2026x", "Again2026x").await.unwrap());
+}
+
+#[tokio::test]
+async fn codes_expire_and_five_wrong_tries_spend_them() {
+    use cmis_store::entity::reset_code;
+    use sea_orm::{EntityTrait, sea_query::Expr};
+    let t = TestApp::new().await;
+    let (login, m) = person(&t).await;
+    let mobile = t.app.pii.decrypt(m.mobile_enc.as_deref().unwrap()).unwrap();
+    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
+    reset::send_sms_code(&t.app, a.user_id, &mobile, "2.2.2.2").await.unwrap();
+    let (_, _, code) = latest_code(&t).await;
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    for _ in 0..5 {
+        assert!(reset::verify_code(&t.app, a.user_id, wrong).await.is_err());
+    }
+    assert!(reset::verify_code(&t.app, a.user_id, &code).await.is_err(), "spent after five wrong tries");
+
+    reset_code::Entity::update_many()
+        .col_expr(reset_code::Column::CreatedAt, Expr::value(chrono::Utc::now() - chrono::Duration::minutes(20)))
+        .exec(t.app.db.conn())
+        .await
+        .unwrap();
+    reset::send_sms_code(&t.app, a.user_id, &mobile, "2.2.2.2").await.unwrap();
+    let (_, _, code) = latest_code(&t).await;
+    reset_code::Entity::update_many()
+        .col_expr(reset_code::Column::ExpiresAt, Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)))
+        .exec(t.app.db.conn())
+        .await
+        .unwrap();
+    let e = reset::verify_code(&t.app, a.user_id, &code).await.unwrap_err();
+    assert!(matches!(e, AppError::Invalid(f) if f.get("code") == Some("验证码错误或已失效，请重新获取")));
+}
+
+#[tokio::test]
+async fn by_other_information_with_its_own_lockout() {
+    let t = TestApp::new().await;
+    let (login, m) = person(&t).await;
+    let id = t.app.pii.decrypt(&m.id_number_enc).unwrap();
+    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
+    let e = reset::verify_other(&t.app, a.user_id, "", "", None, "").await.unwrap_err();
+    let AppError::Invalid(f) = e else { panic!() };
+    assert_eq!(f.get("fact"), Some("请选择辅助证明材料类型"));
+    let unit = m.work_unit.clone().unwrap();
+    reset::verify_other(&t.app, a.user_id, &m.name, &id.to_lowercase(), Some(Fact::WorkUnit), &unit).await.unwrap();
+    reset::verify_other(&t.app, a.user_id, &m.name, &id, Some(Fact::ExamCert), m.exam_cert_no.as_deref().unwrap())
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let e = reset::verify_other(&t.app, a.user_id, &m.name, &id, Some(Fact::Email), "someone@else.cn")
+            .await
+            .unwrap_err();
+        assert!(matches!(e, AppError::Invalid(f) if f.get("form") == Some("填写的信息与登记信息不一致，请核对")));
+    }
+    let e = reset::verify_other(&t.app, a.user_id, &m.name, &id, Some(Fact::WorkUnit), &unit).await.unwrap_err();
+    assert!(matches!(e, AppError::Refused(m) if m.starts_with("验证失败次数过多")));
+    // A CPA has no 工作单位 to prove; firms recover through their association.
+    assert_eq!(Fact::for_type(UserType::Cpa), &[Fact::Email, Fact::ExamCert]);
+    let firm = t.login_of(UserType::Firm).await;
+    assert!(reset::find_account(&t.app, Some(UserType::Firm), &firm).await.is_err());
+}
+
+#[tokio::test]
+async fn the_pages_walk_the_mobile_way() {
+    let t = TestApp::new().await;
+    let (login, m) = person(&t).await;
+    let mobile = t.app.pii.decrypt(m.mobile_enc.as_deref().unwrap()).unwrap();
+    let mut c = t.client();
+    assert!(c.get("/").await.body.contains("href=\"/password/forgot\""));
+    let r = c.post("/password/forgot", &[("user_type", "member"), ("login_name", "nobody")]).await;
+    assert!(r.body.contains("未找到该账号"));
+    let r = c.post("/password/forgot", &[("user_type", "member"), ("login_name", &login)]).await;
+    assert_eq!(r.location(), "/password/verify");
+    assert_eq!(c.get("/password/reset").await.location(), "/password/forgot", "not before verifying");
+    let r = c.post("/password/sms", &[("mobile", &mobile)]).await;
+    assert!(r.body.contains("验证码已发送至手机"), "{}", r.body);
+    let (_, _, code) = latest_code(&t).await;
+    assert_eq!(c.post("/password/code", &[("code", &code)]).await.location(), "/password/reset");
+    let r = c.post("/password/reset", &[("new_password", "ViaPages2026"), ("confirm", "ViaPages2026")]).await;
+    assert!(r.body.contains("密码重置成功") && r.body.contains("完成绑定"));
+    assert_eq!(t.client().login("member", &login, "ViaPages2026").await.location(), "/home");
+}
