@@ -43,11 +43,12 @@ peak_mib() { awk '/VmHWM/ { printf "%d", $2/1024 }' "/proc/$1/status"; }
 rows=()
 measure() { # label scenario url pid
   local row
-  row=$("$bin/loadgen" --url "$3" --scenario "$2" --seconds "$secs" --concurrency "$conc" --accounts "$data/accounts.txt" --label "$1")
+  row=$("$bin/loadgen" --url "$3" --scenario "$2" --seconds "$secs" --concurrency "$conc" --accounts "$data/accounts.txt" \
+    --business-numbers "$data/business-numbers-$members.txt" --label "$1")
   rows+=("${row} $(peak_mib "$4") |")
 }
 
-for scenario in portal login home; do
+for scenario in portal login home admission-submit admission-progress; do
   port=$(free_port)
   CMIS_LISTEN=127.0.0.1:$port "$bin/cmis" serve --e2e-fixed-captcha 2468 >/dev/null 2>"$data/serve.log" &
   pid=$!
@@ -56,6 +57,8 @@ for scenario in portal login home; do
     portal) label="portal page (GET /, captcha drawn and stored)";;
     login) label="login (POST /login: captcha, throttle, argon2id, audit)";;
     home) label="logged-in home page (GET /home)";;
+    admission-submit) label="入会申请 submit (multipart POST /admission/apply, 1 KB photo)";;
+    admission-progress) label="入会申请进度查询 by business number (POST)";;
   esac
   measure "$label" "$scenario" "http://127.0.0.1:$port" "$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true

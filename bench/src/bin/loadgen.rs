@@ -30,6 +30,129 @@ struct Args {
     /// Label for the table row.
     #[arg(long)]
     label: String,
+    /// For `admission-submit`: where to write the business numbers;
+    /// for `admission-progress`: where to read them.
+    #[arg(long, default_value = "bench/data/business-numbers.txt")]
+    business_numbers: String,
+}
+
+/// A valid resident ID (GB 11643) for person `k`, unique for k < 10 million.
+fn resident_id(k: u64) -> (String, String, &'static str) {
+    let days = (k % 10_000) as i64;
+    let birth = chrono_like(days);
+    let seq = (k / 10_000) % 1000;
+    let first17 = format!("330106{birth}{seq:03}");
+    const W: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = first17.bytes().zip(W).map(|(d, w)| (d - b'0') as u32 * w).sum();
+    let check = b"10X98765432"[(sum % 11) as usize] as char;
+    let sex = if seq % 2 == 1 { "M" } else { "F" };
+    let iso = format!("{}-{}-{}", &birth[..4], &birth[4..6], &birth[6..]);
+    (format!("{first17}{check}"), iso, sex)
+}
+
+/// YYYYMMDD of 1970-01-01 plus `days` (civil calendar, no dependency).
+fn chrono_like(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!("{y:04}{m:02}{d:02}")
+}
+
+/// A 1 KB JPEG-looking photo: the server checks the magic bytes and the size.
+fn photo() -> Vec<u8> {
+    let mut p = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0];
+    p.resize(1024, 0x20);
+    p
+}
+
+/// 阅读入会须知 → 验证 (untimed), then the timed POST of the application.
+async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Result<(Duration, String)> {
+    let mut jar = Jar(HashMap::new());
+    get(c, &mut jar, &format!("{}/admission", a.url)).await?;
+    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    let post = |path: &str, body: String, jar: &Jar| {
+        c.post(format!("{}{path}", a.url))
+            .header("cookie", jar.header())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    let r = post("/admission/accept", format!("_csrf={csrf}&accept=1"), &jar).send().await?;
+    jar.take(&r);
+    let (_, page) = get(c, &mut jar, &format!("{}/admission/verify", a.url)).await?;
+    let captcha_id = between(&page, "name=\"captcha_id\" value=\"", "\"").unwrap_or_default().to_owned();
+    let r = post("/admission/verify", format!("_csrf={csrf}&captcha_id={captcha_id}&captcha={}", a.captcha), &jar)
+        .send()
+        .await?;
+    jar.take(&r);
+    let (id, birth, sex) = resident_id(k);
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in [
+        ("name", "压测申请人".to_owned()),
+        ("sex", sex.to_owned()),
+        ("id_type", "resident".to_owned()),
+        ("id_number", id),
+        ("birth_date", birth),
+        ("ethnicity", "汉族".to_owned()),
+        ("political_status", "群众".to_owned()),
+        ("region", "33".to_owned()),
+        ("mobile", "13912345678".to_owned()),
+        ("email", "bench@example.cn".to_owned()),
+        ("mailing_address", "杭州市西湖区文三路100号".to_owned()),
+        ("postal_code", "310012".to_owned()),
+        ("employment_status", "在职".to_owned()),
+        ("work_unit", "浙江某集团有限公司".to_owned()),
+        ("unit_nature", "民营企业".to_owned()),
+        ("education", "大学本科".to_owned()),
+        ("school", "浙江财经大学".to_owned()),
+        ("qualification_method", "exam".to_owned()),
+        // Years 90–99 keep clear of the demo members' certificates.
+        ("exam_cert_no", format!("QZ{}33{:05}", 90 + (k / 100_000) % 10, k % 100_000)),
+        ("exam_year", "2023".to_owned()),
+    ] {
+        form = form.text(name, value);
+    }
+    for i in 0..6 {
+        form = form.text("declaration", i.to_string());
+    }
+    form = form.part("photo", reqwest::multipart::Part::bytes(photo()).file_name("photo.jpg"));
+    let t = Instant::now();
+    let res = c
+        .post(format!("{}/admission/apply?_csrf={csrf}", a.url))
+        .header("cookie", jar.header())
+        .multipart(form)
+        .send()
+        .await?;
+    let took = t.elapsed();
+    let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    anyhow::ensure!(res.status().as_u16() == 303 && location.contains("no="), "application refused: {}", res.status());
+    Ok((took, location.rsplit('=').next().unwrap_or_default().to_owned()))
+}
+
+/// 业务编号查询: the captcha page untimed, then the timed query.
+async fn query_progress(c: &reqwest::Client, a: &Args, no: &str) -> anyhow::Result<Duration> {
+    let mut jar = Jar(HashMap::new());
+    let (_, page) = get(c, &mut jar, &format!("{}/admission/progress/number", a.url)).await?;
+    let captcha_id = between(&page, "name=\"captcha_id\" value=\"", "\"").unwrap_or_default().to_owned();
+    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    let t = Instant::now();
+    let res = c
+        .post(format!("{}/admission/progress/number", a.url))
+        .header("cookie", jar.header())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("_csrf={csrf}&business_no={no}&captcha_id={captcha_id}&captcha={}", a.captcha))
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    let body = res.text().await?;
+    let took = t.elapsed();
+    anyhow::ensure!(status == 200 && body.contains("地方注协待审核"), "progress query failed: {status}");
+    Ok(took)
 }
 
 struct Jar(HashMap<String, String>);
@@ -100,10 +223,19 @@ async fn main() -> anyhow::Result<()> {
     );
     anyhow::ensure!(!accounts.is_empty(), "no accounts");
     let next = Arc::new(AtomicUsize::new(0));
+    let numbers: Arc<Vec<String>> = Arc::new(if a.scenario == "admission-progress" {
+        std::fs::read_to_string(&a.business_numbers)?.lines().map(str::to_owned).collect()
+    } else {
+        Vec::new()
+    });
+    let submitted = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    // Person numbers for new applications start past any earlier run's.
+    let first_person = std::fs::read_to_string(&a.business_numbers).map(|s| s.lines().count() as u64).unwrap_or(0) + 1;
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let mut tasks = Vec::new();
     for _ in 0..a.concurrency {
-        let (a, accounts, next) = (a.clone(), accounts.clone(), next.clone());
+        let (a, accounts, next, numbers, submitted) =
+            (a.clone(), accounts.clone(), next.clone(), numbers.clone(), submitted.clone());
         tasks.push(tokio::spawn(async move {
             let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
             let mut lat = Vec::new();
@@ -141,6 +273,17 @@ async fn main() -> anyhow::Result<()> {
                             Ok(t.elapsed())
                         })
                     }
+                    "admission-submit" => {
+                        let k = first_person + next.fetch_add(1, Ordering::Relaxed) as u64;
+                        submit_application(&c, &a, k).await.map(|(d, no)| {
+                            submitted.lock().expect("not poisoned").push(no);
+                            d
+                        })
+                    }
+                    "admission-progress" => {
+                        let no = numbers[next.fetch_add(1, Ordering::Relaxed) % numbers.len().max(1)].clone();
+                        query_progress(&c, &a, &no).await
+                    }
                     other => panic!("unknown scenario {other}"),
                 };
                 match r {
@@ -159,6 +302,14 @@ async fn main() -> anyhow::Result<()> {
         errors += e;
     }
     all.sort_unstable();
+    let submitted = submitted.lock().expect("not poisoned");
+    if !submitted.is_empty() {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&a.business_numbers)?;
+        for no in submitted.iter() {
+            writeln!(f, "{no}")?;
+        }
+    }
     let pct =
         |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
     println!(
