@@ -406,6 +406,8 @@ pub async fn generate(
         i = end;
     }
 
+    portal_entries(app).await?;
+
     let mut rows = Vec::new();
     if let Some(m) = first_member {
         rows.push((UserType::NonPracticingMember, m, DEMO_PASSWORD.to_owned()));
@@ -421,6 +423,59 @@ pub async fn generate(
         rows.push((UserType::AssociationStaff, format!("staff{}", city.code), DEMO_PASSWORD.to_owned()));
     }
     Ok(Logins { rows })
+}
+
+/// The portal's first 通知公告 and 常见问题 (titles from seed 002's portal),
+/// published by CICPA's staff account, once.
+async fn portal_entries(app: &App) -> anyhow::Result<()> {
+    use cmis_store::entity::notice;
+    use sea_orm::PaginatorTrait;
+    if notice::Entity::find().count(app.db.conn()).await? > 0 {
+        return Ok(());
+    }
+    let Some(author) = user::Entity::find().filter(user::Column::LoginName.eq("staffcicpa")).one(app.db.conn()).await?
+    else {
+        return Ok(());
+    };
+    const ENTRIES: &[(&str, &str, &str)] = &[
+        (
+            "faq",
+            "关于非执业会员入会指南",
+            "非执业会员入会申请在首页“会员服务”下的“非执业会员申请”办理：阅读入会须知并接受，填写验证信息，填写申请单（带*号为必填项）并上传照片，提交后获得业务编号。\n地方注协在20个工作日内审核，审核通过后由中注协在10个工作日内确认。可凭业务编号或基本信息在“非执业申请进度查询”中查看进度；中注协确认后，进度查询页面显示会员编号、登录名及初始密码，首次登录须修改密码。",
+        ),
+        (
+            "faq",
+            "申请入会咨询电话表",
+            "各地方注协咨询电话见首页“联系方式”。港澳台及境外会员入会咨询：86-10-88250132。会员线上申请系统及网页问题咨询：010-88250338/0337。",
+        ),
+        (
+            "faq",
+            "忘记密码怎么办",
+            "注册会计师和非执业会员可在登录框下方点击“忘记密码”，通过登记的手机号码、其他信息（姓名、证件号码及邮箱、全科合格证号或工作单位）或已绑定的公众号找回密码。会计师事务所和注协工作人员请联系所属注协。",
+        ),
+        (
+            "notice",
+            "关于系统升级维护的通告",
+            "为提升系统服务能力，系统将于近期进行升级维护，维护期间部分功能可能暂停使用，请各位用户合理安排业务办理时间。",
+        ),
+        (
+            "notice",
+            "中注协行业管理信息系统春节期间暂停使用通知",
+            "春节假期期间系统暂停使用，节后恢复正常，由此带来的不便敬请谅解。",
+        ),
+    ];
+    for (kind, title, body) in ENTRIES {
+        let author_actor =
+            crate::auth::actor_for(app, author.id).await?.ok_or_else(|| anyhow::anyhow!("staffcicpa"))?;
+        let draft = crate::notices::Draft {
+            kind: crate::notices::Kind::from_code(kind),
+            title: (*title).into(),
+            body: (*body).into(),
+            publish: true,
+        };
+        crate::notices::save(app, &author_actor, None, draft).await?;
+    }
+    Ok(())
 }
 
 /// A demo account with the demo password, ready to log in.

@@ -13,6 +13,7 @@ pub mod error;
 pub mod home;
 pub mod member_profile;
 pub mod messages;
+pub mod notices;
 pub mod notify;
 pub mod organisations;
 pub mod page;

@@ -42,6 +42,11 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
     if let Some(label) = review {
         groups.push(MenuGroup { title: "会员管理", items: vec![item(label, "/association/admissions")] });
     }
+    if actor.user_type == UserType::AssociationStaff && actor.association_level == AssociationLevel::National {
+        groups.push(MenuGroup {
+            title: "门户管理", items: vec![item("通知公告与常见问题", "/association/notices")]
+        });
+    }
     groups.push(MenuGroup { title: "消息", items: vec![item("消息列表", "/messages")] });
     let mut account = vec![item("修改密码", "/account/password")];
     if actor.user_type != UserType::AssociationStaff {

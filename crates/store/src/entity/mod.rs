@@ -11,6 +11,7 @@ pub mod cpa;
 pub mod firm;
 pub mod member;
 pub mod message;
+pub mod notice;
 pub mod outbox;
 pub mod reset_code;
 pub mod sequence;

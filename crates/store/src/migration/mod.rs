@@ -6,6 +6,7 @@ mod m0001_foundation;
 mod m0002_audit_append_only;
 mod m0003_admission;
 mod m0004_password_reset;
+mod m0005_notices;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_audit_append_only::Migration),
             Box::new(m0003_admission::Migration),
             Box::new(m0004_password_reset::Migration),
+            Box::new(m0005_notices::Migration),
         ]
     }
 }

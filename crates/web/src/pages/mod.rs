@@ -17,6 +17,7 @@ mod attachments;
 mod dev;
 mod home;
 mod messages;
+mod notices;
 pub mod password;
 mod portal;
 mod profile;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admission::routes())
         .merge(admission_review::routes())
         .merge(messages::routes())
+        .merge(notices::routes())
         .merge(profile::routes())
         .merge(password::routes())
         .merge(attachments::routes())
@@ -66,6 +68,11 @@ pub mod fmt {
     use chrono::{DateTime, FixedOffset, Utc};
 
     /// Times are shown in China Standard Time.
+    pub fn date(t: &DateTime<Utc>) -> String {
+        let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
+        t.with_timezone(&cst).format("%Y-%m-%d").to_string()
+    }
+
     pub fn time(t: &DateTime<Utc>) -> String {
         let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
         t.with_timezone(&cst).format("%Y-%m-%d %H:%M:%S").to_string()

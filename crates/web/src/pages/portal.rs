@@ -5,6 +5,7 @@ use axum::extract::{Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
+use cmis_app::notices::{self, Kind, Notice};
 use cmis_app::organisations::{Association, ContactLine};
 use cmis_app::{AppError, FieldErrors, auth, captcha};
 use cmis_domain::{AssociationLevel, UserType};
@@ -54,9 +55,16 @@ struct PortalPage {
     errors: FieldErrors,
     notice: Option<String>,
     logged_in: bool,
+    notices: Vec<Notice>,
+    faqs: Vec<Notice>,
 }
 
 impl PortalPage {
+    /// The portal's two lists: (kind, heading, entries).
+    fn columns(&self) -> [(&'static str, &'static str, &[Notice]); 2] {
+        [("notice", "通知公告", &self.notices), ("faq", "常见问题", &self.faqs)]
+    }
+
     fn error(&self, field: &str) -> Option<&str> {
         self.errors.get(field)
     }
@@ -96,6 +104,8 @@ async fn portal(
         errors: FieldErrors::new(),
         notice,
         logged_in,
+        notices: notices::latest(&state.app, Kind::Notice, 6).await?,
+        faqs: notices::latest(&state.app, Kind::Faq, 6).await?,
     };
     Ok(Html(page.render()?).into_response())
 }
@@ -154,6 +164,8 @@ async fn login(
                 errors,
                 notice: None,
                 logged_in: false,
+                notices: notices::latest(&state.app, Kind::Notice, 6).await?,
+                faqs: notices::latest(&state.app, Kind::Faq, 6).await?,
             };
             Ok(Html(page.render()?).into_response())
         }

@@ -9,6 +9,7 @@ mod api;
 mod attachments;
 mod audit;
 mod login;
+mod notices;
 mod pages;
 mod password;
 mod profile;
