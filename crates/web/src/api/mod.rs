@@ -24,6 +24,8 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::pages::ClientAddr;
 
+mod members;
+
 const TOKEN_HOURS: i64 = 12;
 
 pub fn routes() -> Router<AppState> {
@@ -34,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/password", post(change_password))
         .route("/me", get(me))
         .route("/organisations", get(organisations))
+        .merge(members::routes())
 }
 
 pub fn docs() -> Router<AppState> {
@@ -43,7 +46,12 @@ pub fn docs() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "中国注册会计师协会行业管理信息系统 API", version = "1"),
-    paths(new_captcha, login, logout, change_password, me, organisations),
+    paths(
+        new_captcha, login, logout, change_password, me, organisations,
+        members::declarations, members::apply, members::resubmit, members::by_number, members::by_info,
+        members::recovery_start, members::recovery_sms, members::recovery_bound, members::recovery_code,
+        members::recovery_other, members::recovery_reset, members::profile, members::update_profile,
+    ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),
     modifiers(&BearerAuth),
     servers((url = "/api/v1"))

@@ -1,0 +1,410 @@
+//! The non-practicing member's flows in the JSON API: 入会申请 and its
+//! progress query, 忘记密码, 基本信息. The same use cases as the pages.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use bytes::Bytes;
+use chrono::{Duration, Utc};
+use cmis_app::admission::{self, Application, InfoQuery, Progress};
+use cmis_app::password_reset::{self, Fact};
+use cmis_app::{AppError, FieldErrors, captcha, member_profile};
+use cmis_domain::UserType;
+use cmis_domain::profile::Profile;
+use cmis_store::entity::session;
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{ApiAuth, ApiError, ApiErrorBody, ApiResult, token_id};
+use crate::AppState;
+use crate::pages::ClientAddr;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admission/declarations", get(declarations))
+        .route("/admission/applications", post(apply))
+        .route("/admission/applications/resubmit", post(resubmit))
+        .route("/admission/progress/by-number", post(by_number))
+        .route("/admission/progress/by-info", post(by_info))
+        .route("/password/start", post(recovery_start))
+        .route("/password/sms", post(recovery_sms))
+        .route("/password/bound", post(recovery_bound))
+        .route("/password/verify-code", post(recovery_code))
+        .route("/password/verify-other", post(recovery_other))
+        .route("/password/reset", post(recovery_reset))
+        .route("/me/profile", get(profile).put(update_profile))
+}
+
+fn require_captcha(ok: bool) -> Result<(), ApiError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldErrors::one("captcha", "验证码错误或已过期，请刷新后重新输入").into())
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeclarationsOut {
+    /// Every one must be ticked: send their indices as `declarations`.
+    pub declarations: Vec<String>,
+}
+
+/// 入会申请 声明事项.
+#[utoipa::path(get, path = "/admission/declarations", responses((status = 200, body = DeclarationsOut)))]
+pub async fn declarations() -> Json<DeclarationsOut> {
+    Json(DeclarationsOut { declarations: admission::DECLARATIONS.iter().map(|d| d.to_string()).collect() })
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ApplicationIn {
+    /// Every field of the member profile (DOMAIN §2), keyed as in `FIELDS`.
+    #[schema(value_type = Object)]
+    pub profile: Profile,
+    pub declarations: Vec<usize>,
+    /// The photo, jpg or png, base64; at most 2 MB.
+    pub photo_base64: Option<String>,
+    pub captcha_id: String,
+    pub captcha: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SubmittedOut {
+    pub business_no: String,
+}
+
+fn photo(b64: &Option<String>) -> Result<Option<(String, Bytes)>, ApiError> {
+    match b64 {
+        None => Ok(None),
+        Some(s) => base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .map(|b| Some(("photo".to_owned(), Bytes::from(b))))
+            .map_err(|_| FieldErrors::one("photo", "照片数据无法解析，请重新选择").into()),
+    }
+}
+
+/// 提交入会申请. The captcha stands for the verification step.
+#[utoipa::path(post, path = "/admission/applications", request_body = ApplicationIn,
+    responses((status = 200, body = SubmittedOut), (status = 422, body = ApiErrorBody)))]
+pub async fn apply(State(s): State<AppState>, Json(i): Json<ApplicationIn>) -> ApiResult<SubmittedOut> {
+    require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
+    let a = Application { profile: i.profile, declarations: i.declarations, photo: photo(&i.photo_base64)? };
+    Ok(Json(SubmittedOut { business_no: admission::submit(&s.app, a).await? }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResubmitIn {
+    pub business_no: String,
+    /// The ID number of the application: proves it is the applicant's.
+    pub id_number: String,
+    #[schema(value_type = Object)]
+    pub profile: Profile,
+    pub declarations: Vec<usize>,
+    /// Omit to keep the earlier photo.
+    pub photo_base64: Option<String>,
+}
+
+/// 再次提交 a returned application under the same business number.
+#[utoipa::path(post, path = "/admission/applications/resubmit", request_body = ResubmitIn,
+    responses((status = 200, body = SubmittedOut), (status = 422, body = ApiErrorBody)))]
+pub async fn resubmit(State(s): State<AppState>, Json(i): Json<ResubmitIn>) -> ApiResult<SubmittedOut> {
+    let a = Application { profile: i.profile, declarations: i.declarations, photo: photo(&i.photo_base64)? };
+    admission::resubmit(&s.app, &i.business_no, &i.id_number, a).await?;
+    Ok(Json(SubmittedOut { business_no: i.business_no }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StepOut {
+    pub node: String,
+    pub unit: String,
+    pub opinion: String,
+    pub at: chrono::DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProgressOut {
+    pub business_no: String,
+    pub name: String,
+    /// submitted, local_approved, confirmed, returned_local, returned_cicpa, rejected.
+    pub state: String,
+    /// The words the progress page shows (地方注协待审核 …).
+    pub state_label: String,
+    pub association: String,
+    pub submitted_at: chrono::DateTime<Utc>,
+    pub return_reason: Option<String>,
+    pub cert_no: Option<String>,
+    pub login_name: Option<String>,
+    /// Shown until the first login only.
+    pub initial_password: Option<String>,
+    pub trail: Vec<StepOut>,
+}
+
+impl From<Progress> for ProgressOut {
+    fn from(p: Progress) -> Self {
+        let c = p.credentials;
+        ProgressOut {
+            state: p.state.code().into(),
+            state_label: p.state.label().into(),
+            business_no: p.business_no,
+            name: p.name,
+            association: p.association,
+            submitted_at: p.submitted_at,
+            return_reason: p.return_reason,
+            cert_no: c.as_ref().map(|c| c.cert_no.clone()),
+            login_name: c.as_ref().map(|c| c.login_name.clone()),
+            initial_password: c.and_then(|c| c.initial_password),
+            trail: p
+                .trail
+                .into_iter()
+                .map(|s| StepOut { node: s.node, unit: s.unit, opinion: s.opinion, at: s.at })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ByNumberIn {
+    pub business_no: String,
+    pub captcha_id: String,
+    pub captcha: String,
+}
+
+/// 业务编号查询.
+#[utoipa::path(post, path = "/admission/progress/by-number", request_body = ByNumberIn,
+    responses((status = 200, body = ProgressOut), (status = 422, body = ApiErrorBody)))]
+pub async fn by_number(State(s): State<AppState>, Json(i): Json<ByNumberIn>) -> ApiResult<ProgressOut> {
+    require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
+    Ok(Json(admission::progress_by_business_no(&s.app, &i.business_no).await?.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ByInfoIn {
+    pub name: String,
+    pub id_type: String,
+    pub id_number: String,
+    /// exam or assessment.
+    pub qualification_method: String,
+    pub exam_cert_no: String,
+    pub captcha_id: String,
+    pub captcha: String,
+}
+
+/// 基本信息查询.
+#[utoipa::path(post, path = "/admission/progress/by-info", request_body = ByInfoIn,
+    responses((status = 200, body = ProgressOut), (status = 422, body = ApiErrorBody)))]
+pub async fn by_info(State(s): State<AppState>, Json(i): Json<ByInfoIn>) -> ApiResult<ProgressOut> {
+    require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
+    let q = InfoQuery {
+        name: i.name,
+        id_type: i.id_type,
+        id_number: i.id_number,
+        qualification_method: i.qualification_method,
+        exam_cert_no: i.exam_cert_no,
+    };
+    Ok(Json(admission::progress_by_info(&s.app, &q).await?.into()))
+}
+
+// 忘记密码: a recovery token carries the account (and, once proven, the
+// permission to reset) between calls; it is stored hashed, for 30 minutes.
+
+const RECOVERY_MINUTES: i64 = 30;
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoveryStartIn {
+    /// member or cpa.
+    pub user_type: String,
+    pub login_name: String,
+    pub captcha_id: String,
+    pub captcha: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryOut {
+    pub recovery_token: String,
+    pub mobile_hint: Option<String>,
+    /// Codes go to the bound notification account (POST /password/bound).
+    pub bound: bool,
+    /// What 其他信息验证 accepts: email, exam_cert, work_unit.
+    pub facts: Vec<String>,
+}
+
+fn recovery_id(token: &str) -> String {
+    token_id(&format!("recovery:{token}"))
+}
+
+async fn recovery(s: &AppState, token: &str) -> Result<(i32, bool), ApiError> {
+    let row = session::Entity::find_by_id(recovery_id(token))
+        .filter(session::Column::ExpiresAt.gt(Utc::now()))
+        .one(s.app.db.conn())
+        .await?
+        .ok_or(AppError::Refused("找回密码已超时，请重新开始".into()))?;
+    let v: serde_json::Value = serde_json::from_str(&row.data).map_err(|e| AppError::Internal(e.into()))?;
+    Ok((v["uid"].as_i64().unwrap_or_default() as i32, v["verified"].as_bool().unwrap_or(false)))
+}
+
+async fn mark_verified(s: &AppState, token: &str, uid: i32) -> Result<(), ApiError> {
+    let row = session::ActiveModel {
+        id: Set(recovery_id(token)),
+        data: Set(serde_json::json!({ "uid": uid, "verified": true }).to_string()),
+        expires_at: Set(Utc::now() + Duration::minutes(RECOVERY_MINUTES)),
+    };
+    row.update(s.app.db.conn()).await?;
+    Ok(())
+}
+
+/// 验证账号.
+#[utoipa::path(post, path = "/password/start", request_body = RecoveryStartIn,
+    responses((status = 200, body = RecoveryOut), (status = 422, body = ApiErrorBody)))]
+pub async fn recovery_start(State(s): State<AppState>, Json(i): Json<RecoveryStartIn>) -> ApiResult<RecoveryOut> {
+    require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
+    let a = password_reset::find_account(&s.app, UserType::from_code(&i.user_type), &i.login_name).await?;
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = hex::encode(raw);
+    session::ActiveModel {
+        id: Set(recovery_id(&token)),
+        data: Set(serde_json::json!({ "uid": a.user_id, "verified": false }).to_string()),
+        expires_at: Set(Utc::now() + Duration::minutes(RECOVERY_MINUTES)),
+    }
+    .insert(s.app.db.conn())
+    .await?;
+    Ok(Json(RecoveryOut {
+        recovery_token: token,
+        mobile_hint: a.mobile_hint,
+        bound: a.bound,
+        facts: Fact::for_type(a.user_type).iter().map(|f| f.code().to_owned()).collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoverySmsIn {
+    pub recovery_token: String,
+    /// The registered mobile number, in full.
+    pub mobile: String,
+}
+
+/// 手机号验证: sends an SMS code.
+#[utoipa::path(post, path = "/password/sms", request_body = RecoverySmsIn,
+    responses((status = 204), (status = 422, body = ApiErrorBody)))]
+pub async fn recovery_sms(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Json(i): Json<RecoverySmsIn>,
+) -> Result<StatusCode, ApiError> {
+    let (uid, _) = recovery(&s, &i.recovery_token).await?;
+    password_reset::send_sms_code(&s.app, uid, &i.mobile, &addr).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoveryTokenIn {
+    pub recovery_token: String,
+}
+
+/// Sends a code to the bound notification account.
+#[utoipa::path(post, path = "/password/bound", request_body = RecoveryTokenIn,
+    responses((status = 204), (status = 422, body = ApiErrorBody)))]
+pub async fn recovery_bound(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Json(i): Json<RecoveryTokenIn>,
+) -> Result<StatusCode, ApiError> {
+    let (uid, _) = recovery(&s, &i.recovery_token).await?;
+    password_reset::send_bound_code(&s.app, uid, &addr).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoveryCodeIn {
+    pub recovery_token: String,
+    pub code: String,
+}
+
+/// Checks the SMS or bound-account code.
+#[utoipa::path(post, path = "/password/verify-code", request_body = RecoveryCodeIn,
+    responses((status = 204), (status = 422, body = ApiErrorBody)))]
+pub async fn recovery_code(State(s): State<AppState>, Json(i): Json<RecoveryCodeIn>) -> Result<StatusCode, ApiError> {
+    let (uid, _) = recovery(&s, &i.recovery_token).await?;
+    password_reset::verify_code(&s.app, uid, &i.code).await?;
+    mark_verified(&s, &i.recovery_token, uid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoveryOtherIn {
+    pub recovery_token: String,
+    pub name: String,
+    pub id_number: String,
+    /// email, exam_cert or work_unit.
+    pub fact: String,
+    pub value: String,
+}
+
+/// 其他信息验证.
+#[utoipa::path(post, path = "/password/verify-other", request_body = RecoveryOtherIn,
+    responses((status = 204), (status = 422, body = ApiErrorBody)))]
+pub async fn recovery_other(State(s): State<AppState>, Json(i): Json<RecoveryOtherIn>) -> Result<StatusCode, ApiError> {
+    let (uid, _) = recovery(&s, &i.recovery_token).await?;
+    password_reset::verify_other(&s.app, uid, &i.name, &i.id_number, Fact::from_code(&i.fact), &i.value).await?;
+    mark_verified(&s, &i.recovery_token, uid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RecoveryResetIn {
+    pub recovery_token: String,
+    pub new_password: String,
+    pub confirm: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetOut {
+    /// True when this reset bound the notification account.
+    pub bound_now: bool,
+}
+
+/// 重置密码, after a verification.
+#[utoipa::path(post, path = "/password/reset", request_body = RecoveryResetIn,
+    responses((status = 200, body = ResetOut), (status = 422, body = ApiErrorBody)))]
+pub async fn recovery_reset(State(s): State<AppState>, Json(i): Json<RecoveryResetIn>) -> ApiResult<ResetOut> {
+    let (uid, verified) = recovery(&s, &i.recovery_token).await?;
+    if !verified {
+        return Err(AppError::Refused("请先完成身份验证".into()).into());
+    }
+    let bound_now = password_reset::reset(&s.app, uid, &i.new_password, &i.confirm).await?;
+    session::Entity::delete_by_id(recovery_id(&i.recovery_token)).exec(s.app.db.conn()).await?;
+    Ok(Json(ResetOut { bound_now }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileOut {
+    pub cert_no: String,
+    pub association: String,
+    #[schema(value_type = Object)]
+    pub profile: Profile,
+    /// Labels of the required fields still empty.
+    pub missing: Vec<String>,
+}
+
+/// 基本信息 of the logged-in non-practicing member.
+#[utoipa::path(get, path = "/me/profile", security(("bearer" = [])), responses((status = 200, body = ProfileOut), (status = 403, body = ApiErrorBody)))]
+pub async fn profile(State(s): State<AppState>, who: ApiAuth) -> ApiResult<ProfileOut> {
+    let own = member_profile::load(&s.app, &who.0).await?;
+    Ok(Json(ProfileOut {
+        cert_no: own.cert_no,
+        association: own.association,
+        missing: own.missing.iter().map(|m| m.to_string()).collect(),
+        profile: own.profile,
+    }))
+}
+
+/// 修改信息: identity fields keep their stored values.
+#[utoipa::path(put, path = "/me/profile", security(("bearer" = [])), request_body(content = Object),
+    responses((status = 200, body = ProfileOut), (status = 422, body = ApiErrorBody)))]
+pub async fn update_profile(State(s): State<AppState>, who: ApiAuth, Json(p): Json<Profile>) -> ApiResult<ProfileOut> {
+    member_profile::update(&s.app, &who.0, p).await?;
+    profile(State(s), who).await
+}
