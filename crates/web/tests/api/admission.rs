@@ -275,3 +275,72 @@ async fn the_queue_filters_by_keyword_and_overdue() {
     let member = staff(&t, &t.login_of(UserType::NonPracticingMember).await).await;
     assert!(matches!(admission::queue(&t.app, &member, &QueueFilter::default()).await, Err(AppError::Forbidden)));
 }
+
+#[tokio::test]
+async fn every_field_rule_refuses_through_the_submission_on_this_database() {
+    use cmis_store::entity::admission_application;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let t = TestApp::new().await;
+    type Change = fn(&mut Profile);
+    let cases: &[(&str, Change, &str)] = &[
+        ("name", |p| p.name.clear(), "请填写姓名"),
+        ("sex", |p| p.sex.clear(), "请选择性别"),
+        ("sex", |p| p.sex = if p.sex == "M" { "F".into() } else { "M".into() }, "性别与身份证号码不一致"),
+        ("id_type", |p| p.id_type = "unknown".into(), "请选择证件类型"),
+        ("id_number", |p| p.id_number = "33010619900307".into(), "身份证号码应为18位"),
+        ("id_number", |p| p.id_number = "3301061990030710Y1".into(), "身份证号码前17位应为数字，最后一位为数字或X"),
+        ("id_number", |p| p.id_number = "990106199003071012".into(), "身份证号码的地区码不正确"),
+        ("id_number", |p| p.id_number = "330106199013071012".into(), "身份证号码中的出生日期不正确"),
+        (
+            "id_number",
+            |p| p.id_number.replace_range(17.., if p.id_number.ends_with('0') { "1" } else { "0" }),
+            "身份证号码校验位不正确，请核对",
+        ),
+        ("birth_date", |p| p.birth_date = NaiveDate::from_ymd_opt(1991, 3, 7), "出生日期与身份证号码不一致"),
+        ("birth_date", |p| p.birth_date = None, "请填写出生日期"),
+        ("ethnicity", |p| p.ethnicity.clear(), "请填写民族"),
+        ("political_status", |p| p.political_status.clear(), "请选择政治面貌"),
+        ("region", |p| p.region = "4401".into(), "请选择所在地区"),
+        ("mobile", |p| p.mobile = "1391234567".into(), "手机号码应为11位数字，以1开头"),
+        ("office_phone", |p| p.office_phone = "办公室".into(), "办公电话格式不正确，如010-88250337"),
+        ("email", |p| p.email = "zhou.example.cn".into(), "电子邮件格式不正确，如name@example.com"),
+        ("mailing_address", |p| p.mailing_address.clear(), "请填写通讯地址"),
+        ("postal_code", |p| p.postal_code = "31001a".into(), "邮政编码应为6位数字"),
+        ("qq", |p| p.qq = "12".into(), "QQ号应为5至12位数字"),
+        ("employment_status", |p| p.employment_status.clear(), "请选择职业状态"),
+        ("work_unit", |p| p.work_unit.clear(), "请填写工作单位"),
+        ("unit_nature", |p| p.unit_nature.clear(), "请选择单位性质"),
+        ("education", |p| p.education.clear(), "请选择学历"),
+        ("school", |p| p.school.clear(), "请填写毕业院校"),
+        ("qualification_method", |p| p.qualification_method = "luck".into(), "请选择资格取得方式"),
+        ("exam_cert_no", |p| p.exam_cert_no = "QZ2333".into(), "全科合格证号格式应为QZ或QY加9位数字，如QZ234400123"),
+        (
+            "exam_cert_no",
+            |p| {
+                p.qualification_method = "assessment".into();
+                p.exam_cert_no = " ".into();
+            },
+            "请填写全科合格证号或考核批准文号",
+        ),
+        ("exam_year", |p| p.exam_year = Some(1985), "全科合格年份应在1991至2026之间"),
+        ("international_quals", |p| p.international_quals = vec!["火星会计师".into()], "未知的国际资格：火星会计师"),
+        ("achievements", |p| p.achievements = "成".repeat(501), "不超过500个字"),
+    ];
+    for (field, change, message) in cases {
+        let mut p = profile(81);
+        change(&mut p);
+        let e = admission::submit(&t.app, application(p)).await.unwrap_err();
+        // The upper bound of the exam year is this year.
+        let expected = message.replace("2026", &chrono::Datelike::year(&admission::today()).to_string());
+        assert_eq!(field_of(e, field), expected, "{field}");
+    }
+    let n = admission_application::Entity::find().count(t.app.db.conn()).await.unwrap();
+    assert_eq!(n, 0, "no refused application was saved");
+}
+
+fn field_of(e: AppError, key: &str) -> String {
+    match e {
+        AppError::Invalid(f) => f.get(key).unwrap_or("(no message)").to_owned(),
+        other => panic!("{other:?}"),
+    }
+}
