@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use cmis_app::home::{self, Summary};
+use cmis_app::{AppError, admission};
 
 use crate::AppState;
 use crate::error::WebResult;
@@ -20,11 +21,18 @@ pub fn routes() -> Router<AppState> {
 struct HomePage {
     shell: Shell,
     summary: Summary,
+    /// For reviewers: (menu label, applications waiting for this association).
+    admissions: Option<(&'static str, u64)>,
 }
 
 async fn home_page(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
     let summary = home::summary(&state.app, &shell.actor).await?;
-    Ok(Html(HomePage { shell, summary }.render()?))
+    let admissions = match admission::awaiting_count(&state.app, &shell.actor).await {
+        Ok(n) => Some((crate::pages::admission_review::title_for(&shell), n)),
+        Err(AppError::Forbidden) => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Html(HomePage { shell, summary, admissions }.render()?))
 }
 
 #[derive(Template)]

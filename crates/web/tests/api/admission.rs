@@ -164,7 +164,14 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
         Err(AppError::Forbidden)
     ));
 
+    let mut browser_zj = t.client();
+    browser_zj.login("staff", "staff33", PASSWORD).await;
+    assert_eq!(
+        between(&browser_zj.get("/home").await.body, "data-testid=\"awaiting\">", "<"),
+        "入会申请审核：待本单位办理 1 件"
+    );
     let s = admission::decide(&t.app, &zj, row.id, AdmissionAction::LocalApprove, "").await.unwrap();
+    assert!(browser_zj.get("/home").await.body.contains("待本单位办理 0 件"));
     assert_eq!(s, AdmissionState::LocalApproved);
     assert_eq!(
         admission::progress_by_business_no(&t.app, &no).await.unwrap().state.label(),
