@@ -178,7 +178,7 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     Ok(actor)
 }
 
-async fn load_counter(app: &App, key: &str) -> AppResult<Option<Counter>> {
+pub(crate) async fn load_counter(app: &App, key: &str) -> AppResult<Option<Counter>> {
     Ok(throttle_row::Entity::find_by_id(key.to_owned()).one(app.db.conn()).await?.map(|t| Counter {
         failures: t.failures.max(0) as u32,
         window_start: t.window_start,
@@ -186,7 +186,7 @@ async fn load_counter(app: &App, key: &str) -> AppResult<Option<Counter>> {
     }))
 }
 
-async fn save_counter<C: ConnectionTrait>(db: &C, key: &str, c: Counter) -> AppResult<()> {
+pub(crate) async fn save_counter<C: ConnectionTrait>(db: &C, key: &str, c: Counter) -> AppResult<()> {
     let row = throttle_row::ActiveModel {
         key: Set(key.to_owned()),
         failures: Set(c.failures as i32),

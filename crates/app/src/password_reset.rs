@@ -6,7 +6,7 @@
 
 use chrono::{Duration, Utc};
 use cmis_domain::password;
-use cmis_domain::throttle::{self, Counter};
+use cmis_domain::throttle;
 use cmis_domain::{UserType, mask};
 use cmis_store::entity::{cpa, member, reset_code, throttle as throttle_row, user};
 use rand::{Rng, RngCore};
@@ -287,11 +287,7 @@ pub async fn verify_other(
     errors.into_result()?;
     let key = format!("reset:{user_id}");
     let now = Utc::now();
-    let counter = throttle_row::Entity::find_by_id(key.clone()).one(app.db.conn()).await?.map(|t| Counter {
-        failures: t.failures.max(0) as u32,
-        window_start: t.window_start,
-        locked_until: t.locked_until,
-    });
+    let counter = auth::load_counter(app, &key).await?;
     if let Some(min) = throttle::PER_ACCOUNT.locked_minutes(counter.as_ref(), now) {
         return Err(AppError::Refused(format!("验证失败次数过多，请{min}分钟后再试")));
     }
@@ -306,24 +302,7 @@ pub async fn verify_other(
         throttle_row::Entity::delete_by_id(key).exec(app.db.conn()).await?;
         return Ok(());
     }
-    let c = throttle::PER_ACCOUNT.after_failure(counter.as_ref(), now);
-    throttle_row::Entity::insert(throttle_row::ActiveModel {
-        key: Set(key),
-        failures: Set(c.failures as i32),
-        window_start: Set(c.window_start),
-        locked_until: Set(c.locked_until),
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::column(throttle_row::Column::Key)
-            .update_columns([
-                throttle_row::Column::Failures,
-                throttle_row::Column::WindowStart,
-                throttle_row::Column::LockedUntil,
-            ])
-            .to_owned(),
-    )
-    .exec(app.db.conn())
-    .await?;
+    auth::save_counter(app.db.conn(), &key, throttle::PER_ACCOUNT.after_failure(counter.as_ref(), now)).await?;
     Err(FieldErrors::one("form", "填写的信息与登记信息不一致，请核对"))
 }
 

@@ -30,6 +30,12 @@ impl From<anyhow::Error> for WebError {
     }
 }
 
+impl From<tower_sessions::session::Error> for WebError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        WebError::App(AppError::Internal(anyhow::anyhow!(e)))
+    }
+}
+
 impl From<askama::Error> for WebError {
     fn from(e: askama::Error) -> Self {
         WebError::App(AppError::Internal(e.into()))

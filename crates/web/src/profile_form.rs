@@ -121,3 +121,47 @@ pub fn shown(app: &App, key: &str, value: &str) -> String {
         .and_then(|o| o.into_iter().find(|(v, _)| v == value).map(|(_, l)| l))
         .unwrap_or_else(|| value.to_owned())
 }
+
+pub struct ShownField {
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct ShownGroup {
+    pub title: &'static str,
+    pub fields: Vec<ShownField>,
+}
+
+/// The profile as read-only groups. `mask_id` for the member's own page; reviewers see it whole.
+pub fn shown_groups(app: &App, p: &Profile, mask_id: bool) -> Vec<ShownGroup> {
+    Group::ALL
+        .iter()
+        .map(|g| ShownGroup {
+            title: g.label(),
+            fields: FIELDS
+                .iter()
+                .filter(|f| f.group == *g)
+                .map(|f| {
+                    let v = p.get(f.key);
+                    let value = if mask_id && f.key == "id_number" {
+                        cmis_domain::mask::id_number(&v)
+                    } else {
+                        shown(app, f.key, &v)
+                    };
+                    ShownField { label: f.label, value }
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Domestic and international qualifications, and the 其他 entries, in one line.
+pub fn qualification_line(p: &Profile) -> String {
+    let mut q: Vec<String> = p.domestic_quals.iter().chain(&p.international_quals).cloned().collect();
+    for other in [&p.domestic_other, &p.international_other] {
+        if !other.trim().is_empty() {
+            q.push(other.trim().to_owned());
+        }
+    }
+    if q.is_empty() { "无".into() } else { q.join("、") }
+}

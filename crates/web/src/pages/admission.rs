@@ -52,10 +52,6 @@ const EDITING: &str = "admission_editing";
 /// Minutes the verification step stays good for filling in the form.
 const VERIFIED_MINUTES: i64 = 60;
 
-fn internal(e: impl std::fmt::Display) -> WebError {
-    WebError::App(AppError::Internal(anyhow::anyhow!(e.to_string())))
-}
-
 #[derive(Template)]
 #[template(path = "admission/notice.html")]
 struct NoticePage {
@@ -82,7 +78,7 @@ async fn accept(
             NoticePage { csrf: csrf.0, error: Some("请阅读入会须知并勾选“我已阅读并接受”") };
         return Ok(Html(page.render()?).into_response());
     }
-    session.insert(NOTICE_READ, true).await.map_err(internal)?;
+    session.insert(NOTICE_READ, true).await?;
     Ok(Redirect::to("/admission/verify").into_response())
 }
 
@@ -125,7 +121,7 @@ async fn verify(
         };
         return Ok(Html(page.render()?).into_response());
     }
-    session.insert(VERIFIED_AT, Utc::now().timestamp()).await.map_err(internal)?;
+    session.insert(VERIFIED_AT, Utc::now().timestamp()).await?;
     Ok(Redirect::to("/admission/apply").into_response())
 }
 
@@ -249,7 +245,7 @@ async fn apply(
     let (profile, ticked) = (a.profile.clone(), a.declarations.clone());
     match admission::submit(&state.app, a).await {
         Ok(no) => {
-            session.remove::<i64>(VERIFIED_AT).await.map_err(internal)?;
+            session.remove::<i64>(VERIFIED_AT).await?;
             Ok(Redirect::to(&format!("/admission/submitted?no={no}")).into_response())
         }
         Err(AppError::Invalid(errors)) => {
@@ -387,7 +383,7 @@ async fn new_question(session: &Session) -> WebResult<String> {
         Arithmetic { a: rng.random_range(1000..10000), b: rng.random_range(1..10) }
     };
     let text = format!("{} + {} =", q.a, q.b);
-    session.insert(ARITHMETIC, q).await.map_err(internal)?;
+    session.insert(ARITHMETIC, q).await?;
     Ok(text)
 }
 
@@ -535,8 +531,7 @@ async fn edit_page(
             EDITING,
             EditKey { business_no: f.business_no.trim().to_owned(), id_number: f.id_number.trim().to_owned() },
         )
-        .await
-        .map_err(internal)?;
+        .await?;
     let all: Vec<usize> = (0..admission::DECLARATIONS.len()).collect();
     let editing =
         Editing { business_no: progress.business_no, return_reason: progress.return_reason.unwrap_or_default() };
@@ -556,7 +551,7 @@ async fn resubmit(
     let (profile, ticked) = (a.profile.clone(), a.declarations.clone());
     match admission::resubmit(&state.app, &key.business_no, &key.id_number, a).await {
         Ok(()) => {
-            session.remove::<EditKey>(EDITING).await.map_err(internal)?;
+            session.remove::<EditKey>(EDITING).await?;
             Ok(Redirect::to(&format!("/admission/submitted?no={}", key.business_no)).into_response())
         }
         Err(AppError::Invalid(errors)) => {

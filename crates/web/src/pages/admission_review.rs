@@ -10,12 +10,11 @@ use cmis_app::admission::{self, Detail, QueueFilter, QueueRow};
 use cmis_app::page::Page;
 use cmis_app::{AppError, FieldErrors};
 use cmis_domain::admission::{AdmissionAction, AdmissionState};
-use cmis_domain::profile::{FIELDS, Group};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::profile_form;
+use crate::profile_form::{self, ShownGroup};
 use crate::shell::{Auth, Shell};
 use crate::trail::TrailView;
 
@@ -96,16 +95,6 @@ async fn queue(State(state): State<AppState>, shell: Shell, Query(q): Query<Queu
     Ok(Html(page.render()?))
 }
 
-pub struct ShownField {
-    pub label: &'static str,
-    pub value: String,
-}
-
-pub struct ShownGroup {
-    pub title: &'static str,
-    pub fields: Vec<ShownField>,
-}
-
 #[derive(Template)]
 #[template(path = "association/admission.html")]
 struct DetailPage {
@@ -159,38 +148,10 @@ async fn render_detail(
     done: Option<String>,
 ) -> WebResult<Html<String>> {
     let d = admission::detail(&state.app, &shell.actor, id).await?;
-    let groups = Group::ALL
-        .iter()
-        .map(|g| ShownGroup {
-            title: g.label(),
-            fields: FIELDS
-                .iter()
-                .filter(|f| f.group == *g)
-                .map(|f| ShownField {
-                    label: f.label,
-                    value: profile_form::shown(&state.app, f.key, &d.profile.get(f.key)),
-                })
-                .collect(),
-        })
-        .collect();
-    let mut quals: Vec<String> =
-        d.profile.domestic_quals.iter().chain(&d.profile.international_quals).cloned().collect();
-    for other in [&d.profile.domestic_other, &d.profile.international_other] {
-        if !other.trim().is_empty() {
-            quals.push(other.trim().to_owned());
-        }
-    }
+    let groups = profile_form::shown_groups(&state.app, &d.profile, false);
+    let qualifications = profile_form::qualification_line(&d.profile);
     let trail = TrailView { steps: d.trail.clone(), opinion_label: "审批意见" };
-    let page = DetailPage {
-        title: title_for(&shell),
-        qualifications: if quals.is_empty() { "无".into() } else { quals.join("、") },
-        groups,
-        trail,
-        d,
-        errors,
-        done,
-        shell,
-    };
+    let page = DetailPage { title: title_for(&shell), qualifications, groups, trail, d, errors, done, shell };
     Ok(Html(page.render()?))
 }
 

@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use super::ClientAddr;
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -29,10 +29,6 @@ pub fn routes() -> Router<AppState> {
 
 const ACCOUNT: &str = "reset_account";
 const VERIFIED: &str = "reset_verified";
-
-fn internal(e: impl std::fmt::Display) -> WebError {
-    WebError::App(AppError::Internal(anyhow::anyhow!(e.to_string())))
-}
 
 /// The seed's three steps, shown above each page.
 pub const STEPS: [&str; 3] = ["验证账号", "绑定公众号", "重置密码"];
@@ -72,8 +68,8 @@ async fn account(
 ) -> WebResult<Response> {
     match password_reset::find_account(&state.app, UserType::from_code(&f.user_type), &f.login_name).await {
         Ok(a) => {
-            session.insert(ACCOUNT, a.user_id).await.map_err(internal)?;
-            session.remove::<i32>(VERIFIED).await.map_err(internal)?;
+            session.insert(ACCOUNT, a.user_id).await?;
+            session.remove::<i32>(VERIFIED).await?;
             Ok(Redirect::to("/password/verify").into_response())
         }
         Err(AppError::Invalid(errors)) => {
@@ -224,7 +220,7 @@ async fn check_code(
     };
     match password_reset::verify_code(&state.app, uid, &f.code).await {
         Ok(()) => {
-            session.insert(VERIFIED, uid).await.map_err(internal)?;
+            session.insert(VERIFIED, uid).await?;
             Ok(Redirect::to("/password/reset").into_response())
         }
         Err(e) => refused(&state, csrf.0, &session, f.mobile, e).await,
@@ -251,7 +247,7 @@ async fn check_other(
     match password_reset::verify_other(&state.app, uid, &f.name, &f.id_number, Fact::from_code(&f.fact), &f.value).await
     {
         Ok(()) => {
-            session.insert(VERIFIED, uid).await.map_err(internal)?;
+            session.insert(VERIFIED, uid).await?;
             Ok(Redirect::to("/password/reset").into_response())
         }
         Err(AppError::Invalid(errors)) if errors.get("form").is_some() => {
@@ -300,8 +296,8 @@ async fn reset(
     };
     match password_reset::reset(&state.app, uid, &f.new_password, &f.confirm).await {
         Ok(bound) => {
-            session.remove::<i32>(VERIFIED).await.map_err(internal)?;
-            session.remove::<i32>(ACCOUNT).await.map_err(internal)?;
+            session.remove::<i32>(VERIFIED).await?;
+            session.remove::<i32>(ACCOUNT).await?;
             Ok(Html(ResetPage { csrf: csrf.0, errors: FieldErrors::new(), done: Some(bound) }.render()?)
                 .into_response())
         }

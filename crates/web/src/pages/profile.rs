@@ -7,12 +7,11 @@ use axum::routing::get;
 use axum::{Form, Router};
 use cmis_app::member_profile::{self, LOCKED};
 use cmis_app::{AppError, FieldErrors};
-use cmis_domain::profile::{FIELDS, Group, Profile};
+use cmis_domain::profile::Profile;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::pages::admission_review::{ShownField, ShownGroup};
-use crate::profile_form::{self, QualBox, Section};
+use crate::profile_form::{self, QualBox, Section, ShownGroup};
 use crate::shell::Shell;
 
 pub fn routes() -> Router<AppState> {
@@ -37,38 +36,6 @@ struct SavedQuery {
     saved: Option<String>,
 }
 
-fn shown_groups(state: &AppState, p: &Profile) -> Vec<ShownGroup> {
-    Group::ALL
-        .iter()
-        .map(|g| ShownGroup {
-            title: g.label(),
-            fields: FIELDS
-                .iter()
-                .filter(|f| f.group == *g)
-                .map(|f| {
-                    let v = p.get(f.key);
-                    let value = if f.key == "id_number" {
-                        cmis_domain::mask::id_number(&v)
-                    } else {
-                        profile_form::shown(&state.app, f.key, &v)
-                    };
-                    ShownField { label: f.label, value }
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-fn quals(p: &Profile) -> String {
-    let mut q: Vec<String> = p.domestic_quals.iter().chain(&p.international_quals).cloned().collect();
-    for other in [&p.domestic_other, &p.international_other] {
-        if !other.trim().is_empty() {
-            q.push(other.trim().to_owned());
-        }
-    }
-    if q.is_empty() { "无".into() } else { q.join("、") }
-}
-
 async fn show(
     State(state): State<AppState>,
     shell: Shell,
@@ -76,8 +43,8 @@ async fn show(
 ) -> WebResult<Html<String>> {
     let own = member_profile::load(&state.app, &shell.actor).await?;
     let page = ShowPage {
-        groups: shown_groups(&state, &own.profile),
-        qualifications: quals(&own.profile),
+        groups: profile_form::shown_groups(&state.app, &own.profile, true),
+        qualifications: profile_form::qualification_line(&own.profile),
         cert_no: own.cert_no,
         association: own.association,
         admitted_on: own.admitted_on,
