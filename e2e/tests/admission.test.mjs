@@ -63,7 +63,7 @@ async function fillApplication(page, a) {
 
 async function progressByNumber(page, no) {
   await page.goto(`${server.url}/`);
-  await page.getByRole("link", { name: "非执业申请进度查询" }).click();
+  await page.getByRole("link", { name: "非执业申请进度查询", exact: true }).click();
   await page.getByRole("link", { name: /业务编号查询/ }).click();
   await page.getByLabel("业务编号").fill(no);
   await page.getByLabel(/^验证码/).fill(CAPTCHA);
@@ -89,7 +89,7 @@ for (const [n, width] of WIDTHS.entries()) {
 
     // 阅读入会须知 → 填写验证信息
     await page.goto(`${server.url}/`);
-    await page.getByRole("link", { name: "非执业会员申请" }).click();
+    await page.getByRole("link", { name: "非执业会员申请", exact: true }).click();
     await page.getByRole("heading", { name: "入会须知" }).waitFor();
     await page.getByRole("button", { name: "下一步", exact: true }).click();
     await page.getByText("请阅读入会须知并勾选").waitFor();

@@ -39,7 +39,7 @@ async function latestCode(page) {
 
 async function startRecovery(page, member) {
   await page.goto(`${server.url}/`);
-  await page.getByRole("link", { name: "忘记密码" }).click();
+  await page.getByRole("link", { name: "忘记密码", exact: true }).click();
   await page.getByLabel("用户类型").selectOption({ label: "非执业会员" });
   await page.getByLabel("账号").fill(member);
   await page.getByRole("button", { name: "下一步", exact: true }).click();
