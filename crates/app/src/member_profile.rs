@@ -88,6 +88,7 @@ pub async fn update(app: &App, actor: &Actor, mut changes: Profile) -> AppResult
         errors.add(field, message);
     }
     errors.into_result()?;
+    let id = m.id;
     let txn = app.db.write().await?;
     let mut am: member::ActiveModel = m.into();
     am.mobile_enc = Set(Some(app.pii.encrypt(changes.mobile.trim())));
@@ -96,7 +97,6 @@ pub async fn update(app: &App, actor: &Actor, mut changes: Profile) -> AppResult
     am.work_unit = Set(Some(changes.work_unit.trim().to_owned()));
     am.exam_year = Set(changes.exam_year);
     am.profile_enc = Set(Some(app.pii.encrypt(&serde_json::to_string(&changes).map_err(anyhow::Error::from)?)));
-    let id = am.id.clone().unwrap();
     am.update(&txn).await?;
     audit::append(&txn, &actor.audit_name(), "profile_updated", &format!("member:{id}"), json!({ "at": Utc::now() }))
         .await?;
