@@ -3,7 +3,9 @@
 // the progress query shows the credentials → first login forces a new password.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { CAPTCHA, PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, startServer } from "../lib.mjs";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
+import { CAPTCHA, PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, shots, startServer } from "../lib.mjs";
 
 let server, browser;
 before(async () => {
@@ -183,6 +185,17 @@ for (const [n, width] of WIDTHS.entries()) {
     await login(page, server.url, "非执业会员", loginName, "Member2026");
     await page.waitForURL("**/home");
     assert.ok(await page.getByText(loginName).first().isVisible());
+    // 下载会员证: confirm the photo, the profile is complete, download the PDF.
+    await page.goto(`${server.url}/certificate`);
+    await page.getByRole("link", { name: "信息确认并下载会员证" }).click();
+    await page.getByText("是否使用全科合格证电子照片？").waitFor();
+    await shot(page, `certificate-confirm-${width}`);
+    await page.getByRole("link", { name: "是", exact: true }).click();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("main").getByRole("link", { name: "下载会员证", exact: true }).click()]);
+    const pdf = path.join(shots, `certificate-${width}.pdf`);
+    await download.saveAs(pdf);
+    execFileSync("pdftoppm", ["-png", "-r", "60", "-singlefile", pdf, path.join(shots, `certificate-${width}`)]);
+
     await progressByNumber(page, no);
     assert.equal(await page.getByTestId("initial-password").count(), 0, "no longer shown after the first login");
     await closePage(page);

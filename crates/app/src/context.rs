@@ -17,6 +17,7 @@ pub struct App {
     pub files: Arc<dyn ObjectStore>,
     pub senders: Senders,
     pub orgs: Organisations,
+    pub signer: crate::certificate::CertificateSigner,
     pub settings: Settings,
     /// Browser tests only: every captcha has this answer. Set by `cmis serve
     /// --e2e-fixed-captcha`, which refuses to start unless bound to loopback.
@@ -29,7 +30,8 @@ impl App {
         let files = object_store_from(&settings.storage)?;
         let senders = Senders::outbox(db.clone());
         let orgs = Organisations::load(&db).await?;
-        Ok(App { db, pii, files, senders, orgs, settings, fixed_captcha: None })
+        let signer = crate::certificate::CertificateSigner::from_settings(&settings)?;
+        Ok(App { db, pii, files, senders, orgs, signer, settings, fixed_captcha: None })
     }
 
     pub fn with_fixed_captcha(mut self, answer: &str) -> App {

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod audit;
 pub mod auth;
 pub mod captcha;
+pub mod certificate;
 pub mod demo;
 pub mod error;
 pub mod home;

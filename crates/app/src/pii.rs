@@ -34,24 +34,7 @@ impl Pii {
     /// The key from `pii_key`, or from `pii_key_file`, made on first start so that a
     /// default installation needs no setup. Several instances must share one key.
     pub fn from_settings(s: &Settings) -> anyhow::Result<Pii> {
-        let encoded = if !s.pii_key.is_empty() {
-            s.pii_key.clone()
-        } else {
-            let path = std::path::Path::new(&s.pii_key_file);
-            if !path.exists() {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
-                let mut key = [0u8; 32];
-                rand::rng().fill_bytes(&mut key);
-                write_private(path, &B64.encode(key))?;
-                tracing::info!(file = %path.display(), "made a new key for personal information");
-            }
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        };
-        let bytes = B64.decode(encoded.trim()).context("pii_key is not base64")?;
-        let key: [u8; 32] = bytes.try_into().map_err(|_| anyhow::anyhow!("pii_key must be 32 bytes"))?;
-        Ok(Pii::new(&key))
+        Ok(Pii::new(&key_material(&s.pii_key, &s.pii_key_file, "pii_key")?))
     }
 
     pub fn encrypt(&self, plain: &str) -> String {
@@ -82,6 +65,28 @@ impl Pii {
         mac.update(value.trim().to_uppercase().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+}
+
+/// 32 bytes of key: from the configured base64 value, or from a key file,
+/// made with a random key on first start.
+pub fn key_material(value: &str, file: &str, name: &str) -> anyhow::Result<[u8; 32]> {
+    let encoded = if !value.is_empty() {
+        value.to_owned()
+    } else {
+        let path = std::path::Path::new(file);
+        if !path.exists() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut key = [0u8; 32];
+            rand::rng().fill_bytes(&mut key);
+            write_private(path, &B64.encode(key))?;
+            tracing::info!(file = %path.display(), "made a new {name}");
+        }
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let bytes = B64.decode(encoded.trim()).with_context(|| format!("{name} is not base64"))?;
+    bytes.try_into().map_err(|_| anyhow::anyhow!("{name} must be 32 bytes"))
 }
 
 fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {

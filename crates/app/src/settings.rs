@@ -10,6 +10,12 @@ pub struct Settings {
     pub pii_key: String,
     pub pii_key_file: String,
     pub storage: StorageSettings,
+    /// Base64 of 32 bytes: the Ed25519 key that signs certificate QR codes.
+    /// When empty, a key file is made on first start (`sign_key_file`).
+    pub sign_key: String,
+    pub sign_key_file: String,
+    /// The address people reach the system at, for links printed in QR codes.
+    pub public_url: String,
     /// Show the development outbox page (SMS and mail that were "sent").
     pub dev_outbox: bool,
     /// How long a login session lasts without activity, in minutes.
@@ -21,6 +27,9 @@ impl Default for Settings {
         Settings {
             pii_key: String::new(),
             pii_key_file: "data/pii.key".into(),
+            sign_key: String::new(),
+            sign_key_file: "data/sign.key".into(),
+            public_url: String::new(),
             storage: StorageSettings::default(),
             dev_outbox: false,
             session_minutes: 30,

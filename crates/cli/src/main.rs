@@ -238,8 +238,12 @@ fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-async fn serve(cfg: Config, e2e_fixed_captcha: Option<String>) -> anyhow::Result<()> {
+async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>) -> anyhow::Result<()> {
     let addr: SocketAddr = cfg.listen.parse().with_context(|| format!("listen = {}", cfg.listen))?;
+    if cfg.app.public_url.is_empty() {
+        // QR codes need an absolute address; behind a load balancer set public_url.
+        cfg.app.public_url = format!("http://{addr}");
+    }
     if e2e_fixed_captcha.is_some() && !is_loopback(&addr) {
         anyhow::bail!("--e2e-fixed-captcha is for browser tests and only allowed on a loopback address");
     }

@@ -37,7 +37,10 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
         _ => None,
     };
     if actor.user_type == UserType::NonPracticingMember {
-        groups.push(MenuGroup { title: "个人信息", items: vec![item("基本信息", "/profile")] });
+        groups.push(MenuGroup {
+            title: "个人信息",
+            items: vec![item("基本信息", "/profile"), item("下载会员证", "/certificate")],
+        });
     }
     if let Some(label) = review {
         groups.push(MenuGroup { title: "会员管理", items: vec![item(label, "/association/admissions")] });

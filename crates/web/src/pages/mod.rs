@@ -14,6 +14,7 @@ mod account;
 pub mod admission;
 pub mod admission_review;
 mod attachments;
+mod certificate;
 mod dev;
 mod home;
 mod messages;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(profile::routes())
         .merge(password::routes())
         .merge(attachments::routes())
+        .merge(certificate::routes())
         .merge(dev::routes())
 }
 

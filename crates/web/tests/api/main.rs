@@ -8,6 +8,7 @@ mod admission;
 mod api;
 mod attachments;
 mod audit;
+mod certificate;
 mod login;
 mod notices;
 mod pages;

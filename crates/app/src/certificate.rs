@@ -1,0 +1,263 @@
+//! 非执业电子会员证 (seed 002 §5–9): the A4 PDF with the member's photo,
+//! certificate number, association and date, and a QR code whose payload is
+//! signed with Ed25519 so that anyone can check it offline against the
+//! public key the system publishes; scanning opens the public standing page.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::NaiveDate;
+use cmis_domain::{UserType, mask};
+use cmis_store::entity::member;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use krilla::Document;
+use krilla::color::rgb;
+use krilla::geom::{PathBuilder, Point, Rect, Size, Transform};
+use krilla::image::Image;
+use krilla::num::NormalizedF32;
+use krilla::page::PageSettings;
+use krilla::paint::Fill;
+use krilla::text::{Font, TextDirection};
+use object_store::ObjectStore;
+use object_store::path::Path as StorePath;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::error::{AppError, AppResult};
+use crate::settings::Settings;
+use crate::{Actor, App, admission, member_profile, pii};
+
+/// A subset of Noto Sans CJK SC (SIL OFL 1.1): GB2312, ASCII and CJK punctuation.
+const FONT: &[u8] = include_bytes!("../assets/NotoSansSC-GB2312.otf");
+const PREFIX: &str = "CMIS1";
+
+pub struct CertificateSigner {
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for CertificateSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signer(..)")
+    }
+}
+
+impl CertificateSigner {
+    pub fn from_settings(s: &Settings) -> anyhow::Result<CertificateSigner> {
+        Ok(CertificateSigner {
+            key: SigningKey::from_bytes(&pii::key_material(&s.sign_key, &s.sign_key_file, "sign_key")?),
+        })
+    }
+
+    /// The public key, base64: what the system publishes for offline checks.
+    pub fn public_key(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.key.verifying_key().to_bytes())
+    }
+
+    /// `CMIS1.{certificate number}.{issue date}.{signature}`; the signature covers
+    /// `CMIS1|{number}|{date}`.
+    pub fn payload(&self, cert_no: &str, issued: NaiveDate) -> String {
+        let date = issued.format("%Y%m%d").to_string();
+        let sig = self.key.sign(format!("{PREFIX}|{cert_no}|{date}").as_bytes());
+        format!("{PREFIX}.{cert_no}.{date}.{}", B64URL.encode(sig.to_bytes()))
+    }
+
+    /// The certificate number and date of a payload whose signature holds.
+    pub fn verify(&self, payload: &str) -> Option<(String, NaiveDate)> {
+        verify_with(&self.key.verifying_key(), payload)
+    }
+}
+
+/// Offline check against a public key, as anyone can do it.
+pub fn verify_with(key: &VerifyingKey, payload: &str) -> Option<(String, NaiveDate)> {
+    let mut parts = payload.split('.');
+    let (prefix, cert, date, sig) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if prefix != PREFIX || parts.next().is_some() {
+        return None;
+    }
+    let sig: [u8; 64] = B64URL.decode(sig).ok()?.try_into().ok()?;
+    key.verify(format!("{PREFIX}|{cert}|{date}").as_bytes(), &Signature::from_bytes(&sig)).ok()?;
+    Some((cert.to_owned(), NaiveDate::parse_from_str(date, "%Y%m%d").ok()?))
+}
+
+/// What the public scan page shows: current standing, personal data masked.
+pub struct Standing {
+    pub cert_no: String,
+    pub name: String,
+    pub association: String,
+    pub admitted_on: NaiveDate,
+    pub issued: NaiveDate,
+    pub active: bool,
+}
+
+pub async fn standing(app: &App, payload: &str) -> AppResult<Standing> {
+    let (cert_no, issued) = app.signer.verify(payload).ok_or(AppError::Refused("二维码无效或已被篡改".into()))?;
+    let m = member::Entity::find()
+        .filter(member::Column::CertNo.eq(&cert_no))
+        .one(app.db.conn())
+        .await?
+        .ok_or(AppError::NotFound("会员"))?;
+    Ok(Standing {
+        name: mask::name(&m.name),
+        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        admitted_on: m.admitted_on,
+        active: m.status == "active",
+        cert_no,
+        issued,
+    })
+}
+
+/// What 下载会员证 shows before downloading, and what stops it.
+pub struct Preview {
+    pub cert_no: String,
+    pub name: String,
+    pub association: String,
+    pub admitted_on: NaiveDate,
+    pub has_photo: bool,
+    pub missing: Vec<&'static str>,
+}
+
+async fn own(app: &App, actor: &Actor) -> AppResult<member::Model> {
+    actor.require(UserType::NonPracticingMember)?;
+    member::Entity::find_by_id(actor.member_id.ok_or(AppError::Forbidden)?)
+        .one(app.db.conn())
+        .await?
+        .ok_or(AppError::NotFound("会员"))
+}
+
+pub async fn preview(app: &App, actor: &Actor) -> AppResult<Preview> {
+    let m = own(app, actor).await?;
+    let missing = member_profile::profile_of(app, &m)?.missing();
+    Ok(Preview {
+        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        has_photo: m.photo_key.is_some(),
+        cert_no: m.cert_no,
+        name: m.name,
+        admitted_on: m.admitted_on,
+        missing,
+    })
+}
+
+/// The member's photo (the exam certificate photo, or the one the association approved).
+pub async fn photo(app: &App, actor: &Actor) -> AppResult<bytes::Bytes> {
+    let m = own(app, actor).await?;
+    let key = m.photo_key.ok_or(AppError::NotFound("照片"))?;
+    Ok(app
+        .files
+        .get(&StorePath::from(key.as_str()))
+        .await
+        .map_err(anyhow::Error::from)?
+        .bytes()
+        .await
+        .map_err(anyhow::Error::from)?)
+}
+
+fn fill(r: u8, g: u8, b: u8) -> Fill {
+    Fill { paint: rgb::Color::new(r, g, b).into(), opacity: NormalizedF32::ONE, rule: Default::default() }
+}
+
+/// The PDF. Refused while required fields are missing or there is no photo.
+pub async fn pdf(app: &App, actor: &Actor) -> AppResult<Vec<u8>> {
+    let m = own(app, actor).await?;
+    let missing = member_profile::profile_of(app, &m)?.missing();
+    if !missing.is_empty() {
+        return Err(AppError::Refused(format!("请先将基本信息中的必填信息补充完整：{}", missing.join("、"))));
+    }
+    let photo = photo(app, actor)
+        .await
+        .map_err(|_| AppError::Refused("未获取到您的电子照片，请前往所属地方注协现场提交".into()))?;
+    let issued = admission::today();
+    let association = app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone());
+    let base = if app.settings.public_url.is_empty() {
+        String::new()
+    } else {
+        app.settings.public_url.trim_end_matches('/').to_owned()
+    };
+    let url = format!("{base}/v/{}", app.signer.payload(&m.cert_no, issued));
+    let name = m.name.clone();
+    let cert_no = m.cert_no.clone();
+    let admitted = m.admitted_on;
+    tokio::task::spawn_blocking(move || render(&name, &cert_no, &association, admitted, issued, &photo, &url))
+        .await
+        .map_err(anyhow::Error::from)?
+}
+
+fn render(
+    name: &str,
+    cert_no: &str,
+    association: &str,
+    admitted: NaiveDate,
+    issued: NaiveDate,
+    photo: &[u8],
+    url: &str,
+) -> AppResult<Vec<u8>> {
+    const W: f32 = 595.0;
+    const H: f32 = 842.0;
+    let font = Font::new(FONT.to_vec().into(), 0).ok_or_else(|| anyhow::anyhow!("the embedded font does not load"))?;
+    let mut doc = Document::new();
+    let mut page = doc.start_page_with(PageSettings::from_wh(W, H).expect("A4"));
+    let mut s = page.surface();
+
+    // Frame.
+    let mut frame = PathBuilder::new();
+    frame.push_rect(Rect::from_xywh(28.0, 28.0, W - 56.0, H - 56.0).expect("rect"));
+    frame.push_rect(Rect::from_xywh(36.0, 36.0, W - 72.0, H - 72.0).expect("rect"));
+    s.set_fill(Some(Fill { rule: krilla::paint::FillRule::EvenOdd, ..fill(166, 27, 41) }));
+    s.draw_path(&frame.finish().expect("path"));
+
+    let centred = |s: &mut krilla::surface::Surface, y: f32, size: f32, text: &str| {
+        let width = text.chars().map(|c| if c.is_ascii() { 0.55 } else { 1.0 }).sum::<f32>() * size;
+        s.draw_text(Point::from_xy((W - width) / 2.0, y), font.clone(), size, text, false, TextDirection::Auto);
+    };
+    s.set_fill(Some(fill(166, 27, 41)));
+    centred(&mut s, 130.0, 30.0, "中国注册会计师协会");
+    centred(&mut s, 180.0, 26.0, "非执业会员证书");
+    s.set_fill(Some(fill(90, 90, 90)));
+    centred(&mut s, 210.0, 12.0, "（电子证书）");
+
+    // Photo, 3:4, on the left.
+    let image = Image::from_jpeg(photo.to_vec().into(), true)
+        .or_else(|_| Image::from_png(photo.to_vec().into(), true))
+        .map_err(|_| AppError::Refused("电子照片无法读取，请前往所属地方注协重新提交".into()))?;
+    s.push_transform(&Transform::from_translate(80.0, 260.0));
+    s.draw_image(image, Size::from_wh(132.0, 176.0).expect("size"));
+    s.pop();
+
+    s.set_fill(Some(fill(31, 35, 41)));
+    let rows = [
+        ("姓　　名", name.to_owned()),
+        ("会员证书编号", cert_no.to_owned()),
+        ("所属注协", association.to_owned()),
+        ("入会日期", admitted.format("%Y年%m月%d日").to_string()),
+        ("发证日期", issued.format("%Y年%m月%d日").to_string()),
+    ];
+    for (i, (label, value)) in rows.iter().enumerate() {
+        let y = 285.0 + i as f32 * 34.0;
+        s.draw_text(Point::from_xy(240.0, y), font.clone(), 13.0, label, false, TextDirection::Auto);
+        s.draw_text(Point::from_xy(345.0, y), font.clone(), 13.0, value, false, TextDirection::Auto);
+    }
+
+    // QR code, module by module.
+    let code = qrcode::QrCode::new(url.as_bytes()).map_err(anyhow::Error::from)?;
+    let n = code.width();
+    let size = 150.0;
+    let module = size / n as f32;
+    let (x0, y0) = ((W - size) / 2.0, 520.0);
+    let mut qr = PathBuilder::new();
+    for y in 0..n {
+        for x in 0..n {
+            if code[(x, y)] == qrcode::Color::Dark {
+                qr.push_rect(
+                    Rect::from_xywh(x0 + x as f32 * module, y0 + y as f32 * module, module, module).expect("rect"),
+                );
+            }
+        }
+    }
+    s.set_fill(Some(fill(0, 0, 0)));
+    s.draw_path(&qr.finish().expect("path"));
+    s.set_fill(Some(fill(90, 90, 90)));
+    centred(&mut s, 700.0, 10.0, "扫描二维码查验会员状态；二维码内容经电子签名，可使用中注协公布的公钥离线验证。");
+    s.set_fill(Some(fill(166, 27, 41)));
+    centred(&mut s, 760.0, 14.0, "中国注册会计师协会");
+
+    s.finish();
+    page.finish();
+    doc.finish().map_err(|e| AppError::Internal(anyhow::anyhow!("PDF: {e:?}")))
+}

@@ -1,0 +1,88 @@
+//! 下载会员证: the steps, the PDF, and the signed QR payload.
+
+use base64::Engine;
+use bytes::Bytes;
+use cmis_app::admission::{self, QueueFilter};
+use cmis_app::certificate;
+use cmis_domain::UserType;
+use cmis_domain::admission::AdmissionAction;
+
+use crate::admission::{application, profile};
+use crate::helpers::*;
+
+/// A real JPEG: the captcha image is one.
+async fn jpeg(t: &TestApp) -> Bytes {
+    let c = cmis_app::captcha::issue(&t.app).await.unwrap();
+    let b64 = c.image.split_once("base64,").unwrap().1;
+    Bytes::from(base64::engine::general_purpose::STANDARD.decode(b64).unwrap())
+}
+
+async fn staff(t: &TestApp, login: &str) -> cmis_app::Actor {
+    use cmis_store::entity::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let u = user::Entity::find().filter(user::Column::LoginName.eq(login)).one(t.app.db.conn()).await.unwrap().unwrap();
+    cmis_app::auth::actor_for(&t.app, u.id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn a_member_without_a_photo_or_with_missing_fields_is_told_what_to_do() {
+    let t = TestApp::new().await;
+    let mut c = t.client();
+    c.login("member", &t.login_of(UserType::NonPracticingMember).await, PASSWORD).await;
+    let page = c.get("/certificate").await.body;
+    assert!(page.contains("信息确认并下载会员证") && page.contains("暂无电子照片"));
+    assert!(c.get("/certificate/confirm").await.body.contains("请前往所属地方注协"));
+    let r = c.get("/certificate/download").await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("请先将基本信息中的必填信息补充完整"));
+    let check = c.get("/certificate/check").await.body;
+    assert!(check.contains("必填信息补充完整") && check.contains("href=\"/profile\""));
+}
+
+#[tokio::test]
+async fn a_new_member_downloads_a_pdf_whose_qr_code_verifies_offline() {
+    let t = TestApp::new().await;
+    let mut a = application(profile(91));
+    a.photo = Some(("photo.jpg".into(), jpeg(&t).await));
+    let no = admission::submit(&t.app, a).await.unwrap();
+    let zj = staff(&t, "staff33").await;
+    let id = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap().items[0].id;
+    admission::decide(&t.app, &zj, id, AdmissionAction::LocalApprove, "").await.unwrap();
+    admission::decide(&t.app, &staff(&t, "staffcicpa").await, id, AdmissionAction::CicpaConfirm, "").await.unwrap();
+    let creds = admission::progress_by_business_no(&t.app, &no).await.unwrap().credentials.unwrap();
+
+    let mut c = t.client();
+    c.login("member", &creds.login_name, creds.initial_password.as_deref().unwrap()).await;
+    c.post(
+        "/account/password",
+        &[
+            ("old_password", creds.initial_password.as_deref().unwrap()),
+            ("new_password", "Cert2026xy"),
+            ("confirm", "Cert2026xy"),
+        ],
+    )
+    .await;
+    c.login("member", &creds.login_name, "Cert2026xy").await;
+    assert!(c.get("/certificate/confirm").await.body.contains("是否使用全科合格证电子照片"));
+    assert!(c.get("/certificate/check").await.body.contains("下载会员证"));
+    let r = c.get("/certificate/download").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers.get("content-type").unwrap(), "application/pdf");
+    assert!(r.body.starts_with("%PDF"));
+
+    // The payload, checked offline with nothing but the published key.
+    let payload = t.app.signer.payload(&creds.cert_no, admission::today());
+    let key_page = c.get("/certificate/public-key").await.body;
+    let key_b64 = between(&key_page, "data-testid=\"public-key\">", "<");
+    let key: [u8; 32] = base64::engine::general_purpose::STANDARD.decode(key_b64).unwrap().try_into().unwrap();
+    let key = ed25519_dalek::VerifyingKey::from_bytes(&key).unwrap();
+    assert_eq!(certificate::verify_with(&key, &payload).unwrap().0, creds.cert_no);
+    let forged = payload.replacen(&creds.cert_no, "33202699999", 1);
+    assert!(certificate::verify_with(&key, &forged).is_none(), "a changed number breaks the signature");
+
+    let mut public = t.client();
+    let page = public.get(&format!("/v/{payload}")).await.body;
+    assert!(page.contains("该会员证有效") && page.contains(&creds.cert_no));
+    assert!(page.contains("周**"), "the name is masked");
+    assert!(public.get(&format!("/v/{forged}")).await.body.contains("二维码无效或已被篡改"));
+}
