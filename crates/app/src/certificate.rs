@@ -261,3 +261,111 @@ fn render(
     page.finish();
     doc.finish().map_err(|e| AppError::Internal(anyhow::anyhow!("PDF: {e:?}")))
 }
+
+/// A member as the association's photo page finds them.
+pub struct PhotoSubject {
+    pub member_id: i32,
+    pub cert_no: String,
+    pub name: String,
+    pub association: String,
+    pub has_photo: bool,
+}
+
+async fn member_in_scope(app: &App, actor: &Actor, cert_no: &str) -> AppResult<member::Model> {
+    let m = member::Entity::find()
+        .filter(member::Column::CertNo.eq(cert_no.trim()))
+        .one(app.db.conn())
+        .await?
+        .ok_or_else(|| crate::FieldErrors::one("cert_no", "未找到该会员证书编号"))?;
+    let within = actor.require_staff_over(app, m.association_id).is_ok()
+        || m.city_association_id.is_some_and(|c| actor.require_staff_over(app, c).is_ok());
+    if !within {
+        return Err(crate::FieldErrors::one("cert_no", "该会员不属于本协会"));
+    }
+    Ok(m)
+}
+
+/// 会员照片: staff find a member of their association.
+pub async fn photo_subject(app: &App, actor: &Actor, cert_no: &str) -> AppResult<PhotoSubject> {
+    if !actor.is_staff() {
+        return Err(AppError::Forbidden);
+    }
+    let m = member_in_scope(app, actor, cert_no).await?;
+    Ok(PhotoSubject {
+        member_id: m.id,
+        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        has_photo: m.photo_key.is_some(),
+        cert_no: m.cert_no,
+        name: m.name,
+    })
+}
+
+/// The member's current photo, for staff of their association.
+pub async fn member_photo(app: &App, actor: &Actor, cert_no: &str) -> AppResult<bytes::Bytes> {
+    let m = member_in_scope(app, actor, cert_no).await?;
+    let key = m.photo_key.ok_or(AppError::NotFound("照片"))?;
+    Ok(app
+        .files
+        .get(&StorePath::from(key.as_str()))
+        .await
+        .map_err(anyhow::Error::from)?
+        .bytes()
+        .await
+        .map_err(anyhow::Error::from)?)
+}
+
+/// The member brought a photo to the association: staff upload it, and it is
+/// approved as the certificate photo. The member is told in the message centre.
+/// The earlier photo stays stored: the admission application still shows it.
+pub async fn approve_photo(app: &App, actor: &Actor, cert_no: &str, photo: bytes::Bytes) -> AppResult<()> {
+    use object_store::PutPayload;
+    use rand::RngCore;
+    use sea_orm::{ActiveModelTrait, Set};
+    if !actor.is_staff() {
+        return Err(AppError::Forbidden);
+    }
+    let m = member_in_scope(app, actor, cert_no).await?;
+    match crate::attachments::sniff(&photo) {
+        Some(k) if crate::attachments::PHOTO.kinds.contains(&k) => {}
+        _ => return Err(crate::FieldErrors::one("photo", "照片应为jpg或png格式的图片")),
+    }
+    if photo.len() as u64 > crate::attachments::PHOTO.max_bytes {
+        return Err(crate::FieldErrors::one("photo", "照片不能超过2MB"));
+    }
+    let mut rnd = [0u8; 16];
+    rand::rng().fill_bytes(&mut rnd);
+    let key = format!("member-photo/{}", hex::encode(rnd));
+    app.files.put(&StorePath::from(key.as_str()), PutPayload::from_bytes(photo)).await.map_err(anyhow::Error::from)?;
+    let user = cmis_store::entity::user::Entity::find()
+        .filter(cmis_store::entity::user::Column::MemberId.eq(m.id))
+        .one(app.db.conn())
+        .await?;
+    let id = m.id;
+    let txn = app.db.write().await?;
+    let mut am: member::ActiveModel = m.into();
+    am.photo_key = Set(Some(key));
+    am.update(&txn).await?;
+    crate::audit::append(
+        &txn,
+        &actor.audit_name(),
+        "member_photo_approved",
+        &format!("member:{id}"),
+        serde_json::json!({}),
+    )
+    .await?;
+    if let Some(u) = user {
+        crate::messages::send(
+            &txn,
+            u.id,
+            "电子照片已审核通过",
+            &format!(
+                "您提交的电子照片已由{}审核通过，可在“下载会员证”中下载非执业电子会员证。",
+                actor.association_name
+            ),
+            Some("/certificate"),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}

@@ -21,6 +21,13 @@ impl FieldErrors {
     pub fn into_result(self) -> AppResult<()> {
         if self.is_empty() { Ok(()) } else { Err(AppError::Invalid(self)) }
     }
+    /// One message, as a set (for pages that show the set).
+    pub fn one_set(field: &str, message: impl fmt::Display) -> FieldErrors {
+        let mut e = FieldErrors::new();
+        e.add(field, message);
+        e
+    }
+
     pub fn one(field: &str, message: impl fmt::Display) -> AppError {
         let mut e = FieldErrors::new();
         e.add(field, message);

@@ -42,8 +42,13 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             items: vec![item("基本信息", "/profile"), item("下载会员证", "/certificate")],
         });
     }
-    if let Some(label) = review {
-        groups.push(MenuGroup { title: "会员管理", items: vec![item(label, "/association/admissions")] });
+    if actor.user_type == UserType::AssociationStaff {
+        let mut items = Vec::new();
+        if let Some(label) = review {
+            items.push(item(label, "/association/admissions"));
+        }
+        items.push(item("会员照片", "/association/member-photo"));
+        groups.push(MenuGroup { title: "会员管理", items });
     }
     if actor.user_type == UserType::AssociationStaff && actor.association_level == AssociationLevel::National {
         groups.push(MenuGroup {

@@ -17,6 +17,7 @@ mod attachments;
 mod certificate;
 mod dev;
 mod home;
+mod member_photo;
 mod messages;
 mod notices;
 pub mod password;
@@ -30,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .merge(account::routes())
         .merge(admission::routes())
         .merge(admission_review::routes())
+        .merge(member_photo::routes())
         .merge(messages::routes())
         .merge(notices::routes())
         .merge(profile::routes())

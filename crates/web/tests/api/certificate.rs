@@ -86,3 +86,41 @@ async fn a_new_member_downloads_a_pdf_whose_qr_code_verifies_offline() {
     assert!(page.contains("周**"), "the name is masked");
     assert!(public.get(&format!("/v/{forged}")).await.body.contains("二维码无效或已被篡改"));
 }
+
+#[tokio::test]
+async fn the_association_uploads_and_approves_a_members_photo() {
+    let t = TestApp::new().await;
+    let member = t.login_of(UserType::NonPracticingMember).await;
+    let photo = jpeg(&t).await;
+
+    let mut beijing = t.client();
+    beijing.login("staff", "staff11", PASSWORD).await;
+    let r = beijing.get(&format!("/association/member-photo?cert_no={member}")).await;
+    assert!(r.body.contains("该会员不属于本协会"));
+
+    let mut gd = t.client();
+    gd.login("staff", "staff44", PASSWORD).await;
+    let page = gd.get(&format!("/association/member-photo?cert_no={member}")).await.body;
+    assert!(page.contains("暂无电子照片") && page.contains("上传并审核通过"));
+    let r = gd
+        .multipart_fields(
+            "/association/member-photo",
+            &[("cert_no", member.as_str())],
+            &[("photo", "x.pdf", b"%PDF-1.4")],
+        )
+        .await;
+    assert!(r.body.contains("照片应为jpg或png格式的图片"), "{}", r.body);
+    let r = gd
+        .multipart_fields("/association/member-photo", &[("cert_no", member.as_str())], &[("photo", "me.jpg", &photo)])
+        .await;
+    assert!(r.body.contains("照片已审核通过"), "{}", r.body);
+
+    let mut m = t.client();
+    m.login("member", &member, PASSWORD).await;
+    let home = m.get("/home").await.body;
+    assert_eq!(between(&home, "data-testid=\"unread\">", "<"), "1");
+    let cert = m.get("/certificate").await.body;
+    assert!(cert.contains("src=\"/certificate/photo\""));
+    assert_eq!(m.get("/certificate/photo").await.status, 200);
+    assert_eq!(m.get(&format!("/association/member-photo?cert_no={member}")).await.status, 403);
+}

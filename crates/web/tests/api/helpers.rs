@@ -233,11 +233,23 @@ impl Client {
         (r.status, serde_json::from_str(&r.body).unwrap_or(serde_json::Value::Null))
     }
 
-    pub async fn multipart(&mut self, path: &str, files: &[(&str, &[u8])]) -> Response {
+    /// A multipart form with text fields and files: (field, file name, bytes).
+    pub async fn multipart_fields(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Response {
         let boundary = "----cmisboundary";
         let mut body = Vec::new();
-        for (name, bytes) in files {
-            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
+        for (name, value) in fields {
+            body.extend(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file, bytes) in files {
+            body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes());
             body.extend(*bytes);
             body.extend(b"\r\n");
         }
@@ -251,6 +263,12 @@ impl Client {
                 .unwrap(),
         )
         .await
+    }
+
+    /// Files in the `file` field, as the attachment box sends them.
+    pub async fn multipart(&mut self, path: &str, files: &[(&str, &[u8])]) -> Response {
+        let files: Vec<(&str, &str, &[u8])> = files.iter().map(|(name, bytes)| ("file", *name, *bytes)).collect();
+        self.multipart_fields(path, &[], &files).await
     }
 }
 
