@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/password/verify-other", post(recovery_other))
         .route("/password/reset", post(recovery_reset))
         .route("/me/profile", get(profile).put(update_profile))
+        .route("/me/certificate", get(certificate_pdf))
 }
 
 fn require_captcha(ok: bool) -> Result<(), ApiError> {
@@ -407,4 +408,13 @@ pub async fn profile(State(s): State<AppState>, who: ApiAuth) -> ApiResult<Profi
 pub async fn update_profile(State(s): State<AppState>, who: ApiAuth, Json(p): Json<Profile>) -> ApiResult<ProfileOut> {
     member_profile::update(&s.app, &who.0, p).await?;
     profile(State(s), who).await
+}
+
+/// 下载会员证: the PDF, once the profile is complete and a photo is on file.
+#[utoipa::path(get, path = "/me/certificate", security(("bearer" = [])),
+    responses((status = 200, content_type = "application/pdf", description = "the electronic membership certificate"), (status = 422, body = ApiErrorBody)))]
+pub async fn certificate_pdf(State(s): State<AppState>, who: ApiAuth) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let pdf = cmis_app::certificate::pdf(&s.app, &who.0).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

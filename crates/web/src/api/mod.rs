@@ -51,6 +51,7 @@ pub fn docs() -> Router<AppState> {
         members::declarations, members::apply, members::resubmit, members::by_number, members::by_info,
         members::recovery_start, members::recovery_sms, members::recovery_bound, members::recovery_code,
         members::recovery_other, members::recovery_reset, members::profile, members::update_profile,
+        members::certificate_pdf,
     ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),
     modifiers(&BearerAuth),

@@ -176,4 +176,7 @@ async fn a_mini_program_recovers_a_password_and_edits_the_profile() {
     assert_eq!(s, 200, "{p}");
     assert_eq!(p["missing"], json!([]));
     assert_eq!(p["profile"]["name"], m.name.as_str(), "identity fields keep their values");
+    // Complete now, but no photo: the certificate says where to take one.
+    let (s, e) = c.json("GET", "/api/v1/me/certificate", Some(&bearer), json!(null)).await;
+    assert_eq!((s.as_u16(), e["error"].as_str()), (422, Some("未获取到您的电子照片，请前往所属地方注协现场提交")));
 }
