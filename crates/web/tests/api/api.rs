@@ -70,6 +70,7 @@ async fn organisations_and_the_openapi_document_are_public() {
         "/password/start",
         "/password/reset",
         "/me/profile",
+        "/me/certificate",
     ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
