@@ -37,6 +37,7 @@ export async function startServer({ members = 40, firms = 4 } = {}) {
     CMIS_LISTEN: `127.0.0.1:${port}`,
     CMIS_DATABASE_URL: `sqlite://${dir}/cmis.sqlite3?mode=rwc`,
     CMIS_PII_KEY_FILE: path.join(dir, "pii.key"),
+    CMIS_SIGN_KEY_FILE: path.join(dir, "sign.key"),
     CMIS_STORAGE__PATH: path.join(dir, "files"),
     CMIS_DEV_OUTBOX: "true",
     CMIS_LOG_FORMAT: "json",
