@@ -509,14 +509,7 @@ pub async fn detail(app: &App, actor: &Actor, id: i32) -> AppResult<Detail> {
 /// The applicant's photo, for reviewers.
 pub async fn photo(app: &App, actor: &Actor, id: i32) -> AppResult<(String, Bytes)> {
     let (r, _) = authorized(app, actor, id).await?;
-    let bytes = app
-        .files
-        .get(&StorePath::from(r.photo_key.as_str()))
-        .await
-        .map_err(anyhow::Error::from)?
-        .bytes()
-        .await
-        .map_err(anyhow::Error::from)?;
+    let bytes = app.read_file(&r.photo_key).await?;
     Ok((r.photo_type, bytes))
 }
 

@@ -236,14 +236,7 @@ async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::
 /// The file, for the uploader or staff over them; staff views are audited.
 pub async fn download(app: &App, actor: &Actor, id: i32) -> AppResult<(Attachment, Bytes)> {
     let m = authorized(app, actor, id).await?;
-    let bytes = app
-        .files
-        .get(&StorePath::from(m.storage_key.as_str()))
-        .await
-        .map_err(anyhow::Error::from)?
-        .bytes()
-        .await
-        .map_err(anyhow::Error::from)?;
+    let bytes = app.read_file(&m.storage_key).await?;
     if m.uploaded_by != actor.user_id {
         audit::append(
             app.db.conn(),

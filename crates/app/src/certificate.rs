@@ -139,14 +139,7 @@ pub async fn preview(app: &App, actor: &Actor) -> AppResult<Preview> {
 pub async fn photo(app: &App, actor: &Actor) -> AppResult<bytes::Bytes> {
     let m = own(app, actor).await?;
     let key = m.photo_key.ok_or(AppError::NotFound("照片"))?;
-    Ok(app
-        .files
-        .get(&StorePath::from(key.as_str()))
-        .await
-        .map_err(anyhow::Error::from)?
-        .bytes()
-        .await
-        .map_err(anyhow::Error::from)?)
+    Ok(app.read_file(&key).await?)
 }
 
 fn fill(r: u8, g: u8, b: u8) -> Fill {
@@ -304,14 +297,7 @@ pub async fn photo_subject(app: &App, actor: &Actor, cert_no: &str) -> AppResult
 pub async fn member_photo(app: &App, actor: &Actor, cert_no: &str) -> AppResult<bytes::Bytes> {
     let m = member_in_scope(app, actor, cert_no).await?;
     let key = m.photo_key.ok_or(AppError::NotFound("照片"))?;
-    Ok(app
-        .files
-        .get(&StorePath::from(key.as_str()))
-        .await
-        .map_err(anyhow::Error::from)?
-        .bytes()
-        .await
-        .map_err(anyhow::Error::from)?)
+    Ok(app.read_file(&key).await?)
 }
 
 /// The member brought a photo to the association: staff upload it, and it is

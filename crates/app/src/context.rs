@@ -39,6 +39,11 @@ impl App {
         self
     }
 
+    /// The bytes of a stored file (photo, attachment).
+    pub async fn read_file(&self, key: &str) -> anyhow::Result<bytes::Bytes> {
+        Ok(self.files.get(&object_store::path::Path::from(key)).await?.bytes().await?)
+    }
+
     pub fn fixed_captcha(&self) -> Option<&str> {
         self.fixed_captcha.as_deref()
     }
