@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use cmis_app::messages::{self, Message};
+use cmis_app::page::Page;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -20,10 +21,13 @@ pub fn routes() -> Router<AppState> {
 #[template(path = "messages/list.html")]
 struct ListPage {
     shell: Shell,
-    items: Vec<Message>,
-    page: u64,
-    pages: u64,
-    total: u64,
+    items: Page<Message>,
+}
+
+impl ListPage {
+    fn page_link(&self, n: u64) -> String {
+        format!("/messages?page={n}")
+    }
 }
 
 #[derive(Deserialize)]
@@ -33,7 +37,7 @@ struct PageQuery {
 
 async fn list(State(state): State<AppState>, shell: Shell, Query(q): Query<PageQuery>) -> WebResult<Html<String>> {
     let p = messages::list(&state.app, &shell.actor, q.page.unwrap_or(1)).await?;
-    Ok(Html(ListPage { shell, items: p.items, page: p.page, pages: p.pages, total: p.total }.render()?))
+    Ok(Html(ListPage { shell, items: p }.render()?))
 }
 
 #[derive(Template)]

@@ -36,6 +36,12 @@ struct PublicList {
     items: Page<Notice>,
 }
 
+impl PublicList {
+    fn page_link(&self, n: u64) -> String {
+        format!("/notices?kind={}&page={n}", self.kind.code())
+    }
+}
+
 async fn public_list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
     let kind = q.kind.as_deref().and_then(Kind::from_code).unwrap_or(Kind::Notice);
     let items = notices::public_list(&state.app, kind, q.page.unwrap_or(1)).await?;
@@ -58,6 +64,12 @@ struct ManagePage {
     shell: Shell,
     kind: String,
     items: Page<Notice>,
+}
+
+impl ManagePage {
+    fn page_link(&self, n: u64) -> String {
+        format!("/association/notices?kind={}&page={n}", self.kind)
+    }
 }
 
 async fn manage(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
