@@ -5,6 +5,7 @@
 
 pub mod admission;
 pub mod identifiers;
+pub mod inspection;
 pub mod mask;
 pub mod password;
 pub mod profile;

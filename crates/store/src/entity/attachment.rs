@@ -14,6 +14,7 @@ pub struct Model {
     pub size_bytes: i64,
     pub sha256: String,
     pub storage_key: String,
+    pub label: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -1,6 +1,7 @@
 //! sea-orm entities, one module a table.
 
 pub mod admission_application;
+pub mod annual_inspection;
 pub mod approval_step;
 pub mod association;
 pub mod attachment;
@@ -8,6 +9,9 @@ pub mod audit_event;
 pub mod captcha;
 pub mod contact_line;
 pub mod cpa;
+pub mod fee_payment;
+pub mod inspection_setting;
+pub mod learning_record;
 pub mod firm;
 pub mod member;
 pub mod message;

@@ -7,6 +7,7 @@ mod m0002_audit_append_only;
 mod m0003_admission;
 mod m0004_password_reset;
 mod m0005_notices;
+mod m0006_inspection;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_admission::Migration),
             Box::new(m0004_password_reset::Migration),
             Box::new(m0005_notices::Migration),
+            Box::new(m0006_inspection::Migration),
         ]
     }
 }

@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "inspection_settings")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub association_id: i32,
+    pub year: i32,
+    pub window_start: Date,
+    pub window_end: Date,
+    pub annual_hours: f64,
+    pub fee_cents: i64,
+    pub exempt_maternity: bool,
+    /// JSON: [{name, required, kinds, max_count, max_mb}].
+    pub materials: String,
+    pub pre_notice: String,
+    pub success_notice: String,
+    pub max_deferral_years: i32,
+    pub updated_by: String,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

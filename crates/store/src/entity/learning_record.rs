@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "learning_records")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub member_id: i32,
+    pub year: i32,
+    /// `record` (hours done) or `reduction` (hours granted off the requirement).
+    pub kind: String,
+    pub hours: f64,
+    /// For records: `professional` or `ethics`; for reductions: the ground.
+    pub category: String,
+    pub title: String,
+    /// `manual` or `import`.
+    pub source: String,
+    pub recorded_by: String,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
