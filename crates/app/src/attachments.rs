@@ -114,6 +114,8 @@ pub struct Attachment {
     pub content_type: String,
     pub size_bytes: i64,
     pub created_at: chrono::DateTime<Utc>,
+    /// Which of a workflow's materials the file is for.
+    pub label: Option<String>,
 }
 
 /// Whom an attachment belongs to: a record, or the uploader's draft until the
@@ -129,6 +131,7 @@ pub async fn upload(
     actor: &Actor,
     limits: Limits,
     owner: Owner<'_>,
+    label: Option<&str>,
     file_name: &str,
     bytes: Bytes,
 ) -> AppResult<Attachment> {
@@ -172,6 +175,7 @@ pub async fn upload(
             size_bytes: Set(size),
             sha256: Set(sha),
             storage_key: Set(key.clone()),
+            label: Set(label.map(str::to_owned)),
             created_at: Set(now),
             ..Default::default()
         }
@@ -199,7 +203,7 @@ pub async fn upload(
     }
 }
 
-fn list_query(actor: &Actor, limits: Limits, owner: Owner<'_>) -> sea_orm::Select<attachment::Entity> {
+pub(crate) fn list_query(actor: &Actor, limits: Limits, owner: Owner<'_>) -> sea_orm::Select<attachment::Entity> {
     let mut q = attachment::Entity::find()
         .filter(attachment::Column::Context.eq(limits.code))
         .filter(attachment::Column::OwnerType.eq(owner.kind));
@@ -281,7 +285,7 @@ fn clean_name(name: &str) -> String {
     if cleaned.trim().is_empty() { "附件".into() } else { cleaned }
 }
 
-fn to_attachment(m: attachment::Model) -> Attachment {
+pub(crate) fn to_attachment(m: attachment::Model) -> Attachment {
     Attachment {
         id: m.id,
         context: m.context,
@@ -289,6 +293,7 @@ fn to_attachment(m: attachment::Model) -> Attachment {
         content_type: m.content_type,
         size_bytes: m.size_bytes,
         created_at: m.created_at,
+        label: m.label,
     }
 }
 

@@ -59,6 +59,15 @@ impl CertificateSigner {
         format!("{PREFIX}.{cert_no}.{date}.{}", B64URL.encode(sig.to_bytes()))
     }
 
+    /// A signature with the same key, for the other signed codes (年检二维码).
+    pub fn sign_bytes(&self, message: &[u8]) -> [u8; 64] {
+        self.key.sign(message).to_bytes()
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
     /// The certificate number and date of a payload whose signature holds.
     pub fn verify(&self, payload: &str) -> Option<(String, NaiveDate)> {
         verify_with(&self.key.verifying_key(), payload)

@@ -19,6 +19,8 @@ pub struct App {
     pub orgs: Organisations,
     pub signer: crate::certificate::CertificateSigner,
     pub settings: Settings,
+    /// The payment provider, when one is configured.
+    pub payments: Option<Arc<dyn crate::payment::PaymentProvider>>,
     /// Browser tests only: every captcha has this answer. Set by `cmis serve
     /// --e2e-fixed-captcha`, which refuses to start unless bound to loopback.
     fixed_captcha: Option<String>,
@@ -31,7 +33,8 @@ impl App {
         let senders = Senders::outbox(db.clone());
         let orgs = Organisations::load(&db).await?;
         let signer = crate::certificate::CertificateSigner::from_settings(&settings)?;
-        Ok(App { db, pii, files, senders, orgs, signer, settings, fixed_captcha: None })
+        let payments = crate::payment::from_settings(&settings)?;
+        Ok(App { db, pii, files, senders, orgs, signer, settings, payments, fixed_captcha: None })
     }
 
     pub fn with_fixed_captcha(mut self, answer: &str) -> App {

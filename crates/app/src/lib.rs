@@ -12,6 +12,7 @@ pub mod certificate;
 pub mod demo;
 pub mod error;
 pub mod home;
+pub mod inspection;
 pub mod member_profile;
 pub mod messages;
 pub mod notices;
@@ -19,7 +20,9 @@ pub mod notify;
 pub mod organisations;
 pub mod page;
 pub mod password_reset;
+pub mod payment;
 pub mod pii;
+pub mod qr;
 pub mod settings;
 
 mod context;

@@ -20,6 +20,20 @@ pub struct Settings {
     pub dev_outbox: bool,
     /// How long a login session lasts without activity, in minutes.
     pub session_minutes: i64,
+    pub payment: PaymentSettings,
+}
+
+/// The payment provider for fees (去支付). Empty `provider`: no online payment;
+/// members pay elsewhere and the association confirms (待确认).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PaymentSettings {
+    /// `dev` (the development provider, served by this system) or empty.
+    pub provider: String,
+    /// The secret notifications are signed with.
+    pub secret: String,
+    /// The provider's address; for `dev`, defaults to public_url.
+    pub url: String,
 }
 
 impl Default for Settings {
@@ -33,6 +47,7 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             dev_outbox: false,
             session_minutes: 30,
+            payment: PaymentSettings::default(),
         }
     }
 }

@@ -1,0 +1,464 @@
+//! 非执业会员年检 (seed 000, DOMAIN §3): 完善信息 → 年检申请 (hours, fee,
+//! 承诺书, materials) → 确认申请, or 暂缓年检申请; returns and 再次申请;
+//! 年检信息查询 with the approval trail; the member's 年检二维码.
+
+pub mod fees;
+pub mod learning;
+pub mod qr;
+pub mod report;
+pub mod review;
+pub mod settings;
+
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use cmis_domain::inspection::{FeeStatus, InspectionAction, InspectionRefusal, InspectionState, takes_part, transition};
+use cmis_domain::profile::Profile;
+use cmis_domain::{UserType, workdays};
+use cmis_store::entity::{annual_inspection as row, attachment, member};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::admission::today;
+use crate::approval::{self, Step, Subject};
+use crate::attachments::{self, Attachment, DEFERRAL_PROOF, INSPECTION_MATERIALS, Owner};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::{Actor, App, audit, member_profile};
+use learning::{Hours, Record};
+use settings::InspectionSettings;
+
+pub const SUBJECT: &str = "annual_inspection";
+/// Working days the association has to decide (shown as 剩余工作日; overdue after).
+pub const REVIEW_DAYS: u32 = 20;
+pub const OWNER: &str = "inspection";
+
+/// 承诺书 of the application (seed 000 §2.1.3).
+pub const COMMITMENT: &str = "本人承诺：所填报的个人信息及上传的材料真实、准确、完整；本人在年检年度内遵守法律法规和职业道德规范，按规定完成继续教育并缴纳会费；如有不实，本人愿意承担相应责任，并接受注册会计师协会的处理。";
+/// 承诺书 of the deferral (seed 000 §2.1.4).
+pub const DEFERRAL_COMMITMENT: &str = "本人承诺：申请暂缓年检的原因及上传的证明材料真实、有效；暂缓期满后本人将按时参加年检并补足继续教育学时；如有不实，本人愿意承担相应责任。";
+
+pub(crate) fn subject(id: i32) -> Subject<'static> {
+    Subject { kind: SUBJECT, id }
+}
+
+pub(crate) fn state_of(r: &row::Model) -> InspectionState {
+    InspectionState::from_code(&r.state).unwrap_or(InspectionState::Submitted)
+}
+
+pub(crate) async fn own_member(app: &App, actor: &Actor) -> AppResult<member::Model> {
+    actor.require(UserType::NonPracticingMember)?;
+    let id = actor.member_id.ok_or(AppError::Forbidden)?;
+    member::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("会员"))
+}
+
+/// The application of the year, as the member's step page shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Current {
+    pub id: i32,
+    pub state: InspectionState,
+    pub return_reason: Option<String>,
+    /// The fields and materials the reviewer named.
+    pub return_items: Vec<String>,
+    pub deferral_reason: Option<String>,
+    pub submitted_at: DateTime<Utc>,
+}
+
+/// 年检申请 step: the seed's table and everything that decides whether the member may go on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overview {
+    /// 年检年度
+    pub year: i32,
+    /// 最后年检年度: the last year passed.
+    pub last_year: Option<i32>,
+    pub hours: Hours,
+    pub fee: FeeStatus,
+    pub fee_amount: String,
+    pub settings: InspectionSettings,
+    pub today: NaiveDate,
+    pub takes_part: bool,
+    /// Labels of required profile fields still empty (完善信息).
+    pub missing: Vec<&'static str>,
+    pub current: Option<Current>,
+    /// Files uploaded for this application, not yet submitted.
+    pub drafts: Vec<Attachment>,
+    pub proofs: Vec<Attachment>,
+    /// Files of the returned application, kept on resubmission.
+    pub submitted: Vec<Attachment>,
+    pub online_payment: bool,
+}
+
+impl Overview {
+    /// Why the member cannot apply now, in the order they would meet them.
+    pub fn blockers(&self, deferral: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.takes_part {
+            out.push(format!("您于{}年以后入会，无需参加{}年度年检", self.year, self.year));
+            return out;
+        }
+        if let Some(c) = &self.current
+            && !c.state.is_returned()
+        {
+            out.push(format!("{}年度年检已申请，当前状态为“{}”", self.year, c.state.label()));
+            return out;
+        }
+        if !self.settings.open_on(self.today) {
+            out.push(format!(
+                "不在{}年度年检时间内（{}至{}）",
+                self.year, self.settings.window_start, self.settings.window_end
+            ));
+        }
+        if !self.missing.is_empty() {
+            out.push(format!("请先完善个人信息：{}", self.missing.join("、")));
+        }
+        if !deferral {
+            if self.hours.short() > 0.0 {
+                out.push(format!(
+                    "累计已完成学时{}，还需完成{}学时才能申请年检",
+                    fmt_hours(self.hours.done),
+                    fmt_hours(self.hours.short())
+                ));
+            }
+            match self.fee {
+                FeeStatus::Unpaid => out.push("请先缴纳会费".into()),
+                FeeStatus::PendingConfirmation => out.push("会费待确认：需省注协确认会费缴纳后才能申请年检".into()),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    pub fn again(&self) -> bool {
+        self.current.as_ref().is_some_and(|c| c.state.is_returned())
+    }
+}
+
+pub fn fmt_hours(h: f64) -> String {
+    format!("{h:.2}")
+}
+
+async fn last_passed<C: ConnectionTrait>(db: &C, member_id: i32) -> AppResult<Option<i32>> {
+    Ok(row::Entity::find()
+        .filter(row::Column::MemberId.eq(member_id))
+        .filter(row::Column::State.eq(InspectionState::Passed.code()))
+        .order_by_desc(row::Column::Year)
+        .one(db)
+        .await?
+        .map(|r| r.year))
+}
+
+async fn application<C: ConnectionTrait>(db: &C, member_id: i32, year: i32) -> AppResult<Option<row::Model>> {
+    Ok(row::Entity::find()
+        .filter(row::Column::MemberId.eq(member_id))
+        .filter(row::Column::Year.eq(year))
+        .one(db)
+        .await?)
+}
+
+fn items_of(r: &row::Model) -> Vec<String> {
+    r.return_items.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
+}
+
+const DRAFT: Owner<'static> = Owner { kind: "draft", id: None };
+
+pub async fn overview(app: &App, actor: &Actor) -> AppResult<Overview> {
+    let m = own_member(app, actor).await?;
+    let today = today();
+    let year = settings::current_year(app, m.association_id, today).await?;
+    overview_for(app, actor, &m, year, today).await
+}
+
+async fn overview_for(app: &App, actor: &Actor, m: &member::Model, year: i32, today: NaiveDate) -> AppResult<Overview> {
+    let db = app.db.conn();
+    let s = settings::effective(app, m.association_id, year).await?;
+    let current = application(db, m.id, year).await?;
+    let submitted = match &current {
+        Some(r) => attachments::list(app, actor, INSPECTION_MATERIALS, Owner { kind: OWNER, id: Some(r.id) }).await?,
+        None => vec![],
+    };
+    Ok(Overview {
+        year,
+        last_year: last_passed(db, m.id).await?,
+        hours: learning::hours_of(app, db, m, year).await?,
+        fee: fees::status_of(db, m, year, &s).await?,
+        fee_amount: s.fee_yuan(),
+        takes_part: takes_part(m.admitted_on, year),
+        missing: member_profile::profile_of(app, m)?.missing(),
+        current: current.map(|r| Current {
+            id: r.id,
+            state: state_of(&r),
+            return_items: items_of(&r),
+            return_reason: r.return_reason,
+            deferral_reason: r.deferral_reason,
+            submitted_at: r.submitted_at,
+        }),
+        drafts: attachments::list(app, actor, INSPECTION_MATERIALS, DRAFT).await?,
+        proofs: attachments::list(app, actor, DEFERRAL_PROOF, DRAFT).await?,
+        submitted,
+        online_payment: app.payments.is_some(),
+        settings: s,
+        today,
+    })
+}
+
+/// 点击上传 for one of the association's materials.
+pub async fn upload_material(
+    app: &App,
+    actor: &Actor,
+    label: &str,
+    file_name: &str,
+    bytes: bytes::Bytes,
+) -> AppResult<Attachment> {
+    let m = own_member(app, actor).await?;
+    let year = settings::current_year(app, m.association_id, today()).await?;
+    let s = settings::effective(app, m.association_id, year).await?;
+    if !s.materials.iter().any(|x| x.name == label) {
+        return Err(FieldErrors::one("file", "请选择要上传的材料名称"));
+    }
+    attachments::upload(app, actor, INSPECTION_MATERIALS, DRAFT, Some(label), file_name, bytes).await
+}
+
+/// 暂缓证明材料.
+pub async fn upload_proof(app: &App, actor: &Actor, file_name: &str, bytes: bytes::Bytes) -> AppResult<Attachment> {
+    own_member(app, actor).await?;
+    attachments::upload(app, actor, DEFERRAL_PROOF, DRAFT, None, file_name, bytes).await
+}
+
+/// What the success page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Done {
+    pub id: i32,
+    pub year: i32,
+    pub state: InspectionState,
+    /// 省注协自定义通知.
+    pub notice: String,
+}
+
+fn refusal(e: InspectionRefusal) -> AppError {
+    match e {
+        InspectionRefusal::ReasonRequired => FieldErrors::one("reason", "请填写原因"),
+        e => AppError::Refused(e.to_string()),
+    }
+}
+
+/// 确认申请 (and 再次申请 after a return).
+pub async fn apply(app: &App, actor: &Actor, commitment: bool) -> AppResult<Done> {
+    submit(app, actor, InspectionAction::Apply, commitment, "").await
+}
+
+/// 暂缓年检申请 → 确定提交.
+pub async fn defer(app: &App, actor: &Actor, commitment: bool, reason: &str) -> AppResult<Done> {
+    submit(app, actor, InspectionAction::Defer, commitment, reason).await
+}
+
+async fn submit(app: &App, actor: &Actor, action: InspectionAction, commitment: bool, reason: &str) -> AppResult<Done> {
+    let m = own_member(app, actor).await?;
+    let today = today();
+    let year = settings::current_year(app, m.association_id, today).await?;
+    let o = overview_for(app, actor, &m, year, today).await?;
+    let deferral = action == InspectionAction::Defer;
+    // The state machine first: applying twice is refused as such.
+    let next = transition(year, o.current.as_ref().map(|c| c.state), action, "").map_err(refusal)?;
+    if let Some(first) = o.blockers(deferral).into_iter().next() {
+        return Err(AppError::Refused(first));
+    }
+    let mut errors = FieldErrors::new();
+    if !commitment {
+        errors.add("commitment", "请阅读并勾选承诺书");
+    }
+    let reason = reason.trim();
+    if deferral {
+        if reason.is_empty() {
+            errors.add("reason", "请填写暂缓原因");
+        } else if reason.chars().count() > 500 {
+            errors.add("reason", "暂缓原因不超过500字");
+        }
+        if o.proofs.is_empty() {
+            errors.add("file", "请上传暂缓证明材料");
+        }
+    } else {
+        for need in o.settings.materials.iter().filter(|x| x.required) {
+            let has = o.drafts.iter().chain(&o.submitted).any(|a| a.label.as_deref() == Some(need.name.as_str()));
+            if !has {
+                errors.add("file", format!("请上传“{}”", need.name));
+            }
+        }
+    }
+    errors.into_result()?;
+
+    let again = o.current.is_some();
+    let now = Utc::now();
+    let txn = app.db.write().await?;
+    // Re-read inside the write transaction: two submissions at once cannot both pass.
+    let existing = application(&txn, m.id, year).await?;
+    transition(year, existing.as_ref().map(state_of), action, "").map_err(refusal)?;
+    let fields = |am: &mut row::ActiveModel| {
+        am.state = Set(next.code().into());
+        am.association_id = Set(m.association_id);
+        am.city_association_id = Set(m.city_association_id);
+        am.cert_no = Set(m.cert_no.clone());
+        am.name = Set(m.name.clone());
+        am.hours_required = Set(o.hours.required);
+        am.hours_done = Set(o.hours.done);
+        am.fee_status = Set(o.fee.code().into());
+        am.deferral_reason = Set(deferral.then(|| reason.to_owned()));
+        am.submitted_at = Set(now);
+        am.deadline = Set(workdays::add(today, REVIEW_DAYS, &[]));
+        am.decided_at = Set(None);
+        am.updated_at = Set(now);
+    };
+    let saved = match existing {
+        Some(r) => {
+            let mut am: row::ActiveModel = r.into();
+            fields(&mut am);
+            am.update(&txn).await?
+        }
+        None => {
+            let mut am = row::ActiveModel {
+                member_id: Set(m.id),
+                year: Set(year),
+                return_reason: Set(None),
+                return_items: Set(None),
+                created_at: Set(now),
+                ..Default::default()
+            };
+            fields(&mut am);
+            am.insert(&txn).await?
+        }
+    };
+    let context = if deferral { DEFERRAL_PROOF.code } else { INSPECTION_MATERIALS.code };
+    attachment::Entity::update_many()
+        .col_expr(attachment::Column::OwnerType, Expr::value(OWNER))
+        .col_expr(attachment::Column::OwnerId, Expr::value(saved.id))
+        .filter(attachment::Column::OwnerType.eq("draft"))
+        .filter(attachment::Column::OwnerId.is_null())
+        .filter(attachment::Column::UploadedBy.eq(actor.user_id))
+        .filter(attachment::Column::Context.eq(context))
+        .exec(&txn)
+        .await?;
+    approval::record(&txn, subject(saved.id), action.node(again), &m.name, &actor.audit_name(), reason).await?;
+    audit::append(
+        &txn,
+        &actor.audit_name(),
+        if deferral { "inspection_deferral_submitted" } else { "inspection_submitted" },
+        &format!("annual_inspection:{}", saved.id),
+        json!({ "year": year, "again": again, "fee": o.fee.code(), "hours_done": o.hours.done }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Done { id: saved.id, year, state: next, notice: o.settings.success_notice.clone() })
+}
+
+/// A row of 非执业会员年检申请 / 年检信息查询.
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    pub id: i32,
+    pub year: i32,
+    pub state: InspectionState,
+    pub fee: FeeStatus,
+    pub hours_required: f64,
+    pub hours_done: f64,
+    pub submitted_at: DateTime<Utc>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub association: String,
+}
+
+/// The member's applications, newest year first, filtered by 年检年度 and 审核状态.
+pub async fn history(
+    app: &App,
+    actor: &Actor,
+    year: Option<i32>,
+    state: Option<InspectionState>,
+) -> AppResult<Vec<HistoryRow>> {
+    let m = own_member(app, actor).await?;
+    let mut q = row::Entity::find().filter(row::Column::MemberId.eq(m.id));
+    if let Some(y) = year {
+        q = q.filter(row::Column::Year.eq(y));
+    }
+    if let Some(s) = state {
+        q = q.filter(row::Column::State.eq(s.code()));
+    }
+    Ok(q.order_by_desc(row::Column::Year).all(app.db.conn()).await?.into_iter().map(|r| history_row(app, r)).collect())
+}
+
+fn history_row(app: &App, r: row::Model) -> HistoryRow {
+    HistoryRow {
+        id: r.id,
+        year: r.year,
+        state: state_of(&r),
+        fee: FeeStatus::from_code(&r.fee_status).unwrap_or(FeeStatus::Unpaid),
+        hours_required: r.hours_required,
+        hours_done: r.hours_done,
+        submitted_at: r.submitted_at,
+        decided_at: r.decided_at,
+        association: app.orgs.get(r.association_id).map_or_else(String::new, |a| a.name.clone()),
+    }
+}
+
+/// 查看: personal information, inspection information, training hours, the trail.
+#[derive(Debug, Clone)]
+pub struct InspectionView {
+    pub row: HistoryRow,
+    pub cert_no: String,
+    pub name: String,
+    pub city: Option<String>,
+    pub profile: Profile,
+    pub deferral_reason: Option<String>,
+    pub return_reason: Option<String>,
+    pub return_items: Vec<String>,
+    pub records: Vec<Record>,
+    pub materials: Vec<Attachment>,
+    pub proofs: Vec<Attachment>,
+    pub trail: Vec<Step>,
+    pub deadline: NaiveDate,
+}
+
+/// The member's own, or any in a staff member's scope (audited).
+pub async fn view(app: &App, actor: &Actor, id: i32) -> AppResult<InspectionView> {
+    let r = row::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("年检申请"))?;
+    if actor.is_staff() {
+        review::require_scope(app, actor, &r)?;
+        audit::append(app.db.conn(), &actor.audit_name(), "inspection_viewed", &format!("annual_inspection:{id}"), json!({}))
+            .await?;
+    } else if actor.member_id != Some(r.member_id) {
+        return Err(AppError::NotFound("年检申请"));
+    }
+    view_of(app, r).await
+}
+
+pub(crate) async fn view_of(app: &App, r: row::Model) -> AppResult<InspectionView> {
+    let db = app.db.conn();
+    let m = member::Entity::find_by_id(r.member_id).one(db).await?.ok_or(AppError::NotFound("会员"))?;
+    let owner = Owner { kind: OWNER, id: Some(r.id) };
+    let files = attachment::Entity::find()
+        .filter(attachment::Column::OwnerType.eq(owner.kind))
+        .filter(attachment::Column::OwnerId.eq(r.id))
+        .order_by_asc(attachment::Column::Id)
+        .all(db)
+        .await?;
+    let (proofs, materials): (Vec<_>, Vec<_>) =
+        files.into_iter().map(attachments::to_attachment).partition(|a| a.context == DEFERRAL_PROOF.code);
+    Ok(InspectionView {
+        cert_no: m.cert_no.clone(),
+        name: m.name.clone(),
+        city: r.city_association_id.and_then(|c| app.orgs.get(c)).map(|a| a.name.clone()),
+        profile: member_profile::profile_of(app, &m)?,
+        records: learning::records_of(db, m.id, Some(r.year)).await?,
+        trail: approval::trail(db, subject(r.id)).await?,
+        deferral_reason: r.deferral_reason.clone(),
+        return_reason: r.return_reason.clone(),
+        return_items: items_of(&r),
+        deadline: r.deadline,
+        materials,
+        proofs,
+        row: history_row(app, r),
+    })
+}
+
+/// A base64 image for the API's uploads.
+pub fn decode_file(data: &str) -> AppResult<bytes::Bytes> {
+    base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map(bytes::Bytes::from)
+        .map_err(|_| FieldErrors::one("file", "文件内容应为base64编码"))
+}
