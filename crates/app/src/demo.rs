@@ -338,6 +338,7 @@ pub async fn generate(
         let txn = app.db.write().await?;
         let mut rows = Vec::new();
         let mut meta = Vec::new();
+        let mut people = Vec::new();
         for m in i..end {
             let p =
                 if m == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, m, 30)) };
@@ -352,6 +353,15 @@ pub async fn generate(
             let name = person_name(seed, m, 34, sex);
             let phone = mobile(seed, m, 35);
             meta.push((cert.clone(), name.clone(), p.provincial.id));
+            let admitted = NaiveDate::from_ymd_opt(year, 1 + (m % 12) as u32, 1 + (m % 28) as u32).expect("valid");
+            people.push(DemoMember {
+                m,
+                cert: cert.clone(),
+                name: name.clone(),
+                association_id: p.provincial.id,
+                city_id: p.city.map(|c| c.id),
+                admitted,
+            });
             rows.push(member::ActiveModel {
                 cert_no: Set(cert),
                 name: Set(name),
@@ -370,9 +380,7 @@ pub async fn generate(
                 exam_year: Set(Some(exam_year)),
                 status: Set("active".into()),
                 created_at: Set(now),
-                admitted_on: Set(
-                    NaiveDate::from_ymd_opt(year, 1 + (m % 12) as u32, 1 + (m % 28) as u32).expect("valid")
-                ),
+                admitted_on: Set(admitted),
                 work_unit: Set(Some(UNITS[(mix(seed, m, 36) % UNITS.len() as u64) as usize].to_owned())),
                 ..Default::default()
             });
@@ -401,6 +409,7 @@ pub async fn generate(
             })
             .collect();
         insert_users_in(&txn, users).await?;
+        inspections(&txn, seed, &people, &ids).await?;
         txn.commit().await?;
         progress(Stage::Members, end, opts.members);
         i = end;
@@ -491,6 +500,152 @@ fn account(t: UserType, login: String, name: String, association_id: i32, hash: 
         created_at: Set(Utc::now()),
         ..Default::default()
     }
+}
+
+struct DemoMember {
+    m: u64,
+    cert: String,
+    name: String,
+    association_id: i32,
+    city_id: Option<i32>,
+    admitted: NaiveDate,
+}
+
+/// Members from the 21st on get learning records and annual inspections for
+/// the last two years in every state; the first twenty stay untouched, for
+/// trying the flow by hand and for the browser tests.
+async fn inspections<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    seed: u64,
+    people: &[DemoMember],
+    ids: &std::collections::HashMap<String, i32>,
+) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    use cmis_domain::inspection::{FeeStatus, InspectionState as S, hours_required};
+    use cmis_store::entity::{annual_inspection, fee_payment, learning_record};
+    let people: Vec<&DemoMember> = people.iter().filter(|p| p.m >= 20).collect();
+    let Some(first) = people.first() else { return Ok(()) };
+    let first_id = ids[&first.cert];
+    let done_before = learning_record::Entity::find()
+        .filter(learning_record::Column::MemberId.eq(first_id))
+        .one(txn)
+        .await?
+        .is_some();
+    if done_before {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let this = crate::admission::today().year() - 1;
+    let (mut records, mut apps, mut fees) = (Vec::new(), Vec::new(), Vec::new());
+    for p in people {
+        let id = ids[&p.cert];
+        for year in [this - 1, this] {
+            if p.admitted.year() > year {
+                continue;
+            }
+            let required = hours_required(40.0, p.admitted, year, 0.0);
+            let short = year == this && mix(seed, p.m, 40) % 100 < 15;
+            let done = if short {
+                (mix(seed, p.m, 41) % 9 * 4) as f64
+            } else {
+                required + (mix(seed, p.m, 42) % 3 * 4) as f64
+            };
+            for (category, title, hours) in [
+                ("ethics", "职业道德与执业规范", done.min(4.0)),
+                ("professional", "企业会计准则专题", (done - 4.0).max(0.0)),
+            ] {
+                if hours > 0.0 {
+                    records.push(learning_record::ActiveModel {
+                        member_id: Set(id),
+                        year: Set(year),
+                        kind: Set("record".into()),
+                        hours: Set(hours),
+                        category: Set(category.into()),
+                        title: Set(title.into()),
+                        source: Set("import".into()),
+                        recorded_by: Set("demo".into()),
+                        created_at: Set(now),
+                        ..Default::default()
+                    });
+                }
+            }
+            let roll = mix(seed, p.m, 43 + year as u64) % 10;
+            let state = match (year == this, short, roll) {
+                (false, _, _) => Some(S::Passed),
+                (true, true, 8) => Some(S::DeferralSubmitted),
+                (true, true, _) => None,
+                (true, false, 0..=3) => Some(S::Submitted),
+                (true, false, 4..=6) => Some(S::Passed),
+                (true, false, 7) => Some(S::Returned),
+                (true, false, 8) => Some(S::DeferralSubmitted),
+                _ => None,
+            };
+            let fee = if state.is_some_and(|s| !s.is_deferral()) { FeeStatus::Confirmed } else { FeeStatus::Unpaid };
+            if fee == FeeStatus::Confirmed || (state.is_none() && roll == 9) {
+                fees.push(fee_payment::ActiveModel {
+                    member_id: Set(id),
+                    year: Set(year),
+                    association_id: Set(p.association_id),
+                    amount_cents: Set(10_000),
+                    status: Set(if fee == FeeStatus::Confirmed { "confirmed" } else { "pending_confirmation" }.into()),
+                    method: Set(if fee == FeeStatus::Confirmed { "online" } else { "offline" }.into()),
+                    order_no: Set(format!("D{year}{id:08}")),
+                    provider_txn: Set(None),
+                    paid_at: Set(None),
+                    confirmed_by: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                });
+            }
+            let Some(state) = state else { continue };
+            let submitted =
+                now - Duration::days((mix(seed, p.m, 44) % 40) as i64) - Duration::days(365 * (this - year) as i64);
+            apps.push(annual_inspection::ActiveModel {
+                member_id: Set(id),
+                year: Set(year),
+                association_id: Set(p.association_id),
+                city_association_id: Set(p.city_id),
+                cert_no: Set(p.cert.clone()),
+                name: Set(p.name.clone()),
+                state: Set(state.code().into()),
+                hours_required: Set(required),
+                hours_done: Set(done),
+                fee_status: Set(fee.code().into()),
+                deferral_reason: Set(state.is_deferral().then(|| "出国（境）学习，时间超过6个月".to_owned())),
+                return_reason: Set((state == S::Returned).then(|| "请补充上传社保缴纳证明".to_owned())),
+                return_items: Set(None),
+                submitted_at: Set(submitted),
+                deadline: Set(cmis_domain::workdays::add(submitted.date_naive(), crate::inspection::REVIEW_DAYS, &[])),
+                decided_at: Set((!state.is_pending()).then_some(submitted + Duration::days(3))),
+                created_at: Set(submitted),
+                updated_at: Set(submitted),
+                ..Default::default()
+            });
+        }
+    }
+    for chunk in chunks(records, 400) {
+        learning_record::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    for chunk in chunks(apps, 200) {
+        annual_inspection::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([annual_inspection::Column::MemberId, annual_inspection::Column::Year])
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    for chunk in chunks(fees, 300) {
+        fee_payment::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::columns([fee_payment::Column::MemberId, fee_payment::Column::Year]).do_nothing().to_owned(),
+            )
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 fn chunks<T>(v: Vec<T>, n: usize) -> Vec<Vec<T>> {
