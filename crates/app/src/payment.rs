@@ -212,8 +212,12 @@ mod tests {
     #[test]
     fn cashier_tokens_cannot_be_altered() {
         let s = settings();
-        let order =
-            Order { order_no: "F2".into(), amount_cents: 100, subject: "会费".into(), notify_url: "http://x/pay/notify".into() };
+        let order = Order {
+            order_no: "F2".into(),
+            amount_cents: 100,
+            subject: "会费".into(),
+            notify_url: "http://x/pay/notify".into(),
+        };
         let body = serde_json::to_vec(&order).unwrap();
         let url = dev::accept_order(&s, &body, &sign(s.payment.secret.as_bytes(), &body)).unwrap();
         let token = url.rsplit('/').next().unwrap();

@@ -34,17 +34,21 @@ async fn file(Path(path): Path<String>) -> Response {
 
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let docs = req.uri().path().starts_with("/api/docs");
+    // A stored PDF shown inside a review page of this site.
+    let embedded = req.uri().path().starts_with("/attachments/") && req.uri().query() == Some("inline=1");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     let csp = if docs {
         // Swagger UI runs inline scripts of its own.
         "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
+    } else if embedded {
+        "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'"
     } else {
         "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
     };
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static(if embedded { "SAMEORIGIN" } else { "DENY" }));
     res
 }

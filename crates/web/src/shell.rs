@@ -41,6 +41,14 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             title: "个人信息",
             items: vec![item("基本信息", "/profile"), item("下载会员证", "/certificate")],
         });
+        groups.push(MenuGroup {
+            title: "年检",
+            items: vec![
+                item("非执业会员年检申请", "/inspection"),
+                item("年检信息查询", "/inspection/history"),
+                item("年检二维码", "/inspection/qr"),
+            ],
+        });
     }
     if actor.user_type == UserType::AssociationStaff {
         let mut items = Vec::new();
@@ -49,6 +57,18 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
         }
         items.push(item("会员照片", "/association/member-photo"));
         groups.push(MenuGroup { title: "会员管理", items });
+    }
+    if actor.user_type == UserType::AssociationStaff {
+        let mut items = vec![item("年检审核", "/association/inspections")];
+        if actor.association_level == AssociationLevel::Provincial {
+            items.push(item("会费确认", "/association/inspection-fees"));
+        }
+        items.push(item("年检进度", "/association/inspection-progress"));
+        if actor.association_level != AssociationLevel::City {
+            items.push(item("年检设置", "/association/inspection-settings"));
+        }
+        items.push(item("学时记录", "/association/learning-records"));
+        groups.push(MenuGroup { title: "非执业会员年检", items });
     }
     if actor.user_type == UserType::AssociationStaff && actor.association_level == AssociationLevel::National {
         groups.push(MenuGroup {
@@ -151,6 +171,15 @@ pub fn icon(name: &str) -> &'static str {
         }
         "home" => {
             r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M3 9l9-7 9 7v11a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z"/><polyline points="9 22 9 12 15 12 15 22"/></svg>"#
+        }
+        "check" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M22 11.08V12a10 10 0 1 1-5.93-9.14"/><polyline points="22 4 12 14.01 9 11.01"/></svg>"#
+        }
+        "list" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><line x1="8" y1="6" x2="21" y2="6"/><line x1="8" y1="12" x2="21" y2="12"/><line x1="8" y1="18" x2="21" y2="18"/><line x1="3" y1="6" x2="3.01" y2="6"/><line x1="3" y1="12" x2="3.01" y2="12"/><line x1="3" y1="18" x2="3.01" y2="18"/></svg>"#
+        }
+        "grid" => {
+            r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><rect x="3" y="3" width="7" height="7"/><rect x="14" y="3" width="7" height="7"/><rect x="14" y="14" width="7" height="7"/><rect x="3" y="14" width="7" height="7"/></svg>"#
         }
         "user" => {
             r#"<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path d="M20 21v-2a4 4 0 0 0-4-4H8a4 4 0 0 0-4 4v2"/><circle cx="12" cy="7" r="4"/></svg>"#

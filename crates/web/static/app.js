@@ -10,3 +10,31 @@ document.addEventListener("keydown", function (e) {
     e.target.click();
   }
 });
+// Forms with data-confirm ask first, in a dialog with 取消 / 确定 (seed 000:
+// "确认要申请2021年度年检吗"). Without script, the form submits directly.
+document.addEventListener("submit", function (e) {
+  var form = e.target.matches && e.target.matches("form[data-confirm]") ? e.target : null;
+  if (!form || form.dataset.confirmed === "1") return;
+  e.preventDefault();
+  var d = document.createElement("dialog");
+  d.className = "confirm";
+  d.setAttribute("aria-label", "确认");
+  var p = document.createElement("p");
+  p.textContent = form.dataset.confirm;
+  var actions = document.createElement("div");
+  actions.className = "actions";
+  var cancel = document.createElement("button");
+  cancel.type = "button"; cancel.className = "button"; cancel.textContent = "取消";
+  var ok = document.createElement("button");
+  ok.type = "button"; ok.className = "button primary"; ok.textContent = "确定";
+  actions.append(cancel, ok);
+  d.append(p, actions);
+  document.body.append(d);
+  cancel.addEventListener("click", function () { d.close(); d.remove(); });
+  ok.addEventListener("click", function () {
+    form.dataset.confirmed = "1";
+    d.close(); d.remove();
+    form.submit();
+  });
+  d.showModal();
+});

@@ -49,7 +49,12 @@ async fn payment_of<C: ConnectionTrait>(db: &C, member_id: i32, year: i32) -> Ap
 }
 
 /// The member's payment row for the year, made if missing.
-async fn ensure_payment<C: ConnectionTrait>(db: &C, m: &member::Model, year: i32, amount: i64) -> AppResult<row::Model> {
+async fn ensure_payment<C: ConnectionTrait>(
+    db: &C,
+    m: &member::Model,
+    year: i32,
+    amount: i64,
+) -> AppResult<row::Model> {
     if let Some(p) = payment_of(db, m.id, year).await? {
         return Ok(p);
     }
@@ -87,9 +92,10 @@ pub struct PaymentQr {
 /// 去支付: an order with the provider, for the QR code.
 pub async fn start_payment(app: &App, actor: &Actor, year: i32) -> AppResult<PaymentQr> {
     let m = own_member(app, actor).await?;
-    let provider = app.payments.clone().ok_or_else(|| {
-        AppError::Refused("暂未开通在线支付，请按所属注协公布的方式缴费后点击“确认已缴费”".into())
-    })?;
+    let provider = app
+        .payments
+        .clone()
+        .ok_or_else(|| AppError::Refused("暂未开通在线支付，请按所属注协公布的方式缴费后点击“确认已缴费”".into()))?;
     let s = settings::effective(app, m.association_id, year).await?;
     match status_of(app.db.conn(), &m, year, &s).await? {
         FeeStatus::Unpaid => {}
@@ -162,8 +168,14 @@ pub async fn notify(app: &App, body: &[u8], signature: &str) -> AppResult<()> {
     audit::append(&txn, "payment-provider", "fee_paid", &format!("fee_payment:{id}"), json!({ "txn": n.txn_id }))
         .await?;
     if let Some(u) = user::Entity::find().filter(user::Column::MemberId.eq(member_id)).one(&txn).await? {
-        messages::send(&txn, u.id, &format!("{year}年度会费已缴纳"), &format!("您的{year}年度会费{}元已支付成功。", yuan(n.amount_cents)), Some("/inspection/apply"))
-            .await?;
+        messages::send(
+            &txn,
+            u.id,
+            &format!("{year}年度会费已缴纳"),
+            &format!("您的{year}年度会费{}元已支付成功。", yuan(n.amount_cents)),
+            Some("/inspection/apply"),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(())
@@ -268,8 +280,14 @@ pub async fn confirm(app: &App, actor: &Actor, ids: &[i32]) -> AppResult<usize> 
         am.paid_at = Set(Some(Utc::now()));
         am.updated_at = Set(Utc::now());
         am.update(&txn).await?;
-        audit::append(&txn, &actor.audit_name(), "fee_confirmed", &format!("fee_payment:{id}"), json!({ "year": year }))
-            .await?;
+        audit::append(
+            &txn,
+            &actor.audit_name(),
+            "fee_confirmed",
+            &format!("fee_payment:{id}"),
+            json!({ "year": year }),
+        )
+        .await?;
         if let Some(u) = user::Entity::find().filter(user::Column::MemberId.eq(member_id)).one(&txn).await? {
             messages::send(
                 &txn,

@@ -56,11 +56,8 @@ impl Hours {
 
 pub async fn hours_of<C: ConnectionTrait>(app: &App, db: &C, m: &member::Model, year: i32) -> AppResult<Hours> {
     let s = settings::effective(app, m.association_id, year).await?;
-    let rows = row::Entity::find()
-        .filter(row::Column::MemberId.eq(m.id))
-        .filter(row::Column::Year.eq(year))
-        .all(db)
-        .await?;
+    let rows =
+        row::Entity::find().filter(row::Column::MemberId.eq(m.id)).filter(row::Column::Year.eq(year)).all(db).await?;
     let sum = |f: &dyn Fn(&row::Model) -> bool| rows.iter().filter(|r| f(r)).map(|r| r.hours).sum::<f64>();
     let done = sum(&|r| r.kind == "record");
     let reductions = sum(&|r| r.kind == "reduction");
@@ -233,7 +230,13 @@ pub async fn add(app: &App, actor: &Actor, r: &NewRecord) -> AppResult<()> {
     Ok(())
 }
 
-async fn insert<C: ConnectionTrait>(txn: &C, actor: &Actor, member_id: i32, c: &Checked, source: &str) -> AppResult<()> {
+async fn insert<C: ConnectionTrait>(
+    txn: &C,
+    actor: &Actor,
+    member_id: i32,
+    c: &Checked,
+    source: &str,
+) -> AppResult<()> {
     row::ActiveModel {
         member_id: Set(member_id),
         year: Set(c.year),
@@ -275,6 +278,24 @@ pub struct ImportPreview {
 }
 
 pub const IMPORT_HEADER: [&str; 5] = ["会员编号", "年度", "学时", "类别", "内容"];
+
+/// The import template (下载导入模板): the header, then `rows`.
+pub fn template_workbook(rows: &[[&str; 5]]) -> anyhow::Result<Vec<u8>> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("学时记录")?;
+    for (c, h) in IMPORT_HEADER.iter().enumerate() {
+        sheet.write_string(0, c as u16, *h)?;
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, *v)?;
+        }
+    }
+    sheet.set_column_width(0, 14)?;
+    sheet.set_column_width(4, 30)?;
+    Ok(book.save_to_buffer()?)
+}
 
 fn cell(d: Option<&Data>) -> String {
     match d {
@@ -386,13 +407,14 @@ pub async fn preview(app: &App, actor: &Actor, bytes: Bytes) -> AppResult<Import
 /// 导入 step 2 (确认导入): all rows or none; a file with any error is refused.
 pub async fn confirm(app: &App, actor: &Actor, token: &str) -> AppResult<usize> {
     // Only the one who uploaded the file imports it.
-    let own = token
-        .split_once('-')
-        .is_some_and(|(uid, rnd)| uid == actor.user_id.to_string() && rnd.len() == 32 && rnd.bytes().all(|b| b.is_ascii_hexdigit()));
+    let own = token.split_once('-').is_some_and(|(uid, rnd)| {
+        uid == actor.user_id.to_string() && rnd.len() == 32 && rnd.bytes().all(|b| b.is_ascii_hexdigit())
+    });
     if !actor.is_staff() || !own {
         return Err(AppError::Forbidden);
     }
-    let bytes = app.read_file(&import_key(token)).await.map_err(|_| AppError::Refused("导入文件已失效，请重新上传".into()))?;
+    let bytes =
+        app.read_file(&import_key(token)).await.map_err(|_| AppError::Refused("导入文件已失效，请重新上传".into()))?;
     let parsed = parse(app, actor, &bytes).await?;
     if parsed.iter().any(|(r, _)| !r.errors.is_empty()) {
         return Err(AppError::Refused("文件中有错误的行，请修改后重新上传".into()));
@@ -402,8 +424,14 @@ pub async fn confirm(app: &App, actor: &Actor, token: &str) -> AppResult<usize> 
         let (member_id, c) = ok.as_ref().expect("no errors");
         insert(&txn, actor, *member_id, &c.0, "import").await?;
     }
-    audit::append(&txn, &actor.audit_name(), "learning_records_imported", "learning_records", json!({ "rows": parsed.len() }))
-        .await?;
+    audit::append(
+        &txn,
+        &actor.audit_name(),
+        "learning_records_imported",
+        "learning_records",
+        json!({ "rows": parsed.len() }),
+    )
+    .await?;
     txn.commit().await?;
     let _ = app.files.delete(&StorePath::from(import_key(token))).await;
     Ok(parsed.len())

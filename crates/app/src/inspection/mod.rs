@@ -11,7 +11,9 @@ pub mod settings;
 
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
-use cmis_domain::inspection::{FeeStatus, InspectionAction, InspectionRefusal, InspectionState, takes_part, transition};
+use cmis_domain::inspection::{
+    FeeStatus, InspectionAction, InspectionRefusal, InspectionState, takes_part, transition,
+};
 use cmis_domain::profile::Profile;
 use cmis_domain::{UserType, workdays};
 use cmis_store::entity::{annual_inspection as row, attachment, member};
@@ -224,6 +226,17 @@ pub async fn upload_proof(app: &App, actor: &Actor, file_name: &str, bytes: byte
     attachments::upload(app, actor, DEFERRAL_PROOF, DRAFT, None, file_name, bytes).await
 }
 
+/// The state of the member's latest application, for the 年检申请 tile (已退回).
+pub async fn latest_state(app: &App, actor: &Actor) -> AppResult<Option<InspectionState>> {
+    let Some(member_id) = actor.member_id else { return Ok(None) };
+    Ok(row::Entity::find()
+        .filter(row::Column::MemberId.eq(member_id))
+        .order_by_desc(row::Column::Year)
+        .one(app.db.conn())
+        .await?
+        .map(|r| state_of(&r)))
+}
+
 /// What the success page shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct Done {
@@ -418,8 +431,14 @@ pub async fn view(app: &App, actor: &Actor, id: i32) -> AppResult<InspectionView
     let r = row::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("年检申请"))?;
     if actor.is_staff() {
         review::require_scope(app, actor, &r)?;
-        audit::append(app.db.conn(), &actor.audit_name(), "inspection_viewed", &format!("annual_inspection:{id}"), json!({}))
-            .await?;
+        audit::append(
+            app.db.conn(),
+            &actor.audit_name(),
+            "inspection_viewed",
+            &format!("annual_inspection:{id}"),
+            json!({}),
+        )
+        .await?;
     } else if actor.member_id != Some(r.member_id) {
         return Err(AppError::NotFound("年检申请"));
     }

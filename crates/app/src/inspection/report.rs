@@ -71,11 +71,14 @@ pub async fn progress(app: &App, actor: &Actor, year: Option<i32>) -> AppResult<
     for (city, state, n) in &rows {
         let Some(i) = idx(state) else { continue };
         by_state[i] += *n as u64;
-        let name = city.and_then(|c| app.orgs.get(c)).map_or_else(|| "未指定市注协".to_owned(), |a| a.short_name.clone());
+        let name =
+            city.and_then(|c| app.orgs.get(c)).map_or_else(|| "未指定市注协".to_owned(), |a| a.short_name.clone());
         cities.entry(name).or_insert_with(|| vec![0; InspectionState::ALL.len()])[i] += *n as u64;
     }
     let end = NaiveDate::from_ymd_opt(year, 12, 31).expect("valid date");
-    let mut mq = member::Entity::find().filter(member::Column::AdmittedOn.lte(end)).filter(member::Column::Status.ne("cancelled"));
+    let mut mq = member::Entity::find()
+        .filter(member::Column::AdmittedOn.lte(end))
+        .filter(member::Column::Status.ne("cancelled"));
     mq = match actor.association_level {
         AssociationLevel::National => mq,
         AssociationLevel::Provincial => mq.filter(member::Column::AssociationId.eq(actor.association_id)),
@@ -95,8 +98,19 @@ pub async fn progress(app: &App, actor: &Actor, year: Option<i32>) -> AppResult<
     })
 }
 
-pub const EXPORT_HEADER: [&str; 11] =
-    ["年检年度", "会员编号", "姓名", "地方注协", "市注协", "审核状态", "缴费情况", "应完成学时", "已完成学时", "提交时间", "办结时间"];
+pub const EXPORT_HEADER: [&str; 11] = [
+    "年检年度",
+    "会员编号",
+    "姓名",
+    "地方注协",
+    "市注协",
+    "审核状态",
+    "缴费情况",
+    "应完成学时",
+    "已完成学时",
+    "提交时间",
+    "办结时间",
+];
 
 /// The year's list in the actor's scope as an xlsx workbook (audited).
 pub async fn export(app: &App, actor: &Actor, year: i32, state: Option<InspectionState>) -> AppResult<Vec<u8>> {
@@ -120,7 +134,8 @@ pub async fn export(app: &App, actor: &Actor, year: i32, state: Option<Inspectio
             }
             for (i, r) in rows.iter().enumerate() {
                 let line = (i + 1) as u32;
-                let name_of = |id: Option<i32>| id.and_then(|i| orgs.get(i)).map_or_else(String::new, |a| a.name.clone());
+                let name_of =
+                    |id: Option<i32>| id.and_then(|i| orgs.get(i)).map_or_else(String::new, |a| a.name.clone());
                 sheet.write_number(line, 0, r.year as f64)?;
                 sheet.write_string(line, 1, &r.cert_no)?;
                 sheet.write_string(line, 2, &r.name)?;
@@ -144,7 +159,13 @@ pub async fn export(app: &App, actor: &Actor, year: i32, state: Option<Inspectio
     })
     .await
     .map_err(anyhow::Error::from)??;
-    audit::append(app.db.conn(), &actor.audit_name(), "inspection_exported", "annual_inspections", serde_json::json!({ "year": year, "rows": n }))
-        .await?;
+    audit::append(
+        app.db.conn(),
+        &actor.audit_name(),
+        "inspection_exported",
+        "annual_inspections",
+        serde_json::json!({ "year": year, "rows": n }),
+    )
+    .await?;
     Ok(bytes)
 }

@@ -76,7 +76,9 @@ pub struct QueueRow {
 /// The year staff see by default: the one open now for their association.
 pub async fn default_year(app: &App, actor: &Actor) -> AppResult<i32> {
     let province = match actor.association_level {
-        AssociationLevel::City => app.orgs.get(actor.association_id).and_then(|a| a.parent_id).unwrap_or(actor.association_id),
+        AssociationLevel::City => {
+            app.orgs.get(actor.association_id).and_then(|a| a.parent_id).unwrap_or(actor.association_id)
+        }
         _ => actor.association_id,
     };
     settings::current_year(app, province, today()).await
@@ -115,7 +117,10 @@ pub async fn queue(app: &App, actor: &Actor, f: &QueueFilter) -> AppResult<Page<
         QueueRow {
             id: r.id,
             year: r.year,
-            city: r.city_association_id.and_then(|c| app.orgs.get(c)).map_or_else(String::new, |a| a.short_name.clone()),
+            city: r
+                .city_association_id
+                .and_then(|c| app.orgs.get(c))
+                .map_or_else(String::new, |a| a.short_name.clone()),
             state: s,
             fee: cmis_domain::inspection::FeeStatus::from_code(&r.fee_status).map_or("", |f| f.label()).to_owned(),
             hours: format!("{}/{}", fmt_hours(r.hours_done), fmt_hours(r.hours_required)),
@@ -134,7 +139,9 @@ pub async fn awaiting_count(app: &App, actor: &Actor) -> AppResult<u64> {
     let year = default_year(app, actor).await?;
     Ok(scoped(actor, row::Entity::find())
         .filter(row::Column::Year.eq(year))
-        .filter(row::Column::State.is_in([InspectionState::Submitted.code(), InspectionState::DeferralSubmitted.code()]))
+        .filter(
+            row::Column::State.is_in([InspectionState::Submitted.code(), InspectionState::DeferralSubmitted.code()]),
+        )
         .count(app.db.conn())
         .await?)
 }
@@ -153,7 +160,9 @@ pub async fn detail(app: &App, actor: &Actor, id: i32) -> AppResult<Detail> {
     let state = view.row.state;
     let actions = if decides(actor) {
         match state {
-            InspectionState::Submitted => vec![InspectionAction::Pass, InspectionAction::Return, InspectionAction::Fail],
+            InspectionState::Submitted => {
+                vec![InspectionAction::Pass, InspectionAction::Return, InspectionAction::Fail]
+            }
             InspectionState::DeferralSubmitted => {
                 vec![InspectionAction::ApproveDeferral, InspectionAction::ReturnDeferral]
             }
@@ -196,9 +205,10 @@ pub async fn decide(
     let r = row::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("年检申请"))?;
     require_scope(app, actor, &r)?;
     let next = transition(r.year, Some(state_of(&r)), action, reason).map_err(|e| match e {
-        cmis_domain::inspection::InspectionRefusal::ReasonRequired => {
-            FieldErrors::one("reason", if action == InspectionAction::Fail { "请填写不予通过原因" } else { "请填写退回原因" })
-        }
+        cmis_domain::inspection::InspectionRefusal::ReasonRequired => FieldErrors::one(
+            "reason",
+            if action == InspectionAction::Fail { "请填写不予通过原因" } else { "请填写退回原因" },
+        ),
         e => refusal(e),
     })?;
     let reason = reason.trim().to_owned();
@@ -216,7 +226,8 @@ pub async fn decide(
         am.return_items = Set((!items.is_empty()).then(|| serde_json::to_string(&items).unwrap_or_default()));
     }
     am.update(&txn).await?;
-    let opinion = if items.is_empty() { reason.clone() } else { format!("{reason}（需修改：{}）", items.join("、")) };
+    let opinion =
+        if items.is_empty() { reason.clone() } else { format!("{reason}（需修改：{}）", items.join("、")) };
     approval::record(&txn, subject(id), action.node(false), &actor.association_name, &actor.audit_name(), &opinion)
         .await?;
     if next == InspectionState::Failed {
@@ -249,7 +260,9 @@ fn message_for(year: i32, s: InspectionState, opinion: &str) -> (String, String)
     let body = match s {
         InspectionState::Passed => format!("您的{year}年度年检申请已审核通过。"),
         InspectionState::Returned => {
-            format!("您的{year}年度年检申请已被退回，退回原因：{opinion}。请在“年检申请”中点击“再次申请”，修改后重新提交。")
+            format!(
+                "您的{year}年度年检申请已被退回，退回原因：{opinion}。请在“年检申请”中点击“再次申请”，修改后重新提交。"
+            )
         }
         InspectionState::Failed => format!("您的{year}年度年检未予通过，原因：{opinion}。"),
         InspectionState::Deferred => format!("您的{year}年度暂缓年检申请已审核通过。"),

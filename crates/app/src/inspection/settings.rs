@@ -245,8 +245,13 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
         errors.add("success_notice", "通知不超过2000字");
     }
     errors.into_result()?;
-    let (start, end, hours, fee, deferral) =
-        (start.expect("checked"), end.expect("checked"), hours.expect("checked"), fee.expect("checked"), deferral.expect("checked"));
+    let (start, end, hours, fee, deferral) = (
+        start.expect("checked"),
+        end.expect("checked"),
+        hours.expect("checked"),
+        fee.expect("checked"),
+        deferral.expect("checked"),
+    );
 
     let txn = app.db.write().await?;
     let existing = row::Entity::find()
@@ -256,11 +261,7 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
         .await?;
     let mut m: row::ActiveModel = match existing {
         Some(r) => r.into(),
-        None => row::ActiveModel {
-            association_id: Set(actor.association_id),
-            year: Set(year),
-            ..Default::default()
-        },
+        None => row::ActiveModel { association_id: Set(actor.association_id), year: Set(year), ..Default::default() },
     };
     m.window_start = Set(start);
     m.window_end = Set(end);

@@ -99,7 +99,7 @@ async fn upload(
         if bytes.is_empty() && name.is_empty() {
             continue;
         }
-        match attachments::upload(&state.app, &auth.0, limits, DRAFT, &name, bytes).await {
+        match attachments::upload(&state.app, &auth.0, limits, DRAFT, None, &name, bytes).await {
             Ok(_) => {}
             Err(AppError::Invalid(f)) => {
                 error = f.0.first().map(|(_, m)| m.clone());
@@ -111,9 +111,21 @@ async fn upload(
     render_box(&state, &auth, limits, csrf.0, error).await
 }
 
-async fn download(State(state): State<AppState>, auth: Auth, Path(id): Path<i32>) -> WebResult<Response> {
+#[derive(Deserialize)]
+struct DownloadQuery {
+    inline: Option<String>,
+}
+
+/// `?inline=1` shows a PDF or image in the page that embeds it (review pages).
+async fn download(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<i32>,
+    Query(q): Query<DownloadQuery>,
+) -> WebResult<Response> {
     let (a, bytes) = attachments::download(&state.app, &auth.0, id).await?;
-    let disposition = format!("attachment; filename*=UTF-8''{}", percent(&a.file_name));
+    let how = if q.inline.is_some() { "inline" } else { "attachment" };
+    let disposition = format!("{how}; filename*=UTF-8''{}", percent(&a.file_name));
     Ok((
         [
             (header::CONTENT_TYPE, a.content_type),

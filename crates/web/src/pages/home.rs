@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use cmis_app::home::{self, Summary};
+use cmis_app::inspection::{self, review};
 use cmis_app::{AppError, admission};
 
 use crate::AppState;
@@ -23,6 +24,16 @@ struct HomePage {
     summary: Summary,
     /// For reviewers: (menu label, applications waiting for this association).
     admissions: Option<(&'static str, u64)>,
+    /// For staff: annual inspections waiting for this association.
+    inspections: Option<u64>,
+    /// For members: the latest application's state, marking the 年检申请 tile.
+    inspection: Option<cmis_domain::inspection::InspectionState>,
+}
+
+impl HomePage {
+    fn returned(&self) -> bool {
+        self.inspection.is_some_and(|s| s.is_returned())
+    }
 }
 
 async fn home_page(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
@@ -32,7 +43,13 @@ async fn home_page(State(state): State<AppState>, shell: Shell) -> WebResult<Htm
         Err(AppError::Forbidden) => None,
         Err(e) => return Err(e.into()),
     };
-    Ok(Html(HomePage { shell, summary, admissions }.render()?))
+    let inspections = if review::decides(&shell.actor) {
+        Some(review::awaiting_count(&state.app, &shell.actor).await?)
+    } else {
+        None
+    };
+    let inspection = inspection::latest_state(&state.app, &shell.actor).await?;
+    Ok(Html(HomePage { shell, summary, admissions, inspections, inspection }.render()?))
 }
 
 #[derive(Template)]

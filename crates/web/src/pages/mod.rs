@@ -17,10 +17,13 @@ mod attachments;
 mod certificate;
 mod dev;
 mod home;
+pub mod inspection;
+mod inspection_review;
 mod member_photo;
 mod messages;
 mod notices;
 pub mod password;
+mod payment;
 mod portal;
 mod profile;
 
@@ -39,6 +42,9 @@ pub fn routes() -> Router<AppState> {
         .merge(attachments::routes())
         .merge(certificate::routes())
         .merge(dev::routes())
+        .merge(inspection::routes())
+        .merge(inspection_review::routes())
+        .merge(payment::routes())
 }
 
 pub async fn not_found() -> Response {

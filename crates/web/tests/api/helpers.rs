@@ -81,6 +81,34 @@ impl TestApp {
         TestApp { router: web(app.clone()), app, url, _dir: dir }
     }
 
+    /// A fresh database, with settings changed by `f`.
+    pub async fn with_settings(f: impl FnOnce(&mut Settings)) -> TestApp {
+        let (db, url, dir) = database_with_url().await;
+        let mut s = settings();
+        f(&mut s);
+        let app = App::new(db, s).await.unwrap().with_fixed_captcha(CAPTCHA);
+        demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
+        let app = Arc::new(app);
+        TestApp { router: web(app.clone()), app, url, _dir: dir }
+    }
+
+    /// Also listening on a loopback port, for calls the system makes to itself
+    /// over HTTP (the development payment provider). `f` gets the address.
+    pub async fn served(f: impl FnOnce(&mut Settings, &str)) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let t = TestApp::with_settings(|s| {
+            s.public_url = base.clone();
+            f(s, &base);
+        })
+        .await;
+        let router = t.router.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+        });
+        t
+    }
+
     /// Another instance of the system on the same database.
     pub async fn second_instance(&self) -> Router {
         let db = Db::connect(&self.url).await.unwrap();

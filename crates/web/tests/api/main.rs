@@ -9,6 +9,7 @@ mod api;
 mod attachments;
 mod audit;
 mod certificate;
+mod inspection;
 mod login;
 mod notices;
 mod pages;

@@ -1,0 +1,548 @@
+//! 非执业会员年检 (seed 000), the member's side: 非执业会员年检申请 (the list
+//! and 新建申请), 完善信息 → 年检申请 → 承诺书 → 缴费 and 材料 → 确认申请,
+//! 暂缓年检申请, 再次申请, 年检信息查询, 年检二维码; and the public page a
+//! scanned code opens.
+
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use bytes::Bytes;
+use cmis_app::attachments::{self, DEFERRAL_PROOF, INSPECTION_MATERIALS};
+use cmis_app::inspection::{self, Done, HistoryRow, InspectionView, Overview, fees, qr};
+use cmis_app::member_profile::{self, LOCKED};
+use cmis_app::{AppError, FieldErrors};
+use cmis_domain::inspection::{FeeStatus, InspectionState};
+use cmis_domain::profile::Profile;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::WebResult;
+use crate::profile_form::{self, QualBox, Section, ShownGroup};
+use crate::shell::{Auth, Shell};
+use crate::trail::TrailView;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/inspection", get(list))
+        .route("/inspection/profile", get(profile).post(save_profile))
+        .route("/inspection/apply", get(apply_page).post(apply))
+        .route("/inspection/apply/materials", get(materials_page))
+        .route("/inspection/pay", get(pay))
+        .route("/inspection/fee-paid", post(fee_paid))
+        .route("/inspection/materials", post(upload_material).layer(DefaultBodyLimit::max(12 * 1024 * 1024)))
+        .route("/inspection/files/{id}/delete", post(delete_file))
+        .route("/inspection/defer", get(defer_page).post(defer))
+        .route("/inspection/defer/reason", get(reason_page))
+        .route("/inspection/proofs", post(upload_proof).layer(DefaultBodyLimit::max(60 * 1024 * 1024)))
+        .route("/inspection/done/{id}", get(done))
+        .route("/inspection/history", get(history))
+        .route("/inspection/qr", get(qr_page))
+        .route("/inspection/qr.png", get(qr_png))
+        .route("/inspection/{id}", get(view))
+        .route("/q/{payload}", get(public_results))
+}
+
+/// 完善信息 → 年检申请 → 完成, as the seed's phone screens number them.
+pub const STEPS: [&str; 3] = ["完善信息", "年检申请", "完成"];
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    year: Option<String>,
+    state: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "inspection/list.html")]
+struct ListPage {
+    shell: Shell,
+    title: &'static str,
+    action: &'static str,
+    rows: Vec<HistoryRow>,
+    year: String,
+    state: String,
+    states: Vec<(&'static str, &'static str)>,
+    /// Whether 新建申请 / 再次申请 are offered (the application list, not the query).
+    applying: bool,
+}
+
+async fn list_for(state: AppState, shell: Shell, q: ListQuery, applying: bool) -> WebResult<Html<String>> {
+    let year = q.year.as_deref().and_then(|y| y.trim().parse::<i32>().ok());
+    let st = q.state.as_deref().and_then(InspectionState::from_code);
+    let rows = inspection::history(&state.app, &shell.actor, year, st).await?;
+    let page = ListPage {
+        title: if applying { "非执业会员年检申请" } else { "年检信息查询" },
+        action: if applying { "/inspection" } else { "/inspection/history" },
+        rows,
+        year: year.map(|y| y.to_string()).unwrap_or_default(),
+        state: q.state.unwrap_or_default(),
+        states: InspectionState::ALL.iter().map(|s| (s.code(), s.label())).collect(),
+        applying,
+        shell,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn list(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
+    list_for(state, shell, q, true).await
+}
+
+async fn history(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
+    list_for(state, shell, q, false).await
+}
+
+// ---- 完善信息 ----
+
+#[derive(Template)]
+#[template(path = "inspection/profile.html")]
+struct ProfilePage {
+    shell: Shell,
+    sections: Vec<Section>,
+    qualifications: Vec<QualBox>,
+    errors: FieldErrors,
+    year: i32,
+}
+
+impl ProfilePage {
+    fn locked(&self, key: &str) -> bool {
+        LOCKED.contains(&key)
+    }
+    fn step(&self) -> usize {
+        1
+    }
+}
+
+async fn profile(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
+    let o = inspection::overview(&state.app, &shell.actor).await?;
+    let own = member_profile::load(&state.app, &shell.actor).await?;
+    let mut errors = FieldErrors::new();
+    for key in missing_keys(&own.profile) {
+        errors.add(key, "请填写此项");
+    }
+    let page = ProfilePage {
+        sections: profile_form::sections(&state.app, &own.profile, &errors),
+        qualifications: profile_form::qualifications(&own.profile, &errors),
+        errors,
+        year: o.year,
+        shell,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn missing_keys(p: &Profile) -> Vec<&'static str> {
+    cmis_domain::profile::FIELDS
+        .iter()
+        .filter(|f| f.required && p.get(f.key).trim().is_empty())
+        .map(|f| f.key)
+        .collect()
+}
+
+async fn save_profile(
+    State(state): State<AppState>,
+    shell: Shell,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let mut p = Profile::default();
+    let mut go = "apply".to_owned();
+    for (k, v) in &pairs {
+        if k == "go" {
+            go = v.clone();
+        } else {
+            p.set(k, v);
+        }
+    }
+    match member_profile::update(&state.app, &shell.actor, p.clone()).await {
+        Ok(()) => {
+            Ok(Redirect::to(if go == "defer" { "/inspection/defer" } else { "/inspection/apply" }).into_response())
+        }
+        Err(AppError::Invalid(errors)) => {
+            let own = member_profile::load(&state.app, &shell.actor).await?;
+            for key in LOCKED {
+                p.set(key, &own.profile.get(key));
+            }
+            let o = inspection::overview(&state.app, &shell.actor).await?;
+            let page = ProfilePage {
+                sections: profile_form::sections(&state.app, &p, &errors),
+                qualifications: profile_form::qualifications(&p, &errors),
+                errors,
+                year: o.year,
+                shell,
+            };
+            Ok(Html(page.render()?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- 年检申请 ----
+
+#[derive(Template)]
+#[template(path = "inspection/apply.html")]
+struct ApplyPage {
+    shell: Shell,
+    o: Overview,
+    /// "apply": table + 承诺书; "materials": fee + materials + 确认申请;
+    /// "defer": table + 暂缓承诺书; "reason": 暂缓原因 + proof.
+    stage: &'static str,
+    blockers: Vec<String>,
+    errors: FieldErrors,
+    message: Option<String>,
+    commitment: &'static str,
+    material_hint: String,
+    proof_hint: String,
+}
+
+impl ApplyPage {
+    fn step(&self) -> usize {
+        2
+    }
+    fn error(&self, key: &str) -> Option<&str> {
+        self.errors.get(key)
+    }
+    fn hours(&self, h: &f64) -> String {
+        inspection::fmt_hours(*h)
+    }
+    fn fee_label(&self) -> &'static str {
+        self.o.fee.label()
+    }
+    fn unpaid(&self) -> bool {
+        self.o.fee == FeeStatus::Unpaid
+    }
+    fn deferral(&self) -> bool {
+        self.stage == "defer" || self.stage == "reason"
+    }
+    fn files_of(&self, name: &str) -> Vec<&attachments::Attachment> {
+        self.o.drafts.iter().chain(&self.o.submitted).filter(|a| a.label.as_deref() == Some(name)).collect()
+    }
+    fn is_draft(&self, a: &attachments::Attachment) -> bool {
+        self.o.drafts.iter().any(|d| d.id == a.id) || self.o.proofs.iter().any(|d| d.id == a.id)
+    }
+    /// Whether the reviewer named this item in the return.
+    fn named(&self, item: &str) -> bool {
+        self.o
+            .current
+            .as_ref()
+            .is_some_and(|c| c.return_items.iter().any(|i| i == item || i == &format!("材料：{item}")))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct StageQuery {
+    agreed: Option<String>,
+    error: Option<String>,
+    fee: Option<String>,
+}
+
+async fn render_stage(
+    state: &AppState,
+    shell: Shell,
+    stage: &'static str,
+    errors: FieldErrors,
+    message: Option<String>,
+) -> WebResult<Response> {
+    let o = inspection::overview(&state.app, &shell.actor).await?;
+    let deferral = stage == "defer" || stage == "reason";
+    if !o.missing.is_empty() {
+        // 完善信息 first: the missing fields are named there.
+        return Ok(Redirect::to("/inspection/profile").into_response());
+    }
+    let page = ApplyPage {
+        blockers: o.blockers(deferral),
+        commitment: if deferral { inspection::DEFERRAL_COMMITMENT } else { inspection::COMMITMENT },
+        material_hint: INSPECTION_MATERIALS.hint(),
+        proof_hint: DEFERRAL_PROOF.hint(),
+        o,
+        stage,
+        errors,
+        message,
+        shell,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn apply_page(State(state): State<AppState>, shell: Shell, Query(q): Query<StageQuery>) -> WebResult<Response> {
+    let mut errors = FieldErrors::new();
+    if q.error.as_deref() == Some("commitment") {
+        errors.add("commitment", "请阅读并勾选承诺书");
+    }
+    render_stage(&state, shell, "apply", errors, None).await
+}
+
+async fn materials_page(
+    State(state): State<AppState>,
+    shell: Shell,
+    Query(q): Query<StageQuery>,
+) -> WebResult<Response> {
+    if q.agreed.is_none() {
+        return Ok(Redirect::to("/inspection/apply?error=commitment").into_response());
+    }
+    let message = match q.fee.as_deref() {
+        Some("pending_confirmation") => Some("已提交缴费确认，会费状态为“待确认”，请等待省注协确认。".to_owned()),
+        Some("confirmed") => Some("会费已确认。".to_owned()),
+        _ => None,
+    };
+    render_stage(&state, shell, "materials", FieldErrors::new(), message).await
+}
+
+#[derive(Deserialize)]
+struct ApplyForm {
+    commitment: Option<String>,
+}
+
+fn stage_error(e: AppError) -> Result<FieldErrors, AppError> {
+    match e {
+        AppError::Invalid(f) => Ok(f),
+        AppError::Refused(m) => Ok(FieldErrors::one_set("form", m)),
+        e => Err(e),
+    }
+}
+
+async fn apply(State(state): State<AppState>, shell: Shell, Form(f): Form<ApplyForm>) -> WebResult<Response> {
+    match inspection::apply(&state.app, &shell.actor, f.commitment.is_some()).await {
+        Ok(d) => Ok(Redirect::to(&format!("/inspection/done/{}", d.id)).into_response()),
+        Err(e) => render_stage(&state, shell, "materials", stage_error(e)?, None).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "inspection/pay.html")]
+struct PayPage {
+    shell: Shell,
+    p: fees::PaymentQr,
+    svg: String,
+}
+
+async fn pay(State(state): State<AppState>, shell: Shell) -> WebResult<Response> {
+    let o = inspection::overview(&state.app, &shell.actor).await?;
+    match fees::start_payment(&state.app, &shell.actor, o.year).await {
+        Ok(p) => {
+            let svg = cmis_app::qr::svg(&p.code_url)?;
+            Ok(Html(PayPage { shell, p, svg }.render()?).into_response())
+        }
+        Err(AppError::Refused(m)) => {
+            render_stage(&state, shell, "materials", FieldErrors::one_set("fee", m), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn fee_paid(State(state): State<AppState>, shell: Shell) -> WebResult<Response> {
+    let o = inspection::overview(&state.app, &shell.actor).await?;
+    let s = fees::claim_paid(&state.app, &shell.actor, o.year).await?;
+    Ok(Redirect::to(&format!("/inspection/apply/materials?agreed=1&fee={}", s.code())).into_response())
+}
+
+/// Reads one file and the text fields of a multipart form.
+async fn read_upload(mut mp: Multipart) -> (Vec<(String, String)>, Option<(String, Bytes)>, Option<String>) {
+    let mut fields = Vec::new();
+    let mut file = None;
+    loop {
+        match mp.next_field().await {
+            Ok(Some(f)) => {
+                let name = f.name().unwrap_or("").to_owned();
+                if name == "file" {
+                    let fname = f.file_name().unwrap_or("附件").to_owned();
+                    match f.bytes().await {
+                        Ok(b) if !b.is_empty() => file = Some((fname, b)),
+                        Ok(_) => {}
+                        Err(_) => return (fields, None, Some("上传失败：文件过大或连接中断".into())),
+                    }
+                } else if let Ok(v) = f.text().await {
+                    fields.push((name, v));
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return (fields, None, Some("上传失败：文件过大或连接中断".into())),
+        }
+    }
+    (fields, file, None)
+}
+
+async fn upload_material(State(state): State<AppState>, shell: Shell, mp: Multipart) -> WebResult<Response> {
+    let (fields, file, failed) = read_upload(mp).await;
+    let label = fields.iter().find(|(k, _)| k == "label").map(|(_, v)| v.clone()).unwrap_or_default();
+    let error = match (failed, file) {
+        (Some(m), _) => Some(m),
+        (None, None) => Some("请选择要上传的文件".to_owned()),
+        (None, Some((name, bytes))) => {
+            match inspection::upload_material(&state.app, &shell.actor, &label, &name, bytes).await {
+                Ok(_) => None,
+                Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
+            }
+        }
+    };
+    match error {
+        None => Ok(Redirect::to("/inspection/apply/materials?agreed=1").into_response()),
+        Some(m) => render_stage(&state, shell, "materials", FieldErrors::one_set("file", m), None).await,
+    }
+}
+
+async fn upload_proof(State(state): State<AppState>, shell: Shell, mp: Multipart) -> WebResult<Response> {
+    let (_, file, failed) = read_upload(mp).await;
+    let error = match (failed, file) {
+        (Some(m), _) => Some(m),
+        (None, None) => Some("请选择要上传的文件".to_owned()),
+        (None, Some((name, bytes))) => match inspection::upload_proof(&state.app, &shell.actor, &name, bytes).await {
+            Ok(_) => None,
+            Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
+        },
+    };
+    match error {
+        None => Ok(Redirect::to("/inspection/defer/reason?agreed=1").into_response()),
+        Some(m) => render_stage(&state, shell, "reason", FieldErrors::one_set("file", m), None).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct BackQuery {
+    back: Option<String>,
+}
+
+async fn delete_file(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i32>,
+    Query(q): Query<BackQuery>,
+) -> WebResult<Response> {
+    attachments::delete(&state.app, &actor, id).await?;
+    let back = if q.back.as_deref() == Some("reason") {
+        "/inspection/defer/reason?agreed=1"
+    } else {
+        "/inspection/apply/materials?agreed=1"
+    };
+    Ok(Redirect::to(back).into_response())
+}
+
+// ---- 暂缓年检申请 ----
+
+async fn defer_page(State(state): State<AppState>, shell: Shell, Query(q): Query<StageQuery>) -> WebResult<Response> {
+    let mut errors = FieldErrors::new();
+    if q.error.as_deref() == Some("commitment") {
+        errors.add("commitment", "请阅读并勾选承诺书");
+    }
+    render_stage(&state, shell, "defer", errors, None).await
+}
+
+async fn reason_page(State(state): State<AppState>, shell: Shell, Query(q): Query<StageQuery>) -> WebResult<Response> {
+    if q.agreed.is_none() {
+        return Ok(Redirect::to("/inspection/defer?error=commitment").into_response());
+    }
+    render_stage(&state, shell, "reason", FieldErrors::new(), None).await
+}
+
+#[derive(Deserialize)]
+struct DeferForm {
+    commitment: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn defer(State(state): State<AppState>, shell: Shell, Form(f): Form<DeferForm>) -> WebResult<Response> {
+    match inspection::defer(&state.app, &shell.actor, f.commitment.is_some(), &f.reason).await {
+        Ok(d) => Ok(Redirect::to(&format!("/inspection/done/{}", d.id)).into_response()),
+        Err(e) => render_stage(&state, shell, "reason", stage_error(e)?, None).await,
+    }
+}
+
+// ---- 完成 ----
+
+#[derive(Template)]
+#[template(path = "inspection/done.html")]
+struct DonePage {
+    shell: Shell,
+    d: Done,
+}
+
+impl DonePage {
+    fn step(&self) -> usize {
+        3
+    }
+}
+
+async fn done(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Html<String>> {
+    let v = inspection::view(&state.app, &shell.actor, id).await?;
+    let o = inspection::settings::effective(&state.app, shell.actor.association_id, v.row.year).await?;
+    let d = Done { id, year: v.row.year, state: v.row.state, notice: o.success_notice };
+    Ok(Html(DonePage { shell, d }.render()?))
+}
+
+// ---- 查看 ----
+
+#[derive(Template)]
+#[template(path = "inspection/view.html")]
+pub struct ViewPage {
+    pub shell: Shell,
+    pub v: InspectionView,
+    pub groups: Vec<ShownGroup>,
+    pub trail: TrailView,
+    pub total_hours: f64,
+    pub qualifications: String,
+}
+
+impl ViewPage {
+    pub fn hours(&self, h: &f64) -> String {
+        inspection::fmt_hours(*h)
+    }
+}
+
+pub fn view_page(state: &AppState, shell: Shell, v: InspectionView, mask_id: bool) -> ViewPage {
+    let groups = profile_form::shown_groups(&state.app, &v.profile, mask_id)
+        .into_iter()
+        .filter(|g| g.title == "基本信息")
+        .collect();
+    let opinion_label = if v.row.state.is_deferral() { "暂缓信息" } else { "审批意见" };
+    let trail = TrailView { steps: v.trail.clone(), opinion_label };
+    let total_hours = v.records.iter().filter(|r| r.kind == "record").map(|r| r.hours).sum();
+    let qualifications = profile_form::qualification_line(&v.profile);
+    ViewPage { shell, v, groups, trail, total_hours, qualifications }
+}
+
+async fn view(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Html<String>> {
+    let v = inspection::view(&state.app, &shell.actor, id).await?;
+    Ok(Html(view_page(&state, shell, v, true).render()?))
+}
+
+// ---- 年检二维码 ----
+
+#[derive(Template)]
+#[template(path = "inspection/qr.html")]
+struct QrPage {
+    shell: Shell,
+    q: qr::MemberQr,
+    svg: String,
+}
+
+async fn qr_page(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
+    let q = qr::of_member(&state.app, &shell.actor).await?;
+    let svg = cmis_app::qr::svg(&q.url)?;
+    Ok(Html(QrPage { shell, q, svg }.render()?))
+}
+
+async fn qr_png(State(state): State<AppState>, Auth(actor): Auth) -> WebResult<Response> {
+    let q = qr::of_member(&state.app, &actor).await?;
+    let png = cmis_app::qr::png(&q.url, 10)?;
+    let disposition = format!("attachment; filename=\"nianjian-qr-{}.png\"", q.cert_no);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "inspection/public.html")]
+struct PublicPage {
+    r: cmis_app::inspection::qr::PublicResults,
+    public_key: String,
+}
+
+async fn public_results(State(state): State<AppState>, Path(payload): Path<String>) -> WebResult<Html<String>> {
+    let r = qr::public_results(&state.app, &payload).await?;
+    Ok(Html(PublicPage { r, public_key: state.app.signer.public_key() }.render()?))
+}

@@ -1,0 +1,470 @@
+//! 非执业会员年检: every transition, its refusals, fees and the payment
+//! protocol, the ledger import, the QR code and the export.
+
+use cmis_app::inspection::{learning, qr};
+use cmis_app::payment::{self, Notification};
+use cmis_domain::UserType;
+use cmis_store::entity::{annual_inspection, fee_payment, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::helpers::*;
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF";
+
+fn profile_form(go: &'static str) -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("ethnicity", "汉族"),
+        ("political_status", "中共党员"),
+        ("mobile", "13800138000"),
+        ("email", "member@example.cn"),
+        ("mailing_address", "广州市天河区体育西路191号"),
+        ("postal_code", "510620"),
+        ("employment_status", "在职"),
+        ("work_unit", "广州某会计咨询公司"),
+        ("unit_nature", "民营企业"),
+        ("education", "硕士研究生"),
+        ("school", "中山大学"),
+        ("exam_year", "2009"),
+        ("go", go),
+    ]
+}
+
+/// A member (Guangdong's first) who completed 完善信息, logged in; and staff44.
+async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    assert!(login.starts_with("44"), "the first demo member is Guangdong's");
+    let mut m = t.client();
+    m.login("member", &login, PASSWORD).await;
+    let r = m.get("/inspection/apply").await;
+    assert_eq!(r.location(), "/inspection/profile", "完善信息 comes first");
+    let page = m.get("/inspection/profile").await.body;
+    assert!(page.contains("请先完善个人信息"), "missing fields are named");
+    let r = m.post("/inspection/profile", &profile_form("apply")).await;
+    assert_eq!(r.location(), "/inspection/apply", "{}", r.body);
+    let mut s = t.client();
+    s.login("staff", "staff44", PASSWORD).await;
+    (m, s, login)
+}
+
+async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
+    let r = s
+        .post(
+            "/association/learning-records",
+            &[
+                ("cert_no", cert),
+                ("kind", "record"),
+                ("year", "2025"),
+                ("hours", hours),
+                ("category", "professional"),
+                ("title", "企业会计准则专题"),
+            ],
+        )
+        .await;
+    assert!(r.location().contains("saved=1"), "{}", r.body);
+}
+
+async fn state_of(t: &TestApp, cert: &str) -> String {
+    annual_inspection::Entity::find()
+        .filter(annual_inspection::Column::CertNo.eq(cert))
+        .one(t.app.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .state
+}
+
+async fn inspection_id(t: &TestApp, cert: &str) -> i32 {
+    annual_inspection::Entity::find()
+        .filter(annual_inspection::Column::CertNo.eq(cert))
+        .one(t.app.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn apply_confirm_fee_return_reapply_and_pass() {
+    let t = TestApp::new().await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+
+    // Short of hours: told how many remain, and the submission is refused.
+    let page = m.get("/inspection/apply").await.body;
+    assert!(page.contains("累计应完成学时") && page.contains("还需完成"), "{page}");
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.body.contains("还需完成"), "refused for hours: {}", r.body);
+    add_hours(&mut s, &cert, "30").await;
+    add_hours(&mut s, &cert, "12.5").await;
+    let page = m.get("/inspection/apply").await.body;
+    assert!(page.contains("42.50") && !page.contains("还需完成"), "hours come from the ledger");
+    assert!(page.contains("请先缴纳会费"));
+
+    // 确认已缴费 → 待确认 until the province confirms.
+    let r = m.post("/inspection/fee-paid", &[]).await;
+    assert!(r.location().contains("fee=pending_confirmation"));
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.body.contains("会费待确认"), "{}", r.body);
+    let fees = s.get("/association/inspection-fees").await.body;
+    assert!(fees.contains(&cert), "in the fee-confirmation queue");
+    let fee_id = fee_payment::Entity::find()
+        .filter(fee_payment::Column::Status.eq("pending_confirmation"))
+        .one(t.app.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let r = s.post("/association/inspection-fees", &[("id", &fee_id.to_string())]).await;
+    assert_eq!(r.location(), "/association/inspection-fees?confirmed=1");
+
+    // No commitment, no application.
+    let r = m.post("/inspection/apply", &[]).await;
+    assert!(r.body.contains("请阅读并勾选承诺书"));
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let done = m.get(r.location()).await.body;
+    assert!(done.contains("申请成功，请明年按时参加年检。"));
+    assert_eq!(state_of(&t, &cert).await, "submitted");
+
+    // Applying twice for a year is refused.
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.body.contains("2025年度年检已申请"), "{}", r.body);
+    // So is deferring now.
+    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "出国")]).await;
+    assert!(r.body.contains("2025年度年检已申请"));
+
+    // The queue lists it; a return needs a reason, and may name what to fix.
+    let id = inspection_id(&t, &cert).await;
+    let queue = s.get("/association/inspections").await.body;
+    assert!(queue.contains(&cert));
+    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "return"), ("reason", "")]).await;
+    assert!(r.body.contains("请填写退回原因"));
+    assert_eq!(state_of(&t, &cert).await, "submitted", "nothing saved");
+    let r = s
+        .post(
+            &format!("/association/inspections/{id}/decide"),
+            &[("action", "return"), ("reason", "通讯地址不完整"), ("item", "通讯地址")],
+        )
+        .await;
+    assert!(r.location().ends_with("done=return"), "{}", r.body);
+    assert_eq!(state_of(&t, &cert).await, "returned");
+    // Deciding what is not waiting is refused.
+    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert!(r.body.contains("不能办理"), "{}", r.body);
+
+    // The member hears of it, sees the tile marked, and 再次申请 shows the reason.
+    let home = m.get("/home").await.body;
+    assert!(home.contains("已退回"));
+    let msgs = m.get("/messages").await.body;
+    assert!(msgs.contains("2025年度年检：地方注协退回"));
+    let page = m.get("/inspection/apply").await.body;
+    assert!(page.contains("通讯地址不完整") && page.contains("需修改：通讯地址"), "{page}");
+    let outbox = cmis_app::notify::recent(&t.app.db, 10).await.unwrap();
+    assert!(outbox.iter().any(|o| o.body.contains("已被退回")), "and by SMS");
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    assert_eq!(inspection_id(&t, &cert).await, id, "the same application, with its history");
+
+    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert!(r.location().ends_with("done=pass"));
+    assert_eq!(state_of(&t, &cert).await, "passed");
+
+    // 年检信息查询 with the trail of four steps.
+    let view = m.get(&format!("/inspection/{id}")).await.body;
+    for node in [
+        "非执业会员提交年检申请",
+        "地方注协非执业会员审核退回",
+        "非执业会员再次提交年检申请",
+        "地方注协非执业会员审核通过",
+    ] {
+        assert!(view.contains(node), "{node}");
+    }
+    assert!(view.contains("广东省注册会计师协会"), "办理单位");
+    let hist = m.get("/inspection/history?year=2025&state=passed").await.body;
+    assert!(hist.contains("年检通过"));
+    let none = m.get("/inspection/history?state=returned").await.body;
+    assert!(none.contains("暂无年检记录"));
+
+    // Another member cannot open it; staff of another province cannot either.
+    let mut other = t.client();
+    other.login("staff", "staff11", PASSWORD).await;
+    assert_eq!(other.get(&format!("/association/inspections/{id}")).await.status, 404);
+    let r = other.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert_eq!(r.status, 404);
+
+    // The QR code: the same every time, signed, opening the results.
+    let p1 = qr::payload(&t.app, &cert);
+    assert_eq!(p1, qr::payload(&t.app, &cert));
+    assert_eq!(qr::verify_with(&t.app.signer.verifying_key(), &p1), Some(cert.clone()));
+    let forged = p1.replacen(&cert, "44202600999", 1);
+    assert_eq!(qr::verify_with(&t.app.signer.verifying_key(), &forged), None);
+    let png = m.get("/inspection/qr.png").await;
+    assert_eq!(png.headers.get("content-type").unwrap(), "image/png");
+    let public = t.client().get(&format!("/q/{p1}")).await;
+    assert!(public.body.contains("2025") && public.body.contains("年检通过"), "{}", public.body);
+    assert!(!public.body.contains(&m_name(&t, &cert).await), "the name is masked");
+    assert_eq!(t.client().get(&format!("/q/{forged}")).await.status, 404);
+}
+
+async fn m_name(t: &TestApp, cert: &str) -> String {
+    use cmis_store::entity::member;
+    member::Entity::find().filter(member::Column::CertNo.eq(cert)).one(t.app.db.conn()).await.unwrap().unwrap().name
+}
+
+#[tokio::test]
+async fn deferral_is_returned_and_then_approved() {
+    let t = TestApp::new().await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "")]).await;
+    assert!(r.body.contains("请填写暂缓原因") && r.body.contains("请上传暂缓证明材料"), "{}", r.body);
+    let r = m.multipart("/inspection/proofs", &[("notes.txt", b"plain text")]).await;
+    assert!(r.body.contains("不是允许的文件类型"), "checked by content");
+    let r = m.multipart("/inspection/proofs", &[("出国证明.pdf", PDF)]).await;
+    assert_eq!(r.location(), "/inspection/defer/reason?agreed=1");
+    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "出国（境）工作超过6个月")]).await;
+    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    assert_eq!(state_of(&t, &cert).await, "deferral_submitted");
+    let id = inspection_id(&t, &cert).await;
+
+    let detail = s.get(&format!("/association/inspections/{id}")).await.body;
+    assert!(detail.contains("出国证明.pdf") && detail.contains("?inline=1"), "the proof shows in the page");
+    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert!(r.body.contains("不能办理"), "a deferral is not passed as an inspection");
+    let r = s
+        .post(
+            &format!("/association/inspections/{id}/decide"),
+            &[("action", "return_deferral"), ("reason", "请重新上传材料。")],
+        )
+        .await;
+    assert!(r.location().ends_with("done=return_deferral"));
+    assert_eq!(state_of(&t, &cert).await, "deferral_returned");
+    let view = m.get(&format!("/inspection/{id}")).await.body;
+    assert!(view.contains("地方注协非执业会员审核暂缓退回") && view.contains("暂缓信息"));
+
+    m.multipart("/inspection/proofs", &[("新证明.pdf", PDF)]).await;
+    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "出国（境）工作超过6个月，补充材料")]).await;
+    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "approve_deferral")]).await;
+    assert!(r.location().ends_with("done=approve_deferral"));
+    assert_eq!(state_of(&t, &cert).await, "deferred");
+    // Nothing more to apply for this year.
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.body.contains("2025年度年检已申请"));
+}
+
+#[tokio::test]
+async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
+    let t = TestApp::new().await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+    add_hours(&mut s, &cert, "40").await;
+    // The province collects no fee this year, then closes the window.
+    let settings = |start: &'static str, end: &'static str| {
+        vec![
+            ("window_start", start),
+            ("window_end", end),
+            ("annual_hours", "40"),
+            ("fee_yuan", "0"),
+            ("materials", "*社保缴纳证明\n工作单位证明"),
+            ("pre_notice", "请如实填报"),
+            ("success_notice", "广东省注协：请于12月31日前关注审核结果。"),
+            ("max_deferral_years", "1"),
+        ]
+    };
+    let r = s.post("/association/inspection-settings?year=2025", &settings("2026-01-01", "2025-12-31")).await;
+    assert!(r.body.contains("结束日期不能早于开始日期"));
+    let r = s.post("/association/inspection-settings?year=2025", &settings("2026-01-01", "2026-12-31")).await;
+    assert!(r.location().contains("saved=1"), "{}", r.body);
+    let page = m.get("/inspection/apply/materials?agreed=1").await.body;
+    assert!(page.contains("免会费") && page.contains("社保缴纳证明"));
+
+    // A required material is required; the file goes under its name.
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.body.contains("请上传“社保缴纳证明”"), "{}", r.body);
+    let r =
+        m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "社保.pdf", PDF)]).await;
+    assert_eq!(r.location(), "/inspection/apply/materials?agreed=1");
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let done = m.get(r.location()).await.body;
+    assert!(done.contains("广东省注协：请于12月31日前关注审核结果。"), "the association's own notice");
+
+    let id = inspection_id(&t, &cert).await;
+    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "fail"), ("reason", "")]).await;
+    assert!(r.body.contains("请填写不予通过原因"));
+    s.post(&format!("/association/inspections/{id}/decide"), &[("action", "fail"), ("reason", "长期未履行会员义务")])
+        .await;
+    assert_eq!(state_of(&t, &cert).await, "failed");
+    let public = t.client().get(&format!("/q/{}", qr::payload(&t.app, &cert))).await.body;
+    assert!(public.contains("会籍已注销") && public.contains("年检不予通过"));
+
+    // Closed window: another member is told the dates.
+    s.post("/association/inspection-settings?year=2025", &settings("2026-01-01", "2026-01-31")).await;
+    let audit: Vec<_> = cmis_store::entity::audit_event::Entity::find()
+        .filter(cmis_store::entity::audit_event::Column::Action.eq("inspection_settings_saved"))
+        .all(t.app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 2, "every change on the audit log");
+    let second = user::Entity::find()
+        .filter(user::Column::UserType.eq("member"))
+        .filter(user::Column::LoginName.starts_with("44"))
+        .filter(user::Column::LoginName.ne(&cert))
+        .one(t.app.db.conn())
+        .await
+        .unwrap();
+    if let Some(u) = second {
+        let mut c = t.client();
+        c.login("member", &u.login_name, PASSWORD).await;
+        c.post("/inspection/profile", &profile_form("apply")).await;
+        let r = c.post("/inspection/apply", &[("commitment", "1")]).await;
+        assert!(r.body.contains("不在2025年度年检时间内（2026-01-01至2026-01-31）"), "{}", r.body);
+    }
+    // Members cannot reach the association's pages.
+    assert_eq!(m.get("/association/inspections").await.status, 403);
+    assert_eq!(m.get("/association/inspection-settings").await.status, 403);
+}
+
+#[tokio::test]
+async fn batch_pass_progress_and_export() {
+    let t = TestApp::new().await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+    add_hours(&mut s, &cert, "40").await;
+    m.post("/inspection/fee-paid", &[]).await;
+    let fee_id = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id;
+    s.post("/association/inspection-fees", &[("id", &fee_id.to_string())]).await;
+    m.post("/inspection/apply", &[("commitment", "1")]).await;
+    let id = inspection_id(&t, &cert).await;
+    let r = s.post("/association/inspections/batch-pass", &[("id", &id.to_string()), ("id", "999999")]).await;
+    assert!(r.location().contains("passed=1"), "{}", r.location());
+    assert!(r.location().contains("999999"), "the unknown one is named");
+    assert_eq!(state_of(&t, &cert).await, "passed");
+
+    let progress = s.get("/association/inspection-progress?year=2025").await.body;
+    assert!(progress.contains("data-testid=\"count-passed\">1<"), "{progress}");
+    let xlsx = s.get("/association/inspection-progress/export.xlsx?year=2025").await;
+    assert_eq!(xlsx.status, 200);
+    let bytes = {
+        let staff = cmis_app::auth::actor_for(&t.app, staff_id(&t).await).await.unwrap().unwrap();
+        cmis_app::inspection::report::export(&t.app, &staff, 2025, None).await.unwrap()
+    };
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let range = book.worksheet_range_at(0).unwrap().unwrap();
+    let rows: Vec<Vec<String>> = range.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(rows[0][..3], ["年检年度", "会员编号", "姓名"]);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][1], cert);
+    assert_eq!(rows[1][5], "年检通过");
+    // CICPA sees it too; another province does not.
+    let mut other = t.client();
+    other.login("staff", "staff11", PASSWORD).await;
+    assert!(!other.get("/association/inspections?state=passed&year=2025").await.body.contains(&cert));
+}
+
+async fn staff_id(t: &TestApp) -> i32 {
+    user::Entity::find().filter(user::Column::LoginName.eq("staff44")).one(t.app.db.conn()).await.unwrap().unwrap().id
+}
+
+#[tokio::test]
+async fn learning_records_import_shows_errors_before_saving() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    let mut s = t.client();
+    s.login("staff", "staff44", PASSWORD).await;
+    let sheet = |rows: &[[&str; 5]]| learning::template_workbook(rows).unwrap();
+    let bad = sheet(&[[&login, "2025", "8", "专业", "审计准则"], ["99999999999", "2025", "x", "娱乐", ""]]);
+    let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", &bad)]).await;
+    assert!(r.body.contains("1 行有错误"), "{}", r.body);
+    assert!(r.body.contains("会员编号不存在或不属于本单位管辖") && r.body.contains("类别应为"));
+    assert!(!r.body.contains(">确认导入</button>"), "no import while any row is wrong");
+    let good = sheet(&[[&login, "2025", "8", "专业", "审计准则"], [&login, "2025", "4", "职业道德", "职业道德"]]);
+    let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", &good)]).await;
+    assert!(r.body.contains("全部无误"), "{}", r.body);
+    let token = between(&r.body, "name=\"token\" value=\"", "\"").to_owned();
+    // Only its uploader imports it.
+    let mut other = t.client();
+    other.login("staff", "staff11", PASSWORD).await;
+    assert_eq!(other.post("/association/learning-records/import/confirm", &[("token", &token)]).await.status, 403);
+    let r = s.post("/association/learning-records/import/confirm", &[("token", &token)]).await;
+    assert_eq!(r.location(), "/association/learning-records?imported=2");
+    let m = cmis_store::entity::member::Entity::find()
+        .filter(cmis_store::entity::member::Column::CertNo.eq(&login))
+        .one(t.app.db.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let h = learning::hours_of(&t.app, t.app.db.conn(), &m, 2025).await.unwrap();
+    assert_eq!((h.done, h.ethics), (12.0, 4.0));
+    // A maternity reduction lowers the hours owed.
+    s.post(
+        "/association/learning-records",
+        &[
+            ("cert_no", &login),
+            ("kind", "reduction"),
+            ("year", "2025"),
+            ("hours", "20"),
+            ("category", "maternity"),
+            ("title", "产假"),
+        ],
+    )
+    .await;
+    let h2 = learning::hours_of(&t.app, t.app.db.conn(), &m, 2025).await.unwrap();
+    assert_eq!(h2.required, (h.required - 20.0).max(0.0));
+}
+
+#[tokio::test]
+async fn online_payment_over_the_provider_protocol() {
+    let t = TestApp::served(|s, _| {
+        s.payment.provider = "dev".into();
+        s.payment.secret = "test-secret-0123456789".into();
+    })
+    .await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+    add_hours(&mut s, &cert, "40").await;
+    let page = m.get("/inspection/pay").await.body;
+    let before = page.split("\" data-testid=\"pay-link\"").next().unwrap();
+    let code_url = before.rsplit("href=\"").next().unwrap().to_owned();
+    assert!(code_url.contains("/dev/pay/cashier/"), "{page}");
+    let order = payment::dev::order_of(&t.app.settings, code_url.rsplit('/').next().unwrap()).unwrap();
+    assert_eq!(order.amount_cents, 10_000);
+
+    // A forged notification is refused; a real one confirms, once.
+    let note = Notification {
+        order_no: order.order_no.clone(),
+        amount_cents: 10_000,
+        txn_id: "T1".into(),
+        paid_at: chrono::Utc::now(),
+    };
+    let (body, sig) = payment::dev::sign_notification(&t.app.settings, &note);
+    let forged = payment::dev::sign_notification(
+        &{
+            let mut x = t.app.settings.clone();
+            x.payment.secret = "another-secret-000000".into();
+            x
+        },
+        &note,
+    );
+    let post = |body: Vec<u8>, sig: String| {
+        axum::http::Request::post("/pay/notify")
+            .header("content-type", "application/json")
+            .header("x-pay-signature", sig)
+            .body(axum::body::Body::from(body))
+            .unwrap()
+    };
+    let mut c = t.client();
+    assert_eq!(c.send(post(forged.0, forged.1)).await.status, 401);
+    let cheaper = Notification { amount_cents: 1, ..note.clone() };
+    let (cb, cs) = payment::dev::sign_notification(&t.app.settings, &cheaper);
+    assert_eq!(c.send(post(cb, cs)).await.status, 422, "the amount must match the order");
+    // The payer pays at the provider's cashier; it notifies us over HTTP.
+    let reply = payment::dev::pay(&t.app.settings, code_url.rsplit('/').next().unwrap()).await.unwrap();
+    assert_eq!(reply, "SUCCESS");
+    let r = c.send(post(body.clone(), sig.clone())).await;
+    assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "SUCCESS"), "a repeat is answered the same");
+    let p = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap();
+    assert_eq!(p.status, "confirmed");
+    assert!(p.provider_txn.unwrap().starts_with("DEV"), "the first notification's transaction stays");
+    let page = m.get("/inspection/apply/materials?agreed=1").await.body;
+    assert!(page.contains("会费已确认"));
+    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+}
