@@ -24,6 +24,7 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::pages::ClientAddr;
 
+mod inspections;
 mod members;
 
 const TOKEN_HOURS: i64 = 12;
@@ -37,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(me))
         .route("/organisations", get(organisations))
         .merge(members::routes())
+        .merge(inspections::routes())
 }
 
 pub fn docs() -> Router<AppState> {
@@ -52,6 +54,9 @@ pub fn docs() -> Router<AppState> {
         members::recovery_start, members::recovery_sms, members::recovery_bound, members::recovery_code,
         members::recovery_other, members::recovery_reset, members::profile, members::update_profile,
         members::certificate_pdf,
+        inspections::overview, inspections::apply, inspections::defer, inspections::material, inspections::proof,
+        inspections::fee_order, inspections::fee_paid, inspections::history, inspections::one, inspections::member_qr,
+        inspections::queue, inspections::detail, inspections::decide, inspections::batch_pass, inspections::confirm_fees,
     ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),
     modifiers(&BearerAuth),
