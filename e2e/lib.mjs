@@ -40,6 +40,8 @@ export async function startServer({ members = 40, firms = 4 } = {}) {
     CMIS_SIGN_KEY_FILE: path.join(dir, "sign.key"),
     CMIS_STORAGE__PATH: path.join(dir, "files"),
     CMIS_DEV_OUTBOX: "true",
+    CMIS_PAYMENT__PROVIDER: "dev",
+    CMIS_PAYMENT__SECRET: "e2e-payment-secret-0123",
     CMIS_LOG_FORMAT: "json",
   };
   delete env.DATABASE_URL;
