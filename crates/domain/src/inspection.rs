@@ -73,7 +73,10 @@ impl InspectionState {
     }
 
     pub fn is_deferral(self) -> bool {
-        matches!(self, InspectionState::DeferralSubmitted | InspectionState::Deferred | InspectionState::DeferralReturned)
+        matches!(
+            self,
+            InspectionState::DeferralSubmitted | InspectionState::Deferred | InspectionState::DeferralReturned
+        )
     }
 }
 

@@ -58,7 +58,8 @@ pub async fn hours_of<C: ConnectionTrait>(app: &App, db: &C, m: &member::Model, 
     let s = settings::effective(app, m.association_id, year).await?;
     let rows =
         row::Entity::find().filter(row::Column::MemberId.eq(m.id)).filter(row::Column::Year.eq(year)).all(db).await?;
-    let sum = |f: &dyn Fn(&row::Model) -> bool| rows.iter().filter(|r| f(r)).map(|r| r.hours).sum::<f64>();
+    // An empty f64 sum is -0.0; adding 0.0 makes it 0.
+    let sum = |f: &dyn Fn(&row::Model) -> bool| rows.iter().filter(|r| f(r)).map(|r| r.hours).sum::<f64>() + 0.0;
     let done = sum(&|r| r.kind == "record");
     let reductions = sum(&|r| r.kind == "reduction");
     let ethics = sum(&|r| r.kind == "record" && r.category == "ethics");

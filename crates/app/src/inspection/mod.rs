@@ -91,7 +91,8 @@ pub struct Overview {
 }
 
 impl Overview {
-    /// Why the member cannot apply now, in the order they would meet them.
+    /// Why the member cannot apply now, in the order they would meet them;
+    /// the fee is `fee_blocker`, shown where the fee is paid.
     pub fn blockers(&self, deferral: bool) -> Vec<String> {
         let mut out = Vec::new();
         if !self.takes_part {
@@ -113,21 +114,23 @@ impl Overview {
         if !self.missing.is_empty() {
             out.push(format!("请先完善个人信息：{}", self.missing.join("、")));
         }
-        if !deferral {
-            if self.hours.short() > 0.0 {
-                out.push(format!(
-                    "累计已完成学时{}，还需完成{}学时才能申请年检",
-                    fmt_hours(self.hours.done),
-                    fmt_hours(self.hours.short())
-                ));
-            }
-            match self.fee {
-                FeeStatus::Unpaid => out.push("请先缴纳会费".into()),
-                FeeStatus::PendingConfirmation => out.push("会费待确认：需省注协确认会费缴纳后才能申请年检".into()),
-                _ => {}
-            }
+        if !deferral && self.hours.short() > 0.0 {
+            out.push(format!(
+                "累计已完成学时{}，还需完成{}学时才能申请年检",
+                fmt_hours(self.hours.done),
+                fmt_hours(self.hours.short())
+            ));
         }
         out
+    }
+
+    /// 去支付 and 待确认 stop 确认申请 (not a deferral).
+    pub fn fee_blocker(&self) -> Option<&'static str> {
+        match self.fee {
+            FeeStatus::Unpaid => Some("请先缴纳会费"),
+            FeeStatus::PendingConfirmation => Some("会费待确认：需省注协确认会费缴纳后才能申请年检"),
+            _ => None,
+        }
     }
 
     pub fn again(&self) -> bool {
@@ -136,7 +139,7 @@ impl Overview {
 }
 
 pub fn fmt_hours(h: f64) -> String {
-    format!("{h:.2}")
+    format!("{:.2}", h + 0.0)
 }
 
 async fn last_passed<C: ConnectionTrait>(db: &C, member_id: i32) -> AppResult<Option<i32>> {
@@ -275,6 +278,9 @@ async fn submit(app: &App, actor: &Actor, action: InspectionAction, commitment: 
     if let Some(first) = o.blockers(deferral).into_iter().next() {
         return Err(AppError::Refused(first));
     }
+    if !deferral && let Some(fee) = o.fee_blocker() {
+        return Err(AppError::Refused(fee.to_owned()));
+    }
     let mut errors = FieldErrors::new();
     if !commitment {
         errors.add("commitment", "请阅读并勾选承诺书");
@@ -409,7 +415,7 @@ fn history_row(app: &App, r: row::Model) -> HistoryRow {
 }
 
 /// 查看: personal information, inspection information, training hours, the trail.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct InspectionView {
     pub row: HistoryRow,
     pub cert_no: String,

@@ -57,7 +57,7 @@ impl InspectionSettings {
             exempt_maternity: true,
             materials: vec![],
             pre_notice: "请如实填写个人信息，确认继续教育学时已达到要求后再申请年检。".into(),
-            success_notice: "申请成功，请明年按时参加年检。".into(),
+            success_notice: "所属地方注协将在20个工作日内完成审核，审核结果将通过消息中心及短信通知您。".into(),
             max_deferral_years: 1,
             own: false,
         }

@@ -16,7 +16,13 @@ fn fk(name: &str, from: &'static str, col: &'static str, to: &'static str) -> Fo
     ForeignKey::create().name(name).from(from, col).to(to, "id").take()
 }
 
-async fn index(m: &SchemaManager<'_>, name: &str, table: &'static str, cols: &[&'static str], unique: bool) -> Result<(), DbErr> {
+async fn index(
+    m: &SchemaManager<'_>,
+    name: &str,
+    table: &'static str,
+    cols: &[&'static str],
+    unique: bool,
+) -> Result<(), DbErr> {
     let mut idx = Index::create();
     idx.name(name).table(table);
     for c in cols {
@@ -48,7 +54,12 @@ impl MigrationTrait for Migration {
                 .col(integer("max_deferral_years"))
                 .col(string("updated_by"))
                 .col(timestamp_with_time_zone("updated_at"))
-                .foreign_key(&mut fk("fk_inspection_settings_association", "inspection_settings", "association_id", "associations"))
+                .foreign_key(&mut fk(
+                    "fk_inspection_settings_association",
+                    "inspection_settings",
+                    "association_id",
+                    "associations",
+                ))
                 .take(),
         )
         .await?;
@@ -77,7 +88,12 @@ impl MigrationTrait for Migration {
                 .col(timestamp_with_time_zone("created_at"))
                 .col(timestamp_with_time_zone("updated_at"))
                 .foreign_key(&mut fk("fk_inspection_member", "annual_inspections", "member_id", "members"))
-                .foreign_key(&mut fk("fk_inspection_association", "annual_inspections", "association_id", "associations"))
+                .foreign_key(&mut fk(
+                    "fk_inspection_association",
+                    "annual_inspections",
+                    "association_id",
+                    "associations",
+                ))
                 .take(),
         )
         .await?;

@@ -491,6 +491,11 @@ pub fn view_page(state: &AppState, shell: Shell, v: InspectionView, mask_id: boo
     let groups = profile_form::shown_groups(&state.app, &v.profile, mask_id)
         .into_iter()
         .filter(|g| g.title == "基本信息")
+        .map(|mut g| {
+            // Seed 000 §2.2.3: 基本信息 → 个人信息.
+            g.title = "个人信息";
+            g
+        })
         .collect();
     let opinion_label = if v.row.state.is_deferral() { "暂缓信息" } else { "审批意见" };
     let trail = TrailView { steps: v.trail.clone(), opinion_label };
