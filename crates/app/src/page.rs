@@ -1,6 +1,7 @@
 //! One page of a list, for every list with pagination.
 
-use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, Select};
+use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QuerySelect, QueryTrait, Select};
 
 pub struct Page<T> {
     pub items: Vec<T>,
@@ -17,12 +18,24 @@ where
     E::Model: FromQueryResult + Sized + Send + Sync,
     C: ConnectionTrait,
 {
-    let paginator = query.paginate(db, size);
-    let counts = paginator.num_items_and_pages().await?;
-    let pages = counts.number_of_pages.max(1);
+    let total = count(db, &query).await?;
+    let pages = total.div_ceil(size).max(1);
     let page = page.clamp(1, pages);
-    let items = paginator.fetch_page(page - 1).await?;
-    Ok(Page { items, page, pages, total: counts.number_of_items })
+    let items = query.paginate(db, size).fetch_page(page - 1).await?;
+    Ok(Page { items, page, pages, total })
+}
+
+/// COUNT(*) of a query without its ORDER BY: the database counts from an index
+/// instead of sorting every row first (the paginator's own count keeps the order).
+async fn count<E: EntityTrait, C: ConnectionTrait>(db: &C, query: &Select<E>) -> Result<u64, sea_orm::DbErr> {
+    let mut inner = query.clone().select_only().column_as(Expr::val(1), "one").into_query();
+    inner.clear_order_by();
+    let stmt = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .from_subquery(inner, Alias::new("sub"))
+        .to_owned();
+    let row = db.query_one(&stmt).await?.ok_or_else(|| sea_orm::DbErr::RecordNotFound("count".into()))?;
+    Ok(row.try_get::<i64>("", "n")? as u64)
 }
 
 impl<T> Page<T> {

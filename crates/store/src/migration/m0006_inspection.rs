@@ -99,8 +99,9 @@ impl MigrationTrait for Migration {
         .await?;
         // One application a member a year: applying twice is refused by the database too.
         index(m, "ux_inspection_member_year", "annual_inspections", &["member_id", "year"], true).await?;
-        index(m, "ix_inspection_queue", "annual_inspections", &["year", "state", "association_id", "deadline"], false)
-            .await?;
+        // Counts by state and scope, and the queue's pages in deadline order.
+        index(m, "ix_inspection_state", "annual_inspections", &["year", "state", "association_id"], false).await?;
+        index(m, "ix_inspection_deadline", "annual_inspections", &["year", "deadline", "id"], false).await?;
         index(m, "ix_inspection_city", "annual_inspections", &["year", "city_association_id"], false).await?;
 
         m.create_table(
