@@ -34,6 +34,11 @@ fi
 notes+=("data set: generated in $(cat "$data/national-$members.done")")
 "$bin/cmis" accounts --type member --limit 20000 > "$data/accounts.txt"
 db_file=${CMIS_DATABASE_URL#sqlite://}; db_file=${db_file%%\?*}
+# Members who may apply for 2025 (hours done, nothing applied yet); each submission uses one up.
+sqlite3 "$db_file" "select m.cert_no from members m where m.status = 'active' and m.admitted_on < '2025-07-01'
+  and not exists (select 1 from annual_inspections a where a.member_id = m.id and a.year = 2025)
+  and (select coalesce(sum(l.hours), 0) from learning_records l where l.member_id = m.id and l.year = 2025 and l.kind = 'record') >= 40
+  limit 4000" > "$data/inspection-accounts.txt"
 counts=$(sqlite3 "$db_file" "select (select count(*) from members)||' members, '||(select count(*) from firms)||' firms, '||(select count(*) from cpas)||' CPAs, '||(select count(*) from users)||' accounts'")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -42,13 +47,14 @@ peak_mib() { awk '/VmHWM/ { printf "%d", $2/1024 }' "/proc/$1/status"; }
 
 rows=()
 measure() { # label scenario url pid
-  local row
-  row=$("$bin/loadgen" --url "$3" --scenario "$2" --seconds "$secs" --concurrency "$conc" --accounts "$data/accounts.txt" \
+  local row accounts=$data/accounts.txt
+  [ "$2" = inspection-submit ] && accounts=$data/inspection-accounts.txt
+  row=$("$bin/loadgen" --url "$3" --scenario "$2" --seconds "$secs" --concurrency "$conc" --accounts "$accounts" \
     --business-numbers "$data/business-numbers-$members.txt" --label "$1")
   rows+=("${row} $(peak_mib "$4") |")
 }
 
-for scenario in portal login home admission-submit admission-progress; do
+for scenario in ${SCENARIOS:-portal login home admission-submit admission-progress inspection-submit review-queue}; do
   port=$(free_port)
   CMIS_LISTEN=127.0.0.1:$port "$bin/cmis" serve --e2e-fixed-captcha 2468 >/dev/null 2>"$data/serve.log" &
   pid=$!
@@ -59,6 +65,8 @@ for scenario in portal login home admission-submit admission-progress; do
     home) label="logged-in home page (GET /home)";;
     admission-submit) label="入会申请 submit (multipart POST /admission/apply, 1 KB photo)";;
     admission-progress) label="入会申请进度查询 by business number (POST)";;
+    inspection-submit) label="年检 submission: 1 MiB material upload + 确认申请 (member ready, untimed login)";;
+    review-queue) label="年检审核 queue, CICPA scope (GET /association/inspections, 50 pages)";;
   esac
   measure "$label" "$scenario" "http://127.0.0.1:$port" "$pid"
   kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -13,7 +13,7 @@ use clap::Parser;
 struct Args {
     #[arg(long)]
     url: String,
-    /// portal | login | home | reference
+    /// portal | login | home | reference | admission-submit | admission-progress | inspection-submit | review-queue
     #[arg(long)]
     scenario: String,
     #[arg(long, default_value_t = 20)]
@@ -186,13 +186,23 @@ async fn get(c: &reqwest::Client, jar: &mut Jar, url: &str) -> anyhow::Result<(u
     Ok((status, res.text().await?))
 }
 
-/// Opens the portal, then logs in. Returns the POST's latency.
+/// Opens the portal, then logs in as a member. Returns the POST's latency.
 async fn login(c: &reqwest::Client, jar: &mut Jar, a: &Args, user: &str) -> anyhow::Result<Duration> {
+    login_as(c, jar, a, "member", user).await
+}
+
+async fn login_as(
+    c: &reqwest::Client,
+    jar: &mut Jar,
+    a: &Args,
+    user_type: &str,
+    user: &str,
+) -> anyhow::Result<Duration> {
     let (_, page) = get(c, jar, &format!("{}/", a.url)).await?;
     let captcha_id = between(&page, "name=\"captcha_id\" value=\"", "\"").unwrap_or_default().to_owned();
     let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
     let body = format!(
-        "_csrf={csrf}&user_type=member&login_name={user}&password={}&captcha_id={captcha_id}&captcha={}",
+        "_csrf={csrf}&user_type={user_type}&login_name={user}&password={}&captcha_id={captcha_id}&captcha={}",
         a.password, a.captcha
     );
     let t = Instant::now();
@@ -209,6 +219,128 @@ async fn login(c: &reqwest::Client, jar: &mut Jar, a: &Args, user: &str) -> anyh
         res.status().as_u16() == 303 && res.headers().get("location").and_then(|v| v.to_str().ok()) == Some("/home");
     anyhow::ensure!(ok, "login refused: {}", res.status());
     Ok(took)
+}
+
+async fn post_form(
+    c: &reqwest::Client,
+    jar: &mut Jar,
+    url: &str,
+    fields: &[(&str, &str)],
+) -> anyhow::Result<reqwest::Response> {
+    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    let mut all: Vec<(&str, &str)> = fields.to_vec();
+    all.push(("_csrf", &csrf));
+    let body = serde_urlencoded(&all);
+    let res = c
+        .post(url)
+        .header("cookie", jar.header())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await?;
+    jar.take(&res);
+    Ok(res)
+}
+
+fn serde_urlencoded(fields: &[(&str, &str)]) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    fields.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+}
+
+fn location(res: &reqwest::Response) -> &str {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// The material every submission uploads: 1 MiB that the server takes for a PDF.
+fn material() -> Vec<u8> {
+    let mut p = b"%PDF-1.4\n".to_vec();
+    p.resize(1024 * 1024, b' ');
+    p
+}
+
+const MATERIAL: &str = "社保缴纳证明";
+
+/// CICPA's default for 2025, as its staff save it: no fee, one required material.
+async fn inspection_settings(c: &reqwest::Client, a: &Args) -> anyhow::Result<()> {
+    let mut jar = Jar(HashMap::new());
+    login_as(c, &mut jar, a, "staff", "staffcicpa").await?;
+    let res = post_form(
+        c,
+        &mut jar,
+        &format!("{}/association/inspection-settings?year=2025", a.url),
+        &[
+            ("window_start", "2026-05-29"),
+            ("window_end", "2026-12-31"),
+            ("annual_hours", "40"),
+            ("fee_yuan", "0"),
+            ("materials", &format!("*{MATERIAL}")),
+            ("pre_notice", ""),
+            ("success_notice", "申请成功，请明年按时参加年检。"),
+            ("max_deferral_years", "1"),
+        ],
+    )
+    .await?;
+    anyhow::ensure!(location(&res).contains("saved=1"), "settings not saved: {}", res.status());
+    Ok(())
+}
+
+/// Logs a member in and completes 完善信息 (untimed): ready to submit.
+async fn ready_member(c: &reqwest::Client, a: &Args, user: &str) -> anyhow::Result<Jar> {
+    let mut jar = Jar(HashMap::new());
+    login(c, &mut jar, a, user).await?;
+    let res = post_form(
+        c,
+        &mut jar,
+        &format!("{}/inspection/profile", a.url),
+        &[
+            ("ethnicity", "汉族"),
+            ("political_status", "中共党员"),
+            ("mobile", "13800138000"),
+            ("email", "member@example.cn"),
+            ("mailing_address", "广州市天河区体育西路191号"),
+            ("postal_code", "510620"),
+            ("employment_status", "在职"),
+            ("work_unit", "广州某会计咨询公司"),
+            ("unit_nature", "民营企业"),
+            ("education", "硕士研究生"),
+            ("school", "中山大学"),
+            ("exam_year", "2009"),
+            ("go", "apply"),
+        ],
+    )
+    .await?;
+    anyhow::ensure!(location(&res) == "/inspection/apply", "profile not saved: {}", res.status());
+    Ok(jar)
+}
+
+/// The timed submission: the 1 MiB material, then 确认申请.
+async fn submit_inspection(c: &reqwest::Client, a: &Args, jar: &mut Jar, file: &[u8]) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    let form = reqwest::multipart::Form::new().text("label", MATERIAL).part(
+        "file",
+        reqwest::multipart::Part::bytes(file.to_vec()).file_name("社保缴纳证明.pdf").mime_str("application/pdf")?,
+    );
+    let res = c
+        .post(format!("{}/inspection/materials?_csrf={csrf}", a.url))
+        .header("cookie", jar.header())
+        .multipart(form)
+        .send()
+        .await?;
+    anyhow::ensure!(location(&res).starts_with("/inspection/apply/materials"), "upload refused: {}", res.status());
+    let res = post_form(c, jar, &format!("{}/inspection/apply", a.url), &[("commitment", "1")]).await?;
+    anyhow::ensure!(location(&res).starts_with("/inspection/done/"), "submission refused: {}", res.status());
+    Ok(t.elapsed())
 }
 
 #[tokio::main]
@@ -231,11 +363,25 @@ async fn main() -> anyhow::Result<()> {
     let submitted = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     // Person numbers for new applications start past any earlier run's.
     let first_person = std::fs::read_to_string(&a.business_numbers).map(|s| s.lines().count() as u64).unwrap_or(0) + 1;
-    let deadline = Instant::now() + Duration::from_secs(a.seconds);
+    // Untimed preparation (logins, 完善信息) ends at this barrier; the clock starts after it.
+    let barrier = Arc::new(tokio::sync::Barrier::new(a.concurrency));
+    let file = Arc::new(material());
+    if a.scenario == "inspection-submit" {
+        let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        inspection_settings(&c, &a).await?;
+    }
+    let per_client = (accounts.len() / a.concurrency).clamp(1, 60);
     let mut tasks = Vec::new();
     for _ in 0..a.concurrency {
-        let (a, accounts, next, numbers, submitted) =
-            (a.clone(), accounts.clone(), next.clone(), numbers.clone(), submitted.clone());
+        let (a, accounts, next, numbers, submitted, barrier, file) = (
+            a.clone(),
+            accounts.clone(),
+            next.clone(),
+            numbers.clone(),
+            submitted.clone(),
+            barrier.clone(),
+            file.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
             let mut lat = Vec::new();
@@ -246,6 +392,23 @@ async fn main() -> anyhow::Result<()> {
                 let user = pick();
                 login(&c, &mut jar, &a, &user).await.expect("log in before measuring");
             }
+            if a.scenario == "review-queue" {
+                login_as(&c, &mut jar, &a, "staff", "staffcicpa").await.expect("log in before measuring");
+            }
+            // Each inspection submission needs a member of its own, logged in and with a complete profile.
+            let mut ready = Vec::new();
+            if a.scenario == "inspection-submit" {
+                for _ in 0..per_client {
+                    match ready_member(&c, &a, &pick()).await {
+                        Ok(j) => ready.push(j),
+                        Err(_) => errors += 1,
+                    }
+                }
+            }
+            barrier.wait().await;
+            let started = Instant::now();
+            let deadline = started + Duration::from_secs(a.seconds);
+            let mut page = 0u64;
             while Instant::now() < deadline {
                 let r: anyhow::Result<Duration> = match a.scenario.as_str() {
                     "portal" => {
@@ -284,6 +447,20 @@ async fn main() -> anyhow::Result<()> {
                         let no = numbers[next.fetch_add(1, Ordering::Relaxed) % numbers.len().max(1)].clone();
                         query_progress(&c, &a, &no).await
                     }
+                    "inspection-submit" => {
+                        let Some(mut j) = ready.pop() else { break };
+                        submit_inspection(&c, &a, &mut j, &file).await
+                    }
+                    "review-queue" => {
+                        page = page % 50 + 1;
+                        let t = Instant::now();
+                        get(&c, &mut jar, &format!("{}/association/inspections?year=2025&page={page}", a.url))
+                            .await
+                            .and_then(|(s, body)| {
+                                anyhow::ensure!(s == 200 && body.contains("地方注协待审核"), "status {s}");
+                                Ok(t.elapsed())
+                            })
+                    }
                     other => panic!("unknown scenario {other}"),
                 };
                 match r {
@@ -291,15 +468,17 @@ async fn main() -> anyhow::Result<()> {
                     Err(_) => errors += 1,
                 }
             }
-            (lat, errors)
+            (lat, errors, started.elapsed())
         }));
     }
     let mut all = Vec::new();
     let mut errors = 0;
+    let mut elapsed = Duration::ZERO;
     for t in tasks {
-        let (l, e) = t.await?;
+        let (l, e, took) = t.await?;
         all.extend(l);
         errors += e;
+        elapsed = elapsed.max(took);
     }
     all.sort_unstable();
     let submitted = submitted.lock().expect("not poisoned");
@@ -315,7 +494,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "| {} | {:.0} | {:.1} | {:.1} | {} |",
         a.label,
-        all.len() as f64 / a.seconds as f64,
+        all.len() as f64 / elapsed.as_secs_f64().max(0.001),
         pct(0.50) as f64 / 1000.0,
         pct(0.99) as f64 / 1000.0,
         errors
