@@ -233,8 +233,18 @@ async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::
     }
     let uploader =
         user::Entity::find_by_id(m.uploaded_by).one(app.db.conn()).await?.ok_or(AppError::NotFound("附件"))?;
-    actor.require_staff_over(app, uploader.association_id)?;
-    Ok(m)
+    if actor.require_staff_over(app, uploader.association_id).is_ok() {
+        return Ok(m);
+    }
+    // A city association sees the files of the members filed under it.
+    if actor.is_staff()
+        && let Some(member_id) = uploader.member_id
+        && let Some(mm) = cmis_store::entity::member::Entity::find_by_id(member_id).one(app.db.conn()).await?
+        && mm.city_association_id.is_some_and(|c| app.orgs.is_within(c, actor.association_id))
+    {
+        return Ok(m);
+    }
+    Err(AppError::Forbidden)
 }
 
 /// The file, for the uploader or staff over them; staff views are audited.

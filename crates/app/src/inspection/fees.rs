@@ -29,7 +29,8 @@ pub async fn status_of<C: ConnectionTrait>(
     if s.fee_cents == 0 {
         return Ok(FeeStatus::Exempt);
     }
-    if s.exempt_maternity && m.sex == "女" && learning::has_maternity(db, m.id, year).await? {
+    let female = m.sex == cmis_domain::Sex::Female.code();
+    if s.exempt_maternity && female && learning::has_maternity(db, m.id, year).await? {
         return Ok(FeeStatus::Exempt);
     }
     let p = payment_of(db, m.id, year).await?;

@@ -85,6 +85,8 @@ pub struct Overview {
     /// Files uploaded for this application, not yet submitted.
     pub drafts: Vec<Attachment>,
     pub proofs: Vec<Attachment>,
+    /// Years deferred in a row just before this one.
+    pub deferred_years: i32,
     /// Files of the returned application, kept on resubmission.
     pub submitted: Vec<Attachment>,
     pub online_payment: bool,
@@ -113,6 +115,12 @@ impl Overview {
         }
         if !self.missing.is_empty() {
             out.push(format!("请先完善个人信息：{}", self.missing.join("、")));
+        }
+        if deferral && self.deferred_years >= self.settings.max_deferral_years {
+            out.push(format!(
+                "您已连续暂缓年检{}年，暂缓年检最长{}年，本年度请申请年检",
+                self.deferred_years, self.settings.max_deferral_years
+            ));
         }
         if !deferral && self.hours.short() > 0.0 {
             out.push(format!(
@@ -150,6 +158,24 @@ async fn last_passed<C: ConnectionTrait>(db: &C, member_id: i32) -> AppResult<Op
         .one(db)
         .await?
         .map(|r| r.year))
+}
+
+/// How many years right before `year` the member was deferred, in a row.
+async fn deferred_streak<C: ConnectionTrait>(db: &C, member_id: i32, year: i32) -> AppResult<i32> {
+    let rows = row::Entity::find()
+        .filter(row::Column::MemberId.eq(member_id))
+        .filter(row::Column::Year.lt(year))
+        .order_by_desc(row::Column::Year)
+        .all(db)
+        .await?;
+    let mut streak = 0;
+    for r in rows {
+        if r.year != year - 1 - streak || state_of(&r) != InspectionState::Deferred {
+            break;
+        }
+        streak += 1;
+    }
+    Ok(streak)
 }
 
 async fn application<C: ConnectionTrait>(db: &C, member_id: i32, year: i32) -> AppResult<Option<row::Model>> {
@@ -199,6 +225,7 @@ async fn overview_for(app: &App, actor: &Actor, m: &member::Model, year: i32, to
         }),
         drafts: attachments::list(app, actor, INSPECTION_MATERIALS, DRAFT).await?,
         proofs: attachments::list(app, actor, DEFERRAL_PROOF, DRAFT).await?,
+        deferred_years: deferred_streak(db, m.id, year).await?,
         submitted,
         online_payment: app.payments.is_some(),
         settings: s,

@@ -227,6 +227,33 @@ async fn deferral_is_returned_and_then_approved() {
 
     let detail = s.get(&format!("/association/inspections/{id}")).await.body;
     assert!(detail.contains("出国证明.pdf") && detail.contains("?inline=1"), "the proof shows in the page");
+    // The member's city association looks (and sees the proof) but does not decide.
+    let file_id = between(&detail, "<iframe src=\"/attachments/", "?inline=1").to_owned();
+    let city = {
+        use cmis_store::entity::member;
+        let m = member::Entity::find()
+            .filter(member::Column::CertNo.eq(&cert))
+            .one(t.app.db.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        t.app
+            .orgs
+            .get(m.city_association_id.expect("the first demo member is filed under a city"))
+            .unwrap()
+            .code
+            .clone()
+    };
+    let mut c = t.client();
+    c.login("staff", &format!("staff{city}"), PASSWORD).await;
+    let seen = c.get(&format!("/association/inspections/{id}")).await.body;
+    assert!(seen.contains("出国证明.pdf") && !seen.contains("暂缓通过"), "read-only for the city");
+    assert_eq!(c.get(&format!("/attachments/{file_id}?inline=1")).await.status, 200);
+    let other = if city == "4401" { "4402" } else { "4401" };
+    let mut o = t.client();
+    o.login("staff", &format!("staff{other}"), PASSWORD).await;
+    assert_eq!(o.get(&format!("/association/inspections/{id}")).await.status, 404);
+    assert_eq!(o.get(&format!("/attachments/{file_id}")).await.status, 403);
     let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
     assert!(r.body.contains("不能办理"), "a deferral is not passed as an inspection");
     let r = s
@@ -567,4 +594,68 @@ async fn the_whole_flow_through_the_api() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
+}
+
+#[tokio::test]
+async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
+    use cmis_app::inspection::{fees, settings};
+    use cmis_domain::inspection::FeeStatus;
+    use cmis_store::entity::member;
+    let t = TestApp::new().await;
+    let members = member::Entity::find().all(t.app.db.conn()).await.unwrap();
+    for m in members.iter().take(4) {
+        let mut s = t.client();
+        s.login("staff", &format!("staff{}", &m.cert_no[..2]), PASSWORD).await;
+        let r = s
+            .post(
+                "/association/learning-records",
+                &[
+                    ("cert_no", &m.cert_no),
+                    ("kind", "reduction"),
+                    ("year", "2025"),
+                    ("hours", "20"),
+                    ("category", "maternity"),
+                    ("title", "产假"),
+                ],
+            )
+            .await;
+        assert!(r.location().contains("saved=1"), "{}", r.body);
+        let st = settings::effective(&t.app, m.association_id, 2025).await.unwrap();
+        let fee = fees::status_of(t.app.db.conn(), m, 2025, &st).await.unwrap();
+        let expected = if m.sex == "F" { FeeStatus::Exempt } else { FeeStatus::Unpaid };
+        assert_eq!(fee, expected, "{} {}", m.cert_no, m.sex);
+    }
+
+    // Deferred for 2024 already: with the longest deferral of one year, no second one.
+    let (mut c, _, cert) = member_and_staff(&t).await;
+    let m = members.iter().find(|m| m.cert_no == cert).unwrap();
+    let now = chrono::Utc::now();
+    use sea_orm::{ActiveModelTrait, Set};
+    annual_inspection::ActiveModel {
+        member_id: Set(m.id),
+        year: Set(2024),
+        association_id: Set(m.association_id),
+        city_association_id: Set(None),
+        cert_no: Set(cert.clone()),
+        name: Set(m.name.clone()),
+        state: Set("deferred".into()),
+        hours_required: Set(40.0),
+        hours_done: Set(0.0),
+        fee_status: Set("unpaid".into()),
+        deferral_reason: Set(Some("出国".into())),
+        return_reason: Set(None),
+        return_items: Set(None),
+        submitted_at: Set(now),
+        deadline: Set(now.date_naive()),
+        decided_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(t.app.db.conn())
+    .await
+    .unwrap();
+    c.multipart("/inspection/proofs", &[("证明.pdf", PDF)]).await;
+    let r = c.post("/inspection/defer", &[("commitment", "1"), ("reason", "仍在国外")]).await;
+    assert!(r.body.contains("您已连续暂缓年检1年，暂缓年检最长1年"), "{}", r.body);
 }
