@@ -132,7 +132,10 @@ impl Shell {
     pub fn tab(&self) -> &'static str {
         if self.path.starts_with("/messages") {
             "messages"
-        } else if ["/me", "/account", "/contacts", "/profile"].iter().any(|p| self.path.starts_with(p)) {
+        } else if ["/me", "/account", "/contacts", "/profile", "/inspection/qr"]
+            .iter()
+            .any(|p| self.path.starts_with(p))
+        {
             "me"
         } else {
             "home"

@@ -103,6 +103,8 @@ struct ProfilePage {
     qualifications: Vec<QualBox>,
     errors: FieldErrors,
     year: i32,
+    /// After a return: the reason and what the reviewer named.
+    returned: Option<inspection::Current>,
 }
 
 impl ProfilePage {
@@ -126,6 +128,7 @@ async fn profile(State(state): State<AppState>, shell: Shell) -> WebResult<Html<
         qualifications: profile_form::qualifications(&own.profile, &errors),
         errors,
         year: o.year,
+        returned: o.current.filter(|c| c.state.is_returned()),
         shell,
     };
     Ok(Html(page.render()?))
@@ -168,6 +171,7 @@ async fn save_profile(
                 qualifications: profile_form::qualifications(&p, &errors),
                 errors,
                 year: o.year,
+                returned: o.current.filter(|c| c.state.is_returned()),
                 shell,
             };
             Ok(Html(page.render()?).into_response())
