@@ -194,13 +194,8 @@ async fn decide(
     };
     match admission::decide(&state.app, &shell.actor, id, action, &f.reason).await {
         Ok(_) => Ok(Redirect::to(&format!("/association/admissions/{id}?done={}", f.action)).into_response()),
-        Err(AppError::Invalid(mut errors)) => {
-            // The reason box the reviewer used gets the message.
-            errors.0.iter_mut().for_each(|(k, _)| {
-                if k == "reason" {
-                    *k = format!("reason_{}", f.action);
-                }
-            });
+        Err(AppError::Invalid(errors)) => {
+            let errors = super::reason_errors(errors, &f.action);
             Ok(render_detail(&state, shell, id, errors, None).await?.into_response())
         }
         Err(e) => Err(e.into()),

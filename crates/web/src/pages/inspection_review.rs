@@ -245,12 +245,8 @@ async fn decide(
     let items: Vec<String> = pairs.iter().filter(|(k, _)| k == "item").map(|(_, v)| v.clone()).collect();
     match review::decide(&state.app, &shell.actor, id, action, &get("reason"), &items).await {
         Ok(_) => Ok(Redirect::to(&format!("/association/inspections/{id}?done={code}")).into_response()),
-        Err(AppError::Invalid(mut errors)) => {
-            errors.0.iter_mut().for_each(|(k, _)| {
-                if k == "reason" {
-                    *k = format!("reason_{code}");
-                }
-            });
+        Err(AppError::Invalid(errors)) => {
+            let errors = super::reason_errors(errors, &code);
             Ok(render_detail(&state, shell, id, errors, None).await?.into_response())
         }
         Err(e) => Err(e.into()),

@@ -73,6 +73,17 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
+/// A review page has one reason box per decision: a refusal for a missing
+/// reason goes beside the box of the decision `action` that was pressed.
+pub fn reason_errors(mut errors: cmis_app::FieldErrors, action: &str) -> cmis_app::FieldErrors {
+    for (k, _) in errors.0.iter_mut() {
+        if k == "reason" {
+            *k = format!("reason_{action}");
+        }
+    }
+    errors
+}
+
 /// Template helpers shared by pages.
 pub mod fmt {
     use chrono::{DateTime, FixedOffset, Utc};

@@ -62,25 +62,29 @@ struct Cashier {
     result: Option<Result<String, String>>,
 }
 
+/// The cashier page a payment QR code opens.
 async fn cashier(
     State(state): State<AppState>,
     axum::Extension(csrf): axum::Extension<CsrfToken>,
     Path(token): Path<String>,
 ) -> WebResult<Html<String>> {
-    dev_on(&state)?;
-    let order = payment::dev::order_of(&state.app.settings, &token).ok_or(WebError::NotFound)?;
-    let amount = cmis_app::inspection::settings::yuan(order.amount_cents);
-    Ok(Html(Cashier { order, amount, csrf: csrf.0, result: None }.render()?))
+    cashier_page(&state, csrf, &token, false).await
 }
 
+/// 确认支付: the provider notifies the merchant, and says how it answered.
 async fn cashier_pay(
     State(state): State<AppState>,
     axum::Extension(csrf): axum::Extension<CsrfToken>,
     Path(token): Path<String>,
 ) -> WebResult<Html<String>> {
-    dev_on(&state)?;
-    let order = payment::dev::order_of(&state.app.settings, &token).ok_or(WebError::NotFound)?;
+    cashier_page(&state, csrf, &token, true).await
+}
+
+async fn cashier_page(state: &AppState, csrf: CsrfToken, token: &str, pay: bool) -> WebResult<Html<String>> {
+    dev_on(state)?;
+    let order = payment::dev::order_of(&state.app.settings, token).ok_or(WebError::NotFound)?;
     let amount = cmis_app::inspection::settings::yuan(order.amount_cents);
-    let result = Some(payment::dev::pay(&state.app.settings, &token).await.map_err(|e| e.to_string()));
+    let result =
+        if pay { Some(payment::dev::pay(&state.app.settings, token).await.map_err(|e| e.to_string())) } else { None };
     Ok(Html(Cashier { order, amount, csrf: csrf.0, result }.render()?))
 }

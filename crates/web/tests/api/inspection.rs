@@ -63,24 +63,21 @@ async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
     assert!(r.location().contains("saved=1"), "{}", r.body);
 }
 
-async fn state_of(t: &TestApp, cert: &str) -> String {
+async fn application(t: &TestApp, cert: &str) -> annual_inspection::Model {
     annual_inspection::Entity::find()
         .filter(annual_inspection::Column::CertNo.eq(cert))
         .one(t.app.db.conn())
         .await
         .unwrap()
         .unwrap()
-        .state
+}
+
+async fn state_of(t: &TestApp, cert: &str) -> String {
+    application(t, cert).await.state
 }
 
 async fn inspection_id(t: &TestApp, cert: &str) -> i32 {
-    annual_inspection::Entity::find()
-        .filter(annual_inspection::Column::CertNo.eq(cert))
-        .one(t.app.db.conn())
-        .await
-        .unwrap()
-        .unwrap()
-        .id
+    application(t, cert).await.id
 }
 
 #[tokio::test]
