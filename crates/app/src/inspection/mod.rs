@@ -244,8 +244,20 @@ pub async fn upload_material(
     let m = own_member(app, actor).await?;
     let year = settings::current_year(app, m.association_id, today()).await?;
     let s = settings::effective(app, m.association_id, year).await?;
-    if !s.materials.iter().any(|x| x.name == label) {
+    let Some(material) = s.materials.iter().find(|x| x.name == label) else {
         return Err(FieldErrors::one("file", "请选择要上传的材料名称"));
+    };
+    // The association's limits for this material, inside the seed's.
+    let kind = attachments::sniff(&bytes).map(|k| k.label());
+    if kind.is_some_and(|k| !material.kinds.iter().any(|x| x == k)) {
+        return Err(FieldErrors::one("file", format!("“{label}”支持的类型为{}", material.kinds.join("、"))));
+    }
+    if bytes.len() as u64 > material.max_mb * 1024 * 1024 {
+        return Err(FieldErrors::one("file", format!("“{label}”单个附件大小不能超过{}MB", material.max_mb)));
+    }
+    let already = attachments::list(app, actor, INSPECTION_MATERIALS, DRAFT).await?;
+    if already.iter().filter(|a| a.label.as_deref() == Some(label)).count() as u64 >= material.max_count {
+        return Err(FieldErrors::one("file", format!("“{label}”最多可上传{}个附件", material.max_count)));
     }
     attachments::upload(app, actor, INSPECTION_MATERIALS, DRAFT, Some(label), file_name, bytes).await
 }

@@ -13,11 +13,73 @@ use crate::attachments::INSPECTION_MATERIALS;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::{Actor, App, audit};
 
-/// One material the association asks for.
+/// One material the association asks for, with its own limits inside the
+/// seed's (pdf, jpg, png, xls; at most 5 files of 5 MB).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Material {
     pub name: String,
     pub required: bool,
+    /// Of pdf, jpg, png, xls.
+    #[serde(default = "all_kinds")]
+    pub kinds: Vec<String>,
+    #[serde(default = "five")]
+    pub max_count: u64,
+    #[serde(default = "five")]
+    pub max_mb: u64,
+}
+
+fn all_kinds() -> Vec<String> {
+    INSPECTION_MATERIALS.kinds.iter().map(|k| k.label().to_owned()).collect()
+}
+
+fn five() -> u64 {
+    5
+}
+
+impl Material {
+    /// As the member reads it beside the upload box.
+    pub fn hint(&self) -> String {
+        format!("{}，最多{}个，每个不超过{}MB", self.kinds.join("、"), self.max_count, self.max_mb)
+    }
+
+    /// As staff type it: `[*]名称[|类型,类型[|个数[|MB]]]`.
+    fn line(&self) -> String {
+        let mut l = format!("{}{}", if self.required { "*" } else { "" }, self.name);
+        if self.kinds != all_kinds() || self.max_count != 5 || self.max_mb != 5 {
+            l.push_str(&format!("|{}|{}|{}", self.kinds.join(","), self.max_count, self.max_mb));
+        }
+        l
+    }
+
+    fn parse(line: &str) -> Result<Material, String> {
+        let mut parts = line.split(['|', '｜']).map(str::trim);
+        let first = parts.next().unwrap_or_default();
+        let (required, name) = match first.strip_prefix('*').or_else(|| first.strip_prefix('＊')) {
+            Some(rest) => (true, rest.trim()),
+            None => (false, first),
+        };
+        if name.is_empty() || name.chars().count() > 50 {
+            return Err("每项材料名称不超过50个字".into());
+        }
+        let kinds: Vec<String> = match parts.next().filter(|k| !k.is_empty()) {
+            None => all_kinds(),
+            Some(k) => k.split([',', '，', '、']).map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect(),
+        };
+        if kinds.is_empty() || kinds.iter().any(|k| !all_kinds().contains(k)) {
+            return Err(format!("“{name}”的文件类型应为pdf、jpg、png、xls中的一种或几种"));
+        }
+        let number = |v: Option<&str>, what: &str| -> Result<u64, String> {
+            match v.filter(|v| !v.is_empty()) {
+                None => Ok(5),
+                Some(v) => {
+                    v.parse::<u64>().ok().filter(|n| (1..=5).contains(n)).ok_or(format!("“{name}”的{what}应为1至5"))
+                }
+            }
+        };
+        let max_count = number(parts.next(), "个数")?;
+        let max_mb = number(parts.next(), "大小（MB）")?;
+        Ok(Material { name: name.to_owned(), required, kinds, max_count, max_mb })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -147,7 +209,7 @@ pub struct SettingsForm {
     pub annual_hours: String,
     pub fee_yuan: String,
     pub exempt_maternity: bool,
-    /// One material a line; a leading `*` marks a required one.
+    /// One material a line: `[*]名称[|类型,类型[|个数[|MB]]]`; `*` marks a required one.
     pub materials: String,
     pub pre_notice: String,
     pub success_notice: String,
@@ -162,12 +224,7 @@ impl SettingsForm {
             annual_hours: format!("{}", s.annual_hours),
             fee_yuan: s.fee_yuan(),
             exempt_maternity: s.exempt_maternity,
-            materials: s
-                .materials
-                .iter()
-                .map(|m| format!("{}{}", if m.required { "*" } else { "" }, m.name))
-                .collect::<Vec<_>>()
-                .join("\n"),
+            materials: s.materials.iter().map(Material::line).collect::<Vec<_>>().join("\n"),
             pre_notice: s.pre_notice.clone(),
             success_notice: s.success_notice.clone(),
             max_deferral_years: s.max_deferral_years.to_string(),
@@ -226,14 +283,10 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
     }
     let mut materials = Vec::new();
     for line in f.materials.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (required, name) = match line.strip_prefix('*').or_else(|| line.strip_prefix('＊')) {
-            Some(rest) => (true, rest.trim()),
-            None => (false, line),
-        };
-        if name.chars().count() > 50 {
-            errors.add("materials", "每项材料名称不超过50个字");
+        match Material::parse(line) {
+            Ok(m) => materials.push(m),
+            Err(e) => errors.add("materials", e),
         }
-        materials.push(Material { name: name.to_owned(), required });
     }
     if materials.len() as u64 > INSPECTION_MATERIALS.max_count {
         errors.add("materials", format!("最多{}项材料", INSPECTION_MATERIALS.max_count));
@@ -307,6 +360,22 @@ fn parse_yuan(v: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn materials_read_as_staff_type_them() {
+        let m = Material::parse("*社保缴纳证明|pdf,JPG|2|3").unwrap();
+        assert_eq!(
+            (m.required, m.kinds.clone(), m.max_count, m.max_mb),
+            (true, vec!["pdf".into(), "jpg".into()], 2, 3)
+        );
+        assert_eq!(m.line(), "*社保缴纳证明|pdf,jpg|2|3");
+        let plain = Material::parse("工作单位证明").unwrap();
+        assert_eq!((plain.required, plain.max_count, plain.max_mb, plain.kinds.len()), (false, 5, 5, 4));
+        assert_eq!(plain.line(), "工作单位证明");
+        assert!(Material::parse("证明|doc").is_err());
+        assert!(Material::parse("证明|pdf|9").is_err());
+        assert!(Material::parse("证明|pdf|1|50").is_err(), "never above the seed's 5 MB");
+    }
 
     #[test]
     fn parses_yuan() {

@@ -656,3 +656,50 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
     let r = c.post("/inspection/defer", &[("commitment", "1"), ("reason", "仍在国外")]).await;
     assert!(r.body.contains("您已连续暂缓年检1年，暂缓年检最长1年"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn each_material_keeps_the_limits_its_association_set() {
+    let t = TestApp::new().await;
+    let (mut m, mut s, _) = member_and_staff(&t).await;
+    let r = s
+        .post(
+            "/association/inspection-settings?year=2025",
+            &[
+                ("window_start", "2026-01-01"),
+                ("window_end", "2026-12-31"),
+                ("annual_hours", "40"),
+                ("fee_yuan", "100"),
+                ("materials", "*社保缴纳证明|pdf|1|1\n照片|jpg,png"),
+                ("success_notice", "ok"),
+                ("max_deferral_years", "1"),
+            ],
+        )
+        .await;
+    assert!(r.location().contains("saved=1"), "{}", r.body);
+    let page = m.get("/inspection/apply/materials?agreed=1").await.body;
+    assert!(page.contains("pdf，最多1个，每个不超过1MB"), "{page}");
+    let png = b"\x89PNG\r\n\x1a\n0000";
+    let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.png", png)]).await;
+    assert!(r.body.contains("“社保缴纳证明”支持的类型为pdf"), "{}", r.body);
+    let big = [PDF, &vec![b' '; 1024 * 1024][..]].concat();
+    let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", &big)]).await;
+    assert!(r.body.contains("单个附件大小不能超过1MB"), "{}", r.body);
+    m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", PDF)]).await;
+    let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "b.pdf", PDF)]).await;
+    assert!(r.body.contains("“社保缴纳证明”最多可上传1个附件"), "{}", r.body);
+    let r = s
+        .post(
+            "/association/inspection-settings?year=2025",
+            &[
+                ("window_start", "2026-01-01"),
+                ("window_end", "2026-12-31"),
+                ("annual_hours", "40"),
+                ("fee_yuan", "100"),
+                ("materials", "证明|doc"),
+                ("success_notice", "ok"),
+                ("max_deferral_years", "1"),
+            ],
+        )
+        .await;
+    assert!(r.body.contains("文件类型应为pdf、jpg、png、xls"), "{}", r.body);
+}
