@@ -381,7 +381,13 @@ async fn submit(app: &App, actor: &Actor, action: InspectionAction, commitment: 
                 ..Default::default()
             };
             fields(&mut am);
-            am.insert(&txn).await?
+            // Two submissions at once on PostgreSQL: the unique (member, year) index refuses the second.
+            am.insert(&txn).await.map_err(|e| match e.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::Refused(format!("{year}年度年检已申请，不能重复申请"))
+                }
+                _ => e.into(),
+            })?
         }
     };
     let context = if deferral { DEFERRAL_PROOF.code } else { INSPECTION_MATERIALS.code };

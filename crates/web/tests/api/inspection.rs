@@ -703,3 +703,25 @@ async fn each_material_keeps_the_limits_its_association_set() {
         .await;
     assert!(r.body.contains("文件类型应为pdf、jpg、png、xls"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn two_submissions_at_once_make_one_application() {
+    let t = TestApp::new().await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+    add_hours(&mut s, &cert, "40").await;
+    m.post("/inspection/fee-paid", &[]).await;
+    let fee_id = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id;
+    s.post("/association/inspection-fees", &[("id", &fee_id.to_string())]).await;
+    let uid =
+        user::Entity::find().filter(user::Column::LoginName.eq(&cert)).one(t.app.db.conn()).await.unwrap().unwrap().id;
+    let actor = cmis_app::auth::actor_for(&t.app, uid).await.unwrap().unwrap();
+    let (a, b) = tokio::join!(
+        cmis_app::inspection::apply(&t.app, &actor, true),
+        cmis_app::inspection::apply(&t.app, &actor, true)
+    );
+    let refused =
+        [&a, &b].iter().filter(|r| matches!(r, Err(cmis_app::AppError::Refused(m)) if m.contains("已申请"))).count();
+    assert_eq!((a.is_ok() as u8 + b.is_ok() as u8, refused), (1, 1), "{a:?} {b:?}");
+    let n = annual_inspection::Entity::find().all(t.app.db.conn()).await.unwrap().len();
+    assert_eq!(n, 1);
+}
