@@ -90,9 +90,15 @@ pub struct PaymentQr {
     pub code_url: String,
 }
 
-/// 去支付: an order with the provider, for the QR code.
-pub async fn start_payment(app: &App, actor: &Actor, year: i32) -> AppResult<PaymentQr> {
+/// The inspection year open now for the member's association.
+async fn member_year(app: &App, m: &member::Model) -> AppResult<i32> {
+    settings::current_year(app, m.association_id, crate::admission::today()).await
+}
+
+/// 去支付: an order with the provider for this year's fee, for the QR code.
+pub async fn start_payment(app: &App, actor: &Actor) -> AppResult<PaymentQr> {
     let m = own_member(app, actor).await?;
+    let year = member_year(app, &m).await?;
     let provider = app
         .payments
         .clone()
@@ -119,8 +125,9 @@ pub async fn start_payment(app: &App, actor: &Actor, year: i32) -> AppResult<Pay
 }
 
 /// 确认已缴费: confirmed if the provider said so; otherwise 待确认 for the association.
-pub async fn claim_paid(app: &App, actor: &Actor, year: i32) -> AppResult<FeeStatus> {
+pub async fn claim_paid(app: &App, actor: &Actor) -> AppResult<FeeStatus> {
     let m = own_member(app, actor).await?;
+    let year = member_year(app, &m).await?;
     let s = settings::effective(app, m.association_id, year).await?;
     let status = status_of(app.db.conn(), &m, year, &s).await?;
     if status != FeeStatus::Unpaid {
@@ -302,15 +309,4 @@ pub async fn confirm(app: &App, actor: &Actor, ids: &[i32]) -> AppResult<usize> 
     }
     txn.commit().await?;
     Ok(n)
-}
-
-/// For the home page: how many fees wait for this association.
-pub async fn pending_count(app: &App, actor: &Actor) -> AppResult<u64> {
-    use sea_orm::PaginatorTrait;
-    confirming_staff(actor)?;
-    Ok(row::Entity::find()
-        .filter(row::Column::AssociationId.eq(actor.association_id))
-        .filter(row::Column::Status.eq("pending_confirmation"))
-        .count(app.db.conn())
-        .await?)
 }

@@ -307,7 +307,7 @@ fn cell(d: Option<&Data>) -> String {
 }
 
 /// Reads the sheet and checks every row; nothing is saved.
-async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportRow, Option<(i32, NewRecordChecked)>)>> {
+async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportRow, Option<(i32, Checked)>)>> {
     let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
         .map_err(|_| FieldErrors::one("file", "无法读取该文件，请上传xls或xlsx格式的Excel文件"))?;
     let range = book
@@ -355,7 +355,7 @@ async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportR
             }
         };
         let ok = match (&m, checked) {
-            (Some(m), Some(c)) if errors.is_empty() => Some((m.id, NewRecordChecked(c))),
+            (Some(m), Some(c)) if errors.is_empty() => Some((m.id, c)),
             _ => None,
         };
         out.push((
@@ -378,8 +378,6 @@ async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportR
     Ok(out)
 }
 
-struct NewRecordChecked(Checked);
-
 fn import_key(token: &str) -> String {
     format!("imports/learning/{token}")
 }
@@ -401,7 +399,7 @@ pub async fn preview(app: &App, actor: &Actor, bytes: Bytes) -> AppResult<Import
         .await
         .map_err(anyhow::Error::from)?;
     let error_rows = parsed.iter().filter(|(r, _)| !r.errors.is_empty()).count();
-    let total_hours = parsed.iter().filter_map(|(_, ok)| ok.as_ref()).map(|(_, c)| c.0.hours).sum();
+    let total_hours = parsed.iter().filter_map(|(_, ok)| ok.as_ref()).map(|(_, c)| c.hours).sum();
     Ok(ImportPreview { token, rows: parsed.into_iter().map(|(r, _)| r).collect(), error_rows, total_hours })
 }
 
@@ -423,7 +421,7 @@ pub async fn confirm(app: &App, actor: &Actor, token: &str) -> AppResult<usize> 
     let txn = app.db.write().await?;
     for (_, ok) in &parsed {
         let (member_id, c) = ok.as_ref().expect("no errors");
-        insert(&txn, actor, *member_id, &c.0, "import").await?;
+        insert(&txn, actor, *member_id, c, "import").await?;
     }
     audit::append(
         &txn,

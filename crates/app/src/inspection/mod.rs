@@ -140,10 +140,6 @@ impl Overview {
             _ => None,
         }
     }
-
-    pub fn again(&self) -> bool {
-        self.current.as_ref().is_some_and(|c| c.state.is_returned())
-    }
 }
 
 pub fn fmt_hours(h: f64) -> String {
@@ -463,6 +459,7 @@ fn history_row(app: &App, r: row::Model) -> HistoryRow {
 #[derive(Debug, Clone, Serialize)]
 pub struct InspectionView {
     pub row: HistoryRow,
+    pub association_id: i32,
     pub cert_no: String,
     pub name: String,
     pub city: Option<String>,
@@ -519,6 +516,7 @@ pub(crate) async fn view_of(app: &App, r: row::Model) -> AppResult<InspectionVie
         return_reason: r.return_reason.clone(),
         return_items: items_of(&r),
         deadline: r.deadline,
+        association_id: r.association_id,
         materials,
         proofs,
         row: history_row(app, r),

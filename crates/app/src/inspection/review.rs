@@ -171,8 +171,7 @@ pub async fn detail(app: &App, actor: &Actor, id: i32) -> AppResult<Detail> {
     } else {
         vec![]
     };
-    let r = row::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("年检申请"))?;
-    let s = settings::effective(app, r.association_id, r.year).await?;
+    let s = settings::effective(app, view.association_id, view.row.year).await?;
     let mut returnable: Vec<String> =
         cmis_domain::profile::FIELDS.iter().filter(|f| f.required).map(|f| f.label.to_owned()).collect();
     returnable.extend(s.materials.iter().map(|m| format!("材料：{}", m.name)));

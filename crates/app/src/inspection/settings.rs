@@ -133,10 +133,6 @@ impl InspectionSettings {
         yuan(self.fee_cents)
     }
 
-    pub fn required_materials(&self) -> usize {
-        self.materials.iter().filter(|m| m.required).count()
-    }
-
     /// The upload hint, in the seed's words.
     pub fn material_hint(&self) -> String {
         INSPECTION_MATERIALS.hint()

@@ -218,8 +218,7 @@ pub struct PaymentOut {
 #[utoipa::path(post, path = "/me/inspection/fee/order", security(("bearer" = [])),
     responses((status = 200, body = PaymentOut), (status = 422, body = ApiErrorBody)))]
 pub async fn fee_order(State(s): State<AppState>, who: ApiAuth) -> ApiResult<PaymentOut> {
-    let o = inspection::overview(&s.app, &who.0).await?;
-    let p = fees::start_payment(&s.app, &who.0, o.year).await?;
+    let p = fees::start_payment(&s.app, &who.0).await?;
     Ok(Json(PaymentOut { order_no: p.order_no, amount: p.amount, code_url: p.code_url }))
 }
 
@@ -232,8 +231,7 @@ pub struct FeeOut {
 /// 确认已缴费: 已确认 if the provider confirmed, otherwise 待确认.
 #[utoipa::path(post, path = "/me/inspection/fee/paid", security(("bearer" = [])), responses((status = 200, body = FeeOut)))]
 pub async fn fee_paid(State(s): State<AppState>, who: ApiAuth) -> ApiResult<FeeOut> {
-    let o = inspection::overview(&s.app, &who.0).await?;
-    let f = fees::claim_paid(&s.app, &who.0, o.year).await?;
+    let f = fees::claim_paid(&s.app, &who.0).await?;
     Ok(Json(FeeOut { fee_status: f.code().into(), fee_label: f.label().into() }))
 }
 

@@ -319,8 +319,7 @@ struct PayPage {
 }
 
 async fn pay(State(state): State<AppState>, shell: Shell) -> WebResult<Response> {
-    let o = inspection::overview(&state.app, &shell.actor).await?;
-    match fees::start_payment(&state.app, &shell.actor, o.year).await {
+    match fees::start_payment(&state.app, &shell.actor).await {
         Ok(p) => {
             let svg = cmis_app::qr::svg(&p.code_url)?;
             Ok(Html(PayPage { shell, p, svg }.render()?).into_response())
@@ -333,8 +332,7 @@ async fn pay(State(state): State<AppState>, shell: Shell) -> WebResult<Response>
 }
 
 async fn fee_paid(State(state): State<AppState>, shell: Shell) -> WebResult<Response> {
-    let o = inspection::overview(&state.app, &shell.actor).await?;
-    let s = fees::claim_paid(&state.app, &shell.actor, o.year).await?;
+    let s = fees::claim_paid(&state.app, &shell.actor).await?;
     Ok(Redirect::to(&format!("/inspection/apply/materials?agreed=1&fee={}", s.code())).into_response())
 }
 

@@ -46,6 +46,24 @@ async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
     (m, s, login)
 }
 
+/// 年检设置 for 2025, saved by staff: the window from 2026-01-01 to `end`.
+async fn save_settings(s: &mut Client, end: &str, fee: &str, materials: &str, notice: &str) -> Response {
+    s.post(
+        "/association/inspection-settings?year=2025",
+        &[
+            ("window_start", "2026-01-01"),
+            ("window_end", end),
+            ("annual_hours", "40"),
+            ("fee_yuan", fee),
+            ("materials", materials),
+            ("pre_notice", "请如实填报"),
+            ("success_notice", notice),
+            ("max_deferral_years", "1"),
+        ],
+    )
+    .await
+}
+
 async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
     let r = s
         .post(
@@ -281,21 +299,11 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     let (mut m, mut s, cert) = member_and_staff(&t).await;
     add_hours(&mut s, &cert, "40").await;
     // The province collects no fee this year, then closes the window.
-    let settings = |start: &'static str, end: &'static str| {
-        vec![
-            ("window_start", start),
-            ("window_end", end),
-            ("annual_hours", "40"),
-            ("fee_yuan", "0"),
-            ("materials", "*社保缴纳证明\n工作单位证明"),
-            ("pre_notice", "请如实填报"),
-            ("success_notice", "广东省注协：请于12月31日前关注审核结果。"),
-            ("max_deferral_years", "1"),
-        ]
-    };
-    let r = s.post("/association/inspection-settings?year=2025", &settings("2026-01-01", "2025-12-31")).await;
+    const NOTICE: &str = "广东省注协：请于12月31日前关注审核结果。";
+    const MATERIALS: &str = "*社保缴纳证明\n工作单位证明";
+    let r = save_settings(&mut s, "2025-12-31", "0", MATERIALS, NOTICE).await;
     assert!(r.body.contains("结束日期不能早于开始日期"));
-    let r = s.post("/association/inspection-settings?year=2025", &settings("2026-01-01", "2026-12-31")).await;
+    let r = save_settings(&mut s, "2026-12-31", "0", MATERIALS, NOTICE).await;
     assert!(r.location().contains("saved=1"), "{}", r.body);
     let page = m.get("/inspection/apply/materials?agreed=1").await.body;
     assert!(page.contains("免会费") && page.contains("社保缴纳证明"));
@@ -309,7 +317,7 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
     assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
     let done = m.get(r.location()).await.body;
-    assert!(done.contains("广东省注协：请于12月31日前关注审核结果。"), "the association's own notice");
+    assert!(done.contains(NOTICE), "the association's own notice");
 
     let id = inspection_id(&t, &cert).await;
     let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "fail"), ("reason", "")]).await;
@@ -321,7 +329,7 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     assert!(public.contains("会籍已注销") && public.contains("年检不予通过"));
 
     // Closed window: another member is told the dates.
-    s.post("/association/inspection-settings?year=2025", &settings("2026-01-01", "2026-01-31")).await;
+    save_settings(&mut s, "2026-01-31", "0", MATERIALS, NOTICE).await;
     let audit: Vec<_> = cmis_store::entity::audit_event::Entity::find()
         .filter(cmis_store::entity::audit_event::Column::Action.eq("inspection_settings_saved"))
         .all(t.app.db.conn())
@@ -661,20 +669,7 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
 async fn each_material_keeps_the_limits_its_association_set() {
     let t = TestApp::new().await;
     let (mut m, mut s, _) = member_and_staff(&t).await;
-    let r = s
-        .post(
-            "/association/inspection-settings?year=2025",
-            &[
-                ("window_start", "2026-01-01"),
-                ("window_end", "2026-12-31"),
-                ("annual_hours", "40"),
-                ("fee_yuan", "100"),
-                ("materials", "*社保缴纳证明|pdf|1|1\n照片|jpg,png"),
-                ("success_notice", "ok"),
-                ("max_deferral_years", "1"),
-            ],
-        )
-        .await;
+    let r = save_settings(&mut s, "2026-12-31", "100", "*社保缴纳证明|pdf|1|1\n照片|jpg,png", "ok").await;
     assert!(r.location().contains("saved=1"), "{}", r.body);
     let page = m.get("/inspection/apply/materials?agreed=1").await.body;
     assert!(page.contains("pdf，最多1个，每个不超过1MB"), "{page}");
@@ -687,20 +682,7 @@ async fn each_material_keeps_the_limits_its_association_set() {
     m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", PDF)]).await;
     let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "b.pdf", PDF)]).await;
     assert!(r.body.contains("“社保缴纳证明”最多可上传1个附件"), "{}", r.body);
-    let r = s
-        .post(
-            "/association/inspection-settings?year=2025",
-            &[
-                ("window_start", "2026-01-01"),
-                ("window_end", "2026-12-31"),
-                ("annual_hours", "40"),
-                ("fee_yuan", "100"),
-                ("materials", "证明|doc"),
-                ("success_notice", "ok"),
-                ("max_deferral_years", "1"),
-            ],
-        )
-        .await;
+    let r = save_settings(&mut s, "2026-12-31", "100", "证明|doc", "ok").await;
     assert!(r.body.contains("文件类型应为pdf、jpg、png、xls"), "{}", r.body);
 }
 
