@@ -2,21 +2,24 @@
 
 pub mod admission_application;
 pub mod annual_inspection;
+pub mod api_token;
 pub mod approval_step;
 pub mod association;
 pub mod attachment;
 pub mod audit_event;
-pub mod captcha;
+pub mod captcha_use;
 pub mod contact_line;
 pub mod cpa;
 pub mod fee_payment;
 pub mod firm;
 pub mod inspection_setting;
+pub mod key_fingerprint;
 pub mod learning_record;
 pub mod member;
 pub mod message;
 pub mod notice;
 pub mod outbox;
+pub mod recovery_proof;
 pub mod reset_code;
 pub mod sequence;
 pub mod session;

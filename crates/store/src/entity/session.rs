@@ -6,6 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub data: String,
+    /// The logged-in user, so that a new password can end all their sessions.
+    pub user_id: Option<i32>,
     pub expires_at: DateTimeUtc,
 }
 

@@ -8,6 +8,7 @@ mod m0003_admission;
 mod m0004_password_reset;
 mod m0005_notices;
 mod m0006_inspection;
+mod m0007_security;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_password_reset::Migration),
             Box::new(m0005_notices::Migration),
             Box::new(m0006_inspection::Migration),
+            Box::new(m0007_security::Migration),
         ]
     }
 }
