@@ -17,8 +17,7 @@ data=$PWD/bench/data
 mkdir -p "$data" bench/results
 export CMIS_CONFIG=$data/absent.toml
 export CMIS_DATABASE_URL="sqlite://$data/national-$members.sqlite3?mode=rwc"
-export CMIS_PII_KEY_FILE=$data/pii.key
-export CMIS_STORAGE__PATH=$data/files
+export CMIS_DATA_DIR=$data   # keys (pii.key, sign.key) and files/ live here
 export CMIS_DEMO_ON_FIRST_START=false
 export CMIS_LOG_FORMAT=json
 export RUST_LOG=warn
@@ -60,7 +59,7 @@ for scenario in ${SCENARIOS:-portal login home admission-submit admission-progre
   pid=$!
   wait_up "http://127.0.0.1:$port/healthz"
   case $scenario in
-    portal) label="portal page (GET /, captcha drawn and stored)";;
+    portal) label="portal page (GET /, captcha drawn and sealed)";;
     login) label="login (POST /login: captcha, throttle, argon2id, audit)";;
     home) label="logged-in home page (GET /home)";;
     admission-submit) label="入会申请 submit (multipart POST /admission/apply, 1 KB photo)";;

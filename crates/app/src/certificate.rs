@@ -22,8 +22,7 @@ use object_store::path::Path as StorePath;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::{AppError, AppResult};
-use crate::settings::Settings;
-use crate::{Actor, App, admission, member_profile, pii};
+use crate::{Actor, App, admission, member_profile};
 
 /// A subset of Noto Sans CJK SC (SIL OFL 1.1): GB2312, ASCII and CJK punctuation.
 const FONT: &[u8] = include_bytes!("../assets/NotoSansSC-GB2312.otf");
@@ -40,10 +39,13 @@ impl std::fmt::Debug for CertificateSigner {
 }
 
 impl CertificateSigner {
-    pub fn from_settings(s: &Settings) -> anyhow::Result<CertificateSigner> {
-        Ok(CertificateSigner {
-            key: SigningKey::from_bytes(&pii::key_material(&s.sign_key, &s.sign_key_file, "sign_key")?),
-        })
+    pub fn new(key: &[u8; 32]) -> CertificateSigner {
+        CertificateSigner { key: SigningKey::from_bytes(key) }
+    }
+
+    /// The public key names the signing key (see `keys`).
+    pub fn fingerprint(key: &[u8; 32]) -> String {
+        hex::encode(SigningKey::from_bytes(key).verifying_key().to_bytes())
     }
 
     /// The public key, base64: what the system publishes for offline checks.
@@ -312,13 +314,16 @@ pub async fn member_photo(app: &App, actor: &Actor, cert_no: &str) -> AppResult<
 /// The member brought a photo to the association: staff upload it, and it is
 /// approved as the certificate photo. The member is told in the message centre.
 /// The earlier photo stays stored: the admission application still shows it.
+/// Whether the actor may approve members' photos (staff): asked before the upload is read.
+pub fn may_approve_photo(actor: &Actor) -> AppResult<()> {
+    if actor.is_staff() { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
 pub async fn approve_photo(app: &App, actor: &Actor, cert_no: &str, photo: bytes::Bytes) -> AppResult<()> {
     use object_store::PutPayload;
     use rand::RngCore;
     use sea_orm::{ActiveModelTrait, Set};
-    if !actor.is_staff() {
-        return Err(AppError::Forbidden);
-    }
+    may_approve_photo(actor)?;
     let m = member_in_scope(app, actor, cert_no).await?;
     match crate::attachments::sniff(&photo) {
         Some(k) if crate::attachments::PHOTO.kinds.contains(&k) => {}

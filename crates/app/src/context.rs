@@ -4,20 +4,24 @@ use anyhow::Context as _;
 use cmis_store::Db;
 use object_store::ObjectStore;
 
+use crate::certificate::CertificateSigner;
+use crate::keys::{self, KeySpec, Secrets};
 use crate::notify::Senders;
 use crate::organisations::Organisations;
 use crate::pii::Pii;
-use crate::settings::{Settings, StorageSettings};
+use crate::settings::Settings;
 
 /// Everything a use case needs: the database, the key for personal
 /// information, file storage and the notification senders.
 pub struct App {
     pub db: Db,
     pub pii: Pii,
+    /// Keys derived from the personal-information key.
+    pub secrets: Secrets,
     pub files: Arc<dyn ObjectStore>,
     pub senders: Senders,
     pub orgs: Organisations,
-    pub signer: crate::certificate::CertificateSigner,
+    pub signer: CertificateSigner,
     pub settings: Settings,
     /// The payment provider, when one is configured.
     pub payments: Option<Arc<dyn crate::payment::PaymentProvider>>,
@@ -28,13 +32,31 @@ pub struct App {
 
 impl App {
     pub async fn new(db: Db, settings: Settings) -> anyhow::Result<App> {
-        let pii = Pii::from_settings(&settings)?;
-        let files = object_store_from(&settings.storage)?;
-        let senders = Senders::outbox(db.clone());
+        let written = keys::holds_personal_data(&db).await?;
+        let pii_file = settings.in_data_dir(&settings.pii_key_file);
+        let pii_key = keys::load(
+            &db,
+            KeySpec { name: "pii_key", value: &settings.pii_key, file: &pii_file },
+            written,
+            Pii::fingerprint,
+        )
+        .await?;
+        let sign_file = settings.in_data_dir(&settings.sign_key_file);
+        let sign_key = keys::load(
+            &db,
+            KeySpec { name: "sign_key", value: &settings.sign_key, file: &sign_file },
+            written,
+            CertificateSigner::fingerprint,
+        )
+        .await?;
+        let pii = Pii::new(&pii_key);
+        let secrets = Secrets::derive(&pii_key);
+        let files = object_store_from(&settings)?;
+        let senders = Senders::from_settings(&db, &settings, &pii_key);
         let orgs = Organisations::load(&db).await?;
-        let signer = crate::certificate::CertificateSigner::from_settings(&settings)?;
+        let signer = CertificateSigner::new(&sign_key);
         let payments = crate::payment::from_settings(&settings)?;
-        Ok(App { db, pii, files, senders, orgs, signer, settings, payments, fixed_captcha: None })
+        Ok(App { db, pii, secrets, files, senders, orgs, signer, settings, payments, fixed_captcha: None })
     }
 
     pub fn with_fixed_captcha(mut self, answer: &str) -> App {
@@ -52,11 +74,13 @@ impl App {
     }
 }
 
-fn object_store_from(s: &StorageSettings) -> anyhow::Result<Arc<dyn ObjectStore>> {
+fn object_store_from(settings: &Settings) -> anyhow::Result<Arc<dyn ObjectStore>> {
+    let s = &settings.storage;
     match s.kind.as_str() {
         "local" => {
-            std::fs::create_dir_all(&s.path).with_context(|| format!("creating {}", s.path))?;
-            Ok(Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&s.path)?))
+            let dir = settings.in_data_dir(&s.path);
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            Ok(Arc::new(object_store::local::LocalFileSystem::new_with_prefix(&dir)?))
         }
         "memory" => Ok(Arc::new(object_store::memory::InMemory::new())),
         "s3" => {

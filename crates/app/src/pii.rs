@@ -10,8 +10,6 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::settings::Settings;
-
 pub struct Pii {
     cipher: Aes256Gcm,
     digest_key: [u8; 32],
@@ -26,15 +24,14 @@ impl std::fmt::Debug for Pii {
 const PREFIX: &str = "v1:";
 
 impl Pii {
+    /// Names the key without revealing it (see `keys`).
+    pub fn fingerprint(key: &[u8; 32]) -> String {
+        hex::encode(&crate::keys::derive(key, "pii-fingerprint")[..16])
+    }
+
     pub fn new(key: &[u8; 32]) -> Pii {
         let digest_key: [u8; 32] = Sha256::new().chain_update(b"cmis-digest").chain_update(key).finalize().into();
         Pii { cipher: Aes256Gcm::new(key.into()), digest_key }
-    }
-
-    /// The key from `pii_key`, or from `pii_key_file`, made on first start so that a
-    /// default installation needs no setup. Several instances must share one key.
-    pub fn from_settings(s: &Settings) -> anyhow::Result<Pii> {
-        Ok(Pii::new(&key_material(&s.pii_key, &s.pii_key_file, "pii_key")?))
     }
 
     pub fn encrypt(&self, plain: &str) -> String {
@@ -65,38 +62,6 @@ impl Pii {
         mac.update(value.trim().to_uppercase().as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
-}
-
-/// 32 bytes of key: from the configured base64 value, or from a key file,
-/// made with a random key on first start.
-pub fn key_material(value: &str, file: &str, name: &str) -> anyhow::Result<[u8; 32]> {
-    let encoded = if !value.is_empty() {
-        value.to_owned()
-    } else {
-        let path = std::path::Path::new(file);
-        if !path.exists() {
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            let mut key = [0u8; 32];
-            rand::rng().fill_bytes(&mut key);
-            write_private(path, &B64.encode(key))?;
-            tracing::info!(file = %path.display(), "made a new {name}");
-        }
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-    };
-    let bytes = B64.decode(encoded.trim()).with_context(|| format!("{name} is not base64"))?;
-    bytes.try_into().map_err(|_| anyhow::anyhow!("{name} must be 32 bytes"))
-}
-
-fn write_private(path: &std::path::Path, content: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(content.as_bytes())?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,8 +5,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct Settings {
+    /// Where the system keeps its files by default: key files and local storage
+    /// resolve against it (an absolute path stays as it is).
+    pub data_dir: String,
     /// Base64 of 32 bytes: the key that encrypts personal information at rest.
-    /// When empty, a key file beside the data is made on first start (`pii_key_file`).
+    /// When empty, a key file in the data directory is made on first start (`pii_key_file`).
     pub pii_key: String,
     pub pii_key_file: String,
     pub storage: StorageSettings,
@@ -36,13 +39,21 @@ pub struct PaymentSettings {
     pub url: String,
 }
 
+impl Settings {
+    /// A path from the configuration, against the data directory.
+    pub fn in_data_dir(&self, path: &str) -> std::path::PathBuf {
+        std::path::Path::new(&self.data_dir).join(path)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            data_dir: "data".into(),
             pii_key: String::new(),
-            pii_key_file: "data/pii.key".into(),
+            pii_key_file: "pii.key".into(),
             sign_key: String::new(),
-            sign_key_file: "data/sign.key".into(),
+            sign_key_file: "sign.key".into(),
             public_url: String::new(),
             storage: StorageSettings::default(),
             dev_outbox: false,
@@ -57,7 +68,7 @@ impl Default for Settings {
 pub struct StorageSettings {
     /// `local` or `s3`.
     pub kind: String,
-    /// For `local`: the directory.
+    /// For `local`: the directory (relative to `data_dir`).
     pub path: String,
     pub bucket: String,
     pub endpoint: String,
@@ -72,7 +83,7 @@ impl Default for StorageSettings {
     fn default() -> Self {
         StorageSettings {
             kind: "local".into(),
-            path: "data/files".into(),
+            path: "files".into(),
             bucket: String::new(),
             endpoint: String::new(),
             region: "us-east-1".into(),

@@ -87,8 +87,12 @@ struct Config {
     listen: String,
     /// Cookies only over TLS: set behind an HTTPS load balancer.
     secure_cookies: bool,
-    /// Take the client address from X-Forwarded-For.
+    /// Take the client address from X-Forwarded-For, written by `trusted_proxies` proxies.
     trust_forwarded: bool,
+    /// How many proxies you trust stand in front (each appends to X-Forwarded-For).
+    trusted_proxies: usize,
+    /// Where Prometheus scrapes /metrics (e.g. 127.0.0.1:9090); empty: not served.
+    metrics_listen: String,
     /// `pretty` or `json`.
     log_format: String,
     /// Load the small demo data set when the database has no accounts.
@@ -104,6 +108,8 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             secure_cookies: false,
             trust_forwarded: false,
+            trusted_proxies: 1,
+            metrics_listen: String::new(),
             log_format: "pretty".into(),
             demo_on_first_start: true,
             app: Settings::default(),
@@ -259,21 +265,28 @@ async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>) -> anyhow::Re
         print_logins(&logins);
     }
     let app = Arc::new(app);
-    let store =
-        cmis_web::session::DbSessionStore::new(app.db.clone(), chrono::Duration::minutes(app.settings.session_minutes));
+    let swept = app.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {
             tick.tick().await;
-            if let Err(e) = store.delete_expired().await {
-                tracing::warn!(error = %e, "removing expired sessions");
+            if let Err(e) = cmis_app::housekeeping::sweep(&swept).await {
+                tracing::warn!(error = %e, "removing expired rows");
             }
         }
     });
-    let router = cmis_web::router(
-        app,
-        cmis_web::WebOptions { secure_cookies: cfg.secure_cookies, trust_forwarded: cfg.trust_forwarded },
-    );
+    if !cfg.metrics_listen.is_empty() {
+        let at: SocketAddr =
+            cfg.metrics_listen.parse().with_context(|| format!("metrics_listen = {}", cfg.metrics_listen))?;
+        let listener = tokio::net::TcpListener::bind(at).await.with_context(|| format!("binding {at}"))?;
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, cmis_web::ops::metrics_router()).await {
+                tracing::error!(error = %e, "metrics listener stopped");
+            }
+        });
+    }
+    let trusted_proxies = if cfg.trust_forwarded { cfg.trusted_proxies } else { 0 };
+    let router = cmis_web::router(app, cmis_web::WebOptions { secure_cookies: cfg.secure_cookies, trusted_proxies });
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     println!("中国注册会计师协会行业管理信息系统已启动：http://{addr}/");
     axum_serve(listener, router).await

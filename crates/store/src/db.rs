@@ -101,12 +101,23 @@ impl Db {
     }
 
     /// An online copy of a SQLite database into `dest` (`VACUUM INTO`), consistent
-    /// while the server keeps running. PostgreSQL is backed up with pg_dump.
+    /// while the server keeps running, readable by its owner only (it holds every
+    /// account). PostgreSQL is backed up with pg_dump.
     pub async fn backup_sqlite(&self, dest: &std::path::Path) -> anyhow::Result<()> {
         anyhow::ensure!(self.is_sqlite(), "cmis backup copies SQLite databases; use pg_dump for PostgreSQL");
-        anyhow::ensure!(!dest.exists(), "{} already exists", dest.display());
+        // An empty file made first, owner-only: VACUUM INTO fills it and keeps its mode.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(dest).with_context(|| format!("creating {} (it must not exist)", dest.display()))?;
         let path = dest.to_str().context("backup path is not UTF-8")?.replace('\'', "''");
-        self.conn.execute_unprepared(&format!("VACUUM INTO '{path}'")).await?;
+        if let Err(e) = self.conn.execute_unprepared(&format!("VACUUM INTO '{path}'")).await {
+            let _ = std::fs::remove_file(dest);
+            return Err(e.into());
+        }
+        #[cfg(unix)]
+        std::fs::set_permissions(dest, std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
         Ok(())
     }
 
