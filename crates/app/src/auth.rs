@@ -5,13 +5,13 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::Utc;
 use cmis_domain::UserType;
 use cmis_domain::password;
-use cmis_domain::throttle::{self, Counter};
-use cmis_store::entity::{throttle as throttle_row, user};
+use cmis_domain::throttle::{PER_ACCOUNT, PER_ADDRESS};
+use cmis_store::entity::{api_token, recovery_proof, session, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::{Actor, App, audit, captcha};
+use crate::{Actor, App, audit, captcha, throttle};
 
 pub fn hash_password(plain: &str) -> String {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
@@ -123,17 +123,22 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     }
 
     let now = Utc::now();
-    let account_key = format!("account:{}:{}", user_type.code(), login_name.to_lowercase());
+    let account_key = account_key(user_type, &login_name);
     let address_key = format!("address:{}", c.address);
-    let account = load_counter(app, &account_key).await?;
-    if let Some(min) = throttle::PER_ACCOUNT.locked_minutes(account.as_ref(), now) {
+    // Counted before the password is checked: attempts past the limit are not tried at all.
+    let account = throttle::hit(app.db.conn(), &account_key, PER_ACCOUNT, now).await?;
+    if !account.allowed(&PER_ACCOUNT) {
         return Err(AppError::Refused(format!(
-            "登录失败次数过多，该账户已被临时锁定，请{min}分钟后再试或使用“忘记密码”找回密码"
+            "登录失败次数过多，该账户已被临时锁定，请{}分钟后再试或使用“忘记密码”找回密码",
+            account.minutes_locked(now)
         )));
     }
-    let address = load_counter(app, &address_key).await?;
-    if let Some(min) = throttle::PER_ADDRESS.locked_minutes(address.as_ref(), now) {
-        return Err(AppError::Refused(format!("当前网络登录失败次数过多，请{min}分钟后再试")));
+    let address = throttle::hit(app.db.conn(), &address_key, PER_ADDRESS, now).await?;
+    if !address.allowed(&PER_ADDRESS) {
+        return Err(AppError::Refused(format!(
+            "当前网络登录失败次数过多，请{}分钟后再试",
+            address.minutes_locked(now)
+        )));
     }
 
     let found = user::Entity::find()
@@ -146,22 +151,20 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
 
     let txn = app.db.write().await?;
     let Some(user) = found.filter(|_| ok) else {
-        let a = throttle::PER_ACCOUNT.after_failure(account.as_ref(), now);
-        save_counter(&txn, &account_key, a).await?;
-        save_counter(&txn, &address_key, throttle::PER_ADDRESS.after_failure(address.as_ref(), now)).await?;
         audit::append(&txn, &account_key, "login_failed", &account_key, json!({ "address": c.address })).await?;
         txn.commit().await?;
-        let left = throttle::PER_ACCOUNT.max_failures.saturating_sub(a.failures);
-        return Err(if a.locked_until.is_some() {
+        let left = account.left(&PER_ACCOUNT);
+        return Err(if left == 0 {
             AppError::Refused(format!(
                 "用户名或密码错误次数过多，该账户已被临时锁定{}分钟",
-                throttle::PER_ACCOUNT.lockout.num_minutes()
+                PER_ACCOUNT.lockout.num_minutes()
             ))
         } else {
             FieldErrors::one("password", format!("用户名或密码错误，还可尝试{left}次"))
         });
     };
-    throttle_row::Entity::delete_by_id(account_key).exec(&txn).await?;
+    throttle::clear(&txn, &account_key).await?;
+    throttle::give_back(&txn, &address_key, PER_ADDRESS).await?;
     let mut am: user::ActiveModel = user.clone().into();
     am.last_login_at = Set(Some(now));
     am.update(&txn).await?;
@@ -178,33 +181,17 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     Ok(actor)
 }
 
-pub(crate) async fn load_counter(app: &App, key: &str) -> AppResult<Option<Counter>> {
-    Ok(throttle_row::Entity::find_by_id(key.to_owned()).one(app.db.conn()).await?.map(|t| Counter {
-        failures: t.failures.max(0) as u32,
-        window_start: t.window_start,
-        locked_until: t.locked_until,
-    }))
+/// The throttle key of an account's logins.
+pub(crate) fn account_key(user_type: UserType, login_name: &str) -> String {
+    format!("account:{}:{}", user_type.code(), login_name.trim().to_lowercase())
 }
 
-pub(crate) async fn save_counter<C: ConnectionTrait>(db: &C, key: &str, c: Counter) -> AppResult<()> {
-    let row = throttle_row::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(c.failures as i32),
-        window_start: Set(c.window_start),
-        locked_until: Set(c.locked_until),
-    };
-    throttle_row::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(throttle_row::Column::Key)
-                .update_columns([
-                    throttle_row::Column::Failures,
-                    throttle_row::Column::WindowStart,
-                    throttle_row::Column::LockedUntil,
-                ])
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
+/// Ends every page session, API token and recovery in progress of a user,
+/// inside the transaction that changes their password.
+pub(crate) async fn end_sessions<C: ConnectionTrait>(db: &C, user_id: i32) -> AppResult<()> {
+    session::Entity::delete_many().filter(session::Column::UserId.eq(user_id)).exec(db).await?;
+    api_token::Entity::delete_many().filter(api_token::Column::UserId.eq(user_id)).exec(db).await?;
+    recovery_proof::Entity::delete_many().filter(recovery_proof::Column::UserId.eq(user_id)).exec(db).await?;
     Ok(())
 }
 
@@ -257,6 +244,8 @@ pub async fn change_password(app: &App, actor: &Actor, old: &str, new: &str, con
     am.must_change_password = Set(false);
     am.password_changed_at = Set(Some(Utc::now()));
     am.update(&txn).await?;
+    // Every session and token of the account ends with the old password.
+    end_sessions(&txn, actor.user_id).await?;
     audit::append(&txn, &actor.audit_name(), "password_changed", &format!("user:{}", actor.user_id), json!({})).await?;
     txn.commit().await?;
     Ok(())
@@ -274,11 +263,12 @@ pub async fn issue_initial_password(app: &App, by: &str, user_type: UserType, lo
     let plain = random_password();
     let hash = hash_password(&plain);
     let txn = app.db.write().await?;
-    let subject = format!("user:{}", u.id);
+    let (user_id, subject) = (u.id, format!("user:{}", u.id));
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
     am.must_change_password = Set(true);
     am.update(&txn).await?;
+    end_sessions(&txn, user_id).await?;
     audit::append(&txn, by, "initial_password_issued", &subject, json!({})).await?;
     txn.commit().await?;
     Ok(plain)
@@ -300,8 +290,6 @@ pub async fn accounts(app: &App, user_type: UserType, limit: u64) -> AppResult<V
 
 /// Clears the login throttle of an account (an operator unlocking it).
 pub async fn unlock(app: &App, user_type: UserType, login_name: &str) -> AppResult<()> {
-    let key = format!("account:{}:{}", user_type.code(), login_name.to_lowercase());
-    let db = app.db.conn();
-    throttle_row::Entity::delete_by_id(key).exec(db).await?;
+    throttle::clear(app.db.conn(), &account_key(user_type, login_name)).await?;
     Ok(())
 }

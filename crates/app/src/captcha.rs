@@ -1,10 +1,17 @@
-//! Image captchas. The answer stays on the server; a captcha expires after
-//! five minutes and is deleted when it is checked, right or wrong.
+//! Image captchas. The answer never reaches the client in a form it can read:
+//! it is sealed (AES-256-GCM, with a key derived from the personal-information
+//! key) into the captcha's id together with its expiry, five minutes on. So
+//! drawing a captcha writes nothing to the database; checking one writes its
+//! id once, right or wrong, and a second check of the same id fails.
 
-use chrono::{Duration, Utc};
-use cmis_store::entity::captcha;
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
+use chrono::{DateTime, Duration, Utc};
+use cmis_store::entity::captcha_use;
 use rand::{Rng, RngCore};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{EntityTrait, Set};
 
 use crate::App;
 use crate::error::AppResult;
@@ -23,6 +30,31 @@ const ALPHABET: &[char] = &[
     'v', 'w', 'x', 'y',
 ];
 
+fn cipher(app: &App) -> Aes256Gcm {
+    Aes256Gcm::new((&app.secrets.captcha).into())
+}
+
+/// The id of a captcha with this answer and expiry. `issue` draws its image;
+/// tests use this to make one that has already expired.
+pub fn seal(app: &App, answer: &str, expires: DateTime<Utc>) -> String {
+    let mut nonce = [0u8; 12];
+    rand::rng().fill_bytes(&mut nonce);
+    let plain = format!("{}:{}", expires.timestamp(), answer.to_lowercase());
+    let sealed =
+        cipher(app).encrypt(Nonce::from_slice(&nonce), plain.as_bytes()).expect("AES-GCM encryption of a short text");
+    let mut out = nonce.to_vec();
+    out.extend(sealed);
+    B64URL.encode(out)
+}
+
+/// (answer, expiry) of a sealed id, if it is one of ours.
+fn open(app: &App, id: &str) -> Option<(String, DateTime<Utc>)> {
+    let raw = B64URL.decode(id).ok().filter(|r| r.len() > 12 && r.len() < 128)?;
+    let plain = cipher(app).decrypt(Nonce::from_slice(&raw[..12]), &raw[12..]).ok()?;
+    let (at, answer) = std::str::from_utf8(&plain).ok()?.split_once(':')?;
+    Some((answer.to_owned(), DateTime::from_timestamp(at.parse().ok()?, 0)?))
+}
+
 pub async fn issue(app: &App) -> AppResult<Captcha> {
     let text: String = match app.fixed_captcha() {
         Some(fixed) => fixed.to_owned(),
@@ -31,13 +63,10 @@ pub async fn issue(app: &App) -> AppResult<Captcha> {
             (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect()
         }
     };
-    let mut idb = [0u8; 16];
-    rand::rng().fill_bytes(&mut idb);
-    let id = hex::encode(idb);
-    let drawn = text.clone();
+    let id = seal(app, &text, Utc::now() + LIFETIME);
     let image = tokio::task::spawn_blocking(move || {
         captcha_rs::CaptchaBuilder::new()
-            .text(drawn)
+            .text(text)
             .width(120)
             .height(40)
             .complexity(2)
@@ -47,25 +76,21 @@ pub async fn issue(app: &App) -> AppResult<Captcha> {
     })
     .await
     .map_err(anyhow::Error::from)?;
-    let now = Utc::now();
-    // Expired captchas are removed now and then, not on every request.
-    if rand::rng().random_ratio(1, 50) {
-        captcha::Entity::delete_many().filter(captcha::Column::ExpiresAt.lt(now)).exec(app.db.conn()).await?;
-    }
-    captcha::ActiveModel { id: Set(id.clone()), answer: Set(text.to_lowercase()), expires_at: Set(now + LIFETIME) }
-        .insert(app.db.conn())
-        .await?;
     Ok(Captcha { id, image })
 }
 
 /// Checks an answer and uses the captcha up, whatever the outcome.
 pub async fn check(app: &App, id: &str, answer: &str) -> AppResult<bool> {
-    if id.is_empty() {
+    let Some((expected, expires)) = open(app, id.trim()) else { return Ok(false) };
+    if expires <= Utc::now() {
         return Ok(false);
     }
-    let found = captcha::Entity::find_by_id(id.to_owned()).one(app.db.conn()).await?;
-    let Some(c) = found else { return Ok(false) };
-    let deleted = captcha::Entity::delete_by_id(id.to_owned()).exec(app.db.conn()).await?;
-    // Two requests racing with one captcha: only the one that deleted it may pass.
-    Ok(deleted.rows_affected == 1 && c.expires_at > Utc::now() && c.answer == answer.trim().to_lowercase())
+    // Two requests racing with one captcha: only the one whose row went in may pass.
+    let used = captcha_use::ActiveModel { id: Set(id.trim().to_owned()), expires_at: Set(expires) };
+    match captcha_use::Entity::insert(used).exec_without_returning(app.db.conn()).await {
+        Ok(_) => {}
+        Err(e) if cmis_store::db::is_unique_violation(&e) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    Ok(expected == answer.trim().to_lowercase())
 }

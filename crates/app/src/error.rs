@@ -41,6 +41,8 @@ pub enum AppError {
     Unauthenticated,
     #[error("您无权进行此操作")]
     Forbidden,
+    #[error("您正在使用初始密码，请先修改密码")]
+    PasswordChangeRequired,
     #[error("{0}不存在")]
     NotFound(&'static str),
     #[error("填写的信息有误，请按提示修改")]

@@ -3,38 +3,36 @@
 //! code, (b) name + full ID number + one more fact, or (c) a code sent to the
 //! notification account bound at the first successful reset; then set a new
 //! password.
+//!
+//! A recovery is a proof in its own table, reached by a random token that
+//! the page session or the API client carries. The token opens the next
+//! recovery step and nothing else: it is not a session and not an API token.
+//! Only a verified proof can reset, and the reset ends every session and
+//! token of the account. An unknown account gets a proof too and walks the
+//! same steps as an account without a bound notification account, so the
+//! steps do not tell which accounts exist. Every check of a mobile number or
+//! of identity facts is counted first, atomically, per account and per
+//! address, before it is compared; the registered number is never shown.
 
 use chrono::{Duration, Utc};
-use cmis_domain::password;
-use cmis_domain::throttle;
-use cmis_domain::{UserType, mask};
-use cmis_store::entity::{cpa, member, reset_code, throttle as throttle_row, user};
+use cmis_domain::throttle::{
+    CODE_GAP, CODES_PER_ACCOUNT, CODES_PER_ADDRESS, RECOVERY_PER_ACCOUNT, RECOVERY_PER_ADDRESS,
+};
+use cmis_domain::{UserType, password};
+use cmis_store::entity::{cpa, member, recovery_proof, reset_code, user};
 use rand::{Rng, RngCore};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::{App, audit, auth};
+use crate::keys::Secrets;
+use crate::{App, audit, auth, captcha, throttle};
 
 pub const CODE_MINUTES: i64 = 10;
+/// How long a recovery stays open.
+pub const PROOF_MINUTES: i64 = 30;
 const MAX_ATTEMPTS: i32 = 5;
-/// One code a minute per account, ten an hour; forty an hour per address.
-const ACCOUNT_GAP_SECONDS: i64 = 60;
-const ACCOUNT_PER_HOUR: u64 = 10;
-const ADDRESS_PER_HOUR: u64 = 40;
-
-/// The account being recovered, as the second step shows it.
-#[derive(Debug, Clone)]
-pub struct Account {
-    pub user_id: i32,
-    pub user_type: UserType,
-    pub login_name: String,
-    /// Masked registered mobile number, if there is one.
-    pub mobile_hint: Option<String>,
-    /// Whether codes go to a bound notification account.
-    pub bound: bool,
-}
 
 /// What else, beside name and ID number, can prove the person (seed 000 2.1.2.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +69,38 @@ impl Fact {
     }
 }
 
+/// A recovery in progress, as its token opens it.
+#[derive(Debug, Clone)]
+pub struct Recovery {
+    id: String,
+    pub user_type: UserType,
+    pub login_name: String,
+    user: Option<user::Model>,
+}
+
+impl Recovery {
+    /// Whether codes go to a bound notification account (an unknown account
+    /// looks like one that is not bound).
+    pub fn bound(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.bound_account.is_some())
+    }
+
+    pub fn facts(&self) -> &'static [Fact] {
+        Fact::for_type(self.user_type)
+    }
+
+    fn counter_key(&self) -> String {
+        format!("recover:{}:{}", self.user_type.code(), self.login_name.to_lowercase())
+    }
+}
+
+/// A recovery whose person has proven who they are: the only way to `reset`.
+#[derive(Debug)]
+pub struct Verified {
+    id: String,
+    user: user::Model,
+}
+
 /// The person behind an account: what the verification compares with.
 struct Person {
     name: String,
@@ -79,10 +109,6 @@ struct Person {
     email: Option<String>,
     exam_cert_no: Option<String>,
     work_unit: Option<String>,
-}
-
-fn hash_code(user_id: i32, code: &str) -> String {
-    hex::encode(Sha256::new().chain_update(user_id.to_be_bytes()).chain_update(code.trim().as_bytes()).finalize())
 }
 
 async fn person(app: &App, u: &user::Model) -> AppResult<Person> {
@@ -114,16 +140,23 @@ async fn person(app: &App, u: &user::Model) -> AppResult<Person> {
     Err(AppError::Forbidden)
 }
 
-async fn user_of(app: &App, user_id: i32) -> AppResult<user::Model> {
-    user::Entity::find_by_id(user_id)
-        .one(app.db.conn())
-        .await?
-        .filter(|u| !u.disabled)
-        .ok_or(AppError::NotFound("账号"))
+fn proof_id(app: &App, token: &str) -> String {
+    Secrets::mac(&app.secrets.token, &[b"recovery", token.trim().as_bytes()])
 }
 
-/// 验证账号: user type + account (the member number).
-pub async fn find_account(app: &App, user_type: Option<UserType>, login: &str) -> AppResult<Account> {
+fn code_hash(app: &App, user_id: i32, code: &str) -> String {
+    Secrets::mac(&app.secrets.reset_code, &[&user_id.to_be_bytes(), code.trim().as_bytes()])
+}
+
+/// 验证账号: user type + account (the member number) + captcha. Returns the
+/// recovery token, whether or not the account exists.
+pub async fn start(
+    app: &App,
+    user_type: Option<UserType>,
+    login: &str,
+    captcha_id: &str,
+    captcha_answer: &str,
+) -> AppResult<String> {
     let mut errors = FieldErrors::new();
     let t = match user_type {
         Some(t @ (UserType::NonPracticingMember | UserType::Cpa)) => Some(t),
@@ -132,67 +165,112 @@ pub async fn find_account(app: &App, user_type: Option<UserType>, login: &str) -
             None
         }
     };
-    if login.trim().is_empty() {
+    let login = login.trim();
+    if login.is_empty() {
         errors.add("login_name", "请输入您要找回密码的账号");
+    } else if login.chars().count() > 32 || login.chars().any(char::is_control) {
+        errors.add("login_name", "账号格式不正确，账号即会员编号");
+    }
+    if captcha_answer.trim().is_empty() {
+        errors.add("captcha", "请输入验证码");
     }
     errors.into_result()?;
+    if !captcha::check(app, captcha_id, captcha_answer).await? {
+        return Err(FieldErrors::one("captcha", "验证码错误或已过期，请刷新后重新输入"));
+    }
     let t = t.expect("checked");
     let u = user::Entity::find()
         .filter(user::Column::UserType.eq(t.code()))
-        .filter(user::Column::LoginName.eq(login.trim()))
+        .filter(user::Column::LoginName.eq(login))
         .one(app.db.conn())
         .await?
-        .filter(|u| !u.disabled)
-        .ok_or_else(|| FieldErrors::one("login_name", "未找到该账号，请核对用户类型和会员编号（账号即会员编号）"))?;
-    let p = person(app, &u).await?;
-    Ok(Account {
-        user_id: u.id,
-        user_type: t,
-        login_name: u.login_name,
-        mobile_hint: p.mobile.as_deref().map(mask::phone),
-        bound: u.bound_account.is_some(),
+        .filter(|u| !u.disabled);
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = hex::encode(raw);
+    let now = Utc::now();
+    recovery_proof::ActiveModel {
+        id: Set(proof_id(app, &token)),
+        user_type: Set(t.code().to_owned()),
+        login_name: Set(login.to_owned()),
+        user_id: Set(u.map(|u| u.id)),
+        verified_at: Set(None),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::minutes(PROOF_MINUTES)),
+    }
+    .insert(app.db.conn())
+    .await?;
+    Ok(token)
+}
+
+async fn proof(app: &App, token: &str) -> AppResult<recovery_proof::Model> {
+    recovery_proof::Entity::find_by_id(proof_id(app, token))
+        .filter(recovery_proof::Column::ExpiresAt.gt(Utc::now()))
+        .one(app.db.conn())
+        .await?
+        .ok_or_else(|| AppError::Refused("找回密码已超时，请重新开始".into()))
+}
+
+/// The recovery a token opens.
+pub async fn open(app: &App, token: &str) -> AppResult<Recovery> {
+    let p = proof(app, token).await?;
+    let user = match p.user_id {
+        Some(id) => user::Entity::find_by_id(id).one(app.db.conn()).await?.filter(|u| !u.disabled),
+        None => None,
+    };
+    Ok(Recovery {
+        user_type: UserType::from_code(&p.user_type).ok_or(AppError::Forbidden)?,
+        login_name: p.login_name,
+        id: p.id,
+        user,
     })
 }
 
-async fn check_send_limits(app: &App, user_id: i32, address: &str) -> AppResult<()> {
-    let db = app.db.conn();
+/// Counts one identity check of this recovery, per account and per address,
+/// before it is made.
+async fn count_check(app: &App, r: &Recovery, address: &str) -> AppResult<()> {
     let now = Utc::now();
-    let hour = now - Duration::hours(1);
-    let last = reset_code::Entity::find()
-        .filter(reset_code::Column::UserId.eq(user_id))
-        .order_by_desc(reset_code::Column::Id)
-        .one(db)
-        .await?;
-    if let Some(l) = last
-        && (now - l.created_at).num_seconds() < ACCOUNT_GAP_SECONDS
-    {
-        let wait = ACCOUNT_GAP_SECONDS - (now - l.created_at).num_seconds();
-        return Err(AppError::Refused(format!("验证码已发送，请{wait}秒后再重新获取")));
+    let db = app.db.conn();
+    let by_account = throttle::hit(db, &r.counter_key(), RECOVERY_PER_ACCOUNT, now).await?;
+    if !by_account.allowed(&RECOVERY_PER_ACCOUNT) {
+        return Err(AppError::Refused(format!("验证失败次数过多，请{}分钟后再试", by_account.minutes_locked(now))));
     }
-    let by_account = reset_code::Entity::find()
-        .filter(reset_code::Column::UserId.eq(user_id))
-        .filter(reset_code::Column::CreatedAt.gt(hour))
-        .count(db)
-        .await?;
-    let by_address = reset_code::Entity::find()
-        .filter(reset_code::Column::Address.eq(address))
-        .filter(reset_code::Column::CreatedAt.gt(hour))
-        .count(db)
-        .await?;
-    if by_account >= ACCOUNT_PER_HOUR || by_address >= ADDRESS_PER_HOUR {
-        return Err(AppError::TooMany(60));
+    let by_address = throttle::hit(db, &format!("recover-addr:{address}"), RECOVERY_PER_ADDRESS, now).await?;
+    if !by_address.allowed(&RECOVERY_PER_ADDRESS) {
+        return Err(AppError::Refused(format!(
+            "当前网络验证失败次数过多，请{}分钟后再试",
+            by_address.minutes_locked(now)
+        )));
     }
     Ok(())
 }
 
+/// A check that turned out right does not count against the account.
+async fn uncount_check(app: &App, r: &Recovery) -> AppResult<()> {
+    throttle::give_back(app.db.conn(), &r.counter_key(), RECOVERY_PER_ACCOUNT).await?;
+    Ok(())
+}
+
 async fn issue_code(app: &App, u: &user::Model, channel: &str, address: &str) -> AppResult<String> {
-    check_send_limits(app, u.id, address).await?;
-    let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
     let now = Utc::now();
+    let db = app.db.conn();
+    let gap = throttle::hit(db, &format!("code-gap:{}", u.id), CODE_GAP, now).await?;
+    if !gap.allowed(&CODE_GAP) {
+        return Err(AppError::Refused(format!("验证码已发送，请{}秒后再重新获取", gap.seconds_locked(now))));
+    }
+    for (key, rule) in
+        [(format!("codes:{}", u.id), CODES_PER_ACCOUNT), (format!("codes-addr:{address}"), CODES_PER_ADDRESS)]
+    {
+        let h = throttle::hit(db, &key, rule, now).await?;
+        if !h.allowed(&rule) {
+            return Err(AppError::TooMany(h.minutes_locked(now)));
+        }
+    }
+    let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
     reset_code::ActiveModel {
         user_id: Set(u.id),
         channel: Set(channel.to_owned()),
-        code_hash: Set(hash_code(u.id, &code)),
+        code_hash: Set(code_hash(app, u.id, &code)),
         address: Set(address.to_owned()),
         attempts: Set(0),
         created_at: Set(now),
@@ -200,76 +278,111 @@ async fn issue_code(app: &App, u: &user::Model, channel: &str, address: &str) ->
         used_at: Set(None),
         ..Default::default()
     }
-    .insert(app.db.conn())
+    .insert(db)
     .await?;
     Ok(code)
 }
 
+fn not_sent(e: anyhow::Error) -> AppError {
+    tracing::warn!(error = %e, "recovery code not sent");
+    AppError::Refused("验证码发送失败，请稍后再试或使用其他信息验证".into())
+}
+
 /// (a) 手机号验证: the registered mobile number in full, then an SMS code.
-pub async fn send_sms_code(app: &App, user_id: i32, mobile: &str, address: &str) -> AppResult<()> {
-    let u = user_of(app, user_id).await?;
-    let p = person(app, &u).await?;
-    match p.mobile {
-        None => return Err(FieldErrors::one("mobile", "该账号未登记手机号码，请使用其他信息验证")),
-        Some(m) if m.trim() != mobile.trim() => {
-            return Err(FieldErrors::one("mobile", "手机号码与登记的不一致，请输入完整的登记手机号码"));
-        }
-        Some(_) => {}
+pub async fn send_sms_code(app: &App, r: &Recovery, mobile: &str, address: &str) -> AppResult<()> {
+    let mobile = mobile.trim();
+    if mobile.is_empty() {
+        return Err(FieldErrors::one("mobile", "请输入完整的登记手机号码"));
     }
-    let code = issue_code(app, &u, "sms", address).await?;
+    count_check(app, r, address).await?;
+    let registered = match &r.user {
+        Some(u) => person(app, u).await?.mobile,
+        None => None,
+    };
+    let u = match (&r.user, registered) {
+        (Some(u), Some(m)) if m.trim() == mobile => u,
+        _ => return Err(FieldErrors::one("mobile", "手机号码与登记的不一致，请输入完整的登记手机号码")),
+    };
+    uncount_check(app, r).await?;
+    let code = issue_code(app, u, "sms", address).await?;
     let text = format!(
         "【中注协】您正在找回行业管理信息系统登录密码，验证码{code}，{CODE_MINUTES}分钟内有效。如非本人操作，请忽略。"
     );
-    app.senders.sms.send_sms(mobile.trim(), &text).await?;
+    app.senders.sms.send_sms(mobile, &text).await.map_err(not_sent)?;
     Ok(())
 }
 
 /// (c) 公众号验证: a code to the bound notification account.
-pub async fn send_bound_code(app: &App, user_id: i32, address: &str) -> AppResult<()> {
-    let u = user_of(app, user_id).await?;
-    let account = u.bound_account.clone().ok_or_else(|| AppError::Refused("该账号尚未绑定公众号".into()))?;
-    let code = issue_code(app, &u, "bound", address).await?;
+pub async fn send_bound_code(app: &App, r: &Recovery, address: &str) -> AppResult<()> {
+    let (u, account) = match &r.user {
+        Some(u) => match &u.bound_account {
+            Some(a) => (u, a.clone()),
+            None => return Err(AppError::Refused("该账号尚未绑定公众号".into())),
+        },
+        None => return Err(AppError::Refused("该账号尚未绑定公众号".into())),
+    };
+    let code = issue_code(app, u, "bound", address).await?;
     let text = format!("您正在找回密码，验证码{code}，{CODE_MINUTES}分钟内有效。");
-    app.senders.bound.send_to_account(&account, &text).await?;
+    app.senders.bound.send_to_account(&account, &text).await.map_err(not_sent)?;
     Ok(())
 }
 
-/// Checks the newest code of the account: right once, within its time, and
-/// at most five tries.
-pub async fn verify_code(app: &App, user_id: i32, code: &str) -> AppResult<()> {
+async fn mark_verified(app: &App, r: &Recovery) -> AppResult<()> {
+    recovery_proof::Entity::update_many()
+        .col_expr(recovery_proof::Column::VerifiedAt, Expr::value(Utc::now()))
+        .filter(recovery_proof::Column::Id.eq(&r.id))
+        .exec(app.db.conn())
+        .await?;
+    Ok(())
+}
+
+/// Checks the newest code of the account: right once, within its time, and at
+/// most five tries, each counted before it is compared. Verifies the recovery.
+pub async fn verify_code(app: &App, r: &Recovery, code: &str) -> AppResult<()> {
     let bad = || FieldErrors::one("code", "验证码错误或已失效，请重新获取");
+    let u = r.user.as_ref().ok_or_else(bad)?;
+    let db = app.db.conn();
     let c = reset_code::Entity::find()
-        .filter(reset_code::Column::UserId.eq(user_id))
+        .filter(reset_code::Column::UserId.eq(u.id))
         .order_by_desc(reset_code::Column::Id)
-        .one(app.db.conn())
+        .one(db)
         .await?
         .ok_or_else(bad)?;
-    if c.used_at.is_some() || c.expires_at <= Utc::now() || c.attempts >= MAX_ATTEMPTS {
+    let now = Utc::now();
+    let tried = reset_code::Entity::update_many()
+        .col_expr(reset_code::Column::Attempts, Expr::col(reset_code::Column::Attempts).add(1))
+        .filter(reset_code::Column::Id.eq(c.id))
+        .filter(reset_code::Column::Attempts.lt(MAX_ATTEMPTS))
+        .filter(reset_code::Column::UsedAt.is_null())
+        .filter(reset_code::Column::ExpiresAt.gt(now))
+        .exec(db)
+        .await?;
+    if tried.rows_affected != 1 || c.code_hash != code_hash(app, u.id, code) {
         return Err(bad());
     }
-    let mut am: reset_code::ActiveModel = c.clone().into();
-    if c.code_hash != hash_code(user_id, code) {
-        am.attempts = Set(c.attempts + 1);
-        am.update(app.db.conn()).await?;
+    let used = reset_code::Entity::update_many()
+        .col_expr(reset_code::Column::UsedAt, Expr::value(now))
+        .filter(reset_code::Column::Id.eq(c.id))
+        .filter(reset_code::Column::UsedAt.is_null())
+        .exec(db)
+        .await?;
+    if used.rows_affected != 1 {
         return Err(bad());
     }
-    am.used_at = Set(Some(Utc::now()));
-    am.update(app.db.conn()).await?;
-    Ok(())
+    mark_verified(app, r).await
 }
 
-/// (b) 其他信息验证: name + full ID number + one more fact. Wrong answers
-/// count like wrong passwords.
+/// (b) 其他信息验证: name + full ID number + one more fact. Counted like
+/// wrong passwords, per account and per address. Verifies the recovery.
 pub async fn verify_other(
     app: &App,
-    user_id: i32,
+    r: &Recovery,
     name: &str,
     id_number: &str,
     fact: Option<Fact>,
     value: &str,
+    address: &str,
 ) -> AppResult<()> {
-    let u = user_of(app, user_id).await?;
-    let t = UserType::from_code(&u.user_type).ok_or(AppError::Forbidden)?;
     let mut errors = FieldErrors::new();
     if name.trim().is_empty() {
         errors.add("name", "请输入姓名");
@@ -277,7 +390,7 @@ pub async fn verify_other(
     if id_number.trim().is_empty() {
         errors.add("id_number", "请输入完整的证件号码");
     }
-    let fact = fact.filter(|f| Fact::for_type(t).contains(f));
+    let fact = fact.filter(|f| r.facts().contains(f));
     if fact.is_none() {
         errors.add("fact", "请选择辅助证明材料类型");
     }
@@ -285,31 +398,43 @@ pub async fn verify_other(
         errors.add("value", "请填写所选辅助证明材料的内容");
     }
     errors.into_result()?;
-    let key = format!("reset:{user_id}");
-    let now = Utc::now();
-    let counter = auth::load_counter(app, &key).await?;
-    if let Some(min) = throttle::PER_ACCOUNT.locked_minutes(counter.as_ref(), now) {
-        return Err(AppError::Refused(format!("验证失败次数过多，请{min}分钟后再试")));
-    }
-    let p = person(app, &u).await?;
-    let norm = |s: &str| s.trim().to_uppercase();
-    let fact_ok = match fact.expect("checked") {
-        Fact::Email => p.email.as_deref().is_some_and(|e| e.trim().eq_ignore_ascii_case(value.trim())),
-        Fact::ExamCert => p.exam_cert_no.as_deref().is_some_and(|e| norm(e) == norm(value)),
-        Fact::WorkUnit => p.work_unit.as_deref().is_some_and(|w| w.trim() == value.trim()),
+    count_check(app, r, address).await?;
+    let matches = match &r.user {
+        None => false,
+        Some(u) => {
+            let p = person(app, u).await?;
+            let norm = |s: &str| s.trim().to_uppercase();
+            let fact_ok = match fact.expect("checked") {
+                Fact::Email => p.email.as_deref().is_some_and(|e| e.trim().eq_ignore_ascii_case(value.trim())),
+                Fact::ExamCert => p.exam_cert_no.as_deref().is_some_and(|e| norm(e) == norm(value)),
+                Fact::WorkUnit => p.work_unit.as_deref().is_some_and(|w| w.trim() == value.trim()),
+            };
+            p.name.trim() == name.trim() && norm(&p.id_number) == norm(id_number) && fact_ok
+        }
     };
-    if p.name.trim() == name.trim() && norm(&p.id_number) == norm(id_number) && fact_ok {
-        throttle_row::Entity::delete_by_id(key).exec(app.db.conn()).await?;
-        return Ok(());
+    if !matches {
+        return Err(FieldErrors::one("form", "填写的信息与登记信息不一致，请核对"));
     }
-    auth::save_counter(app.db.conn(), &key, throttle::PER_ACCOUNT.after_failure(counter.as_ref(), now)).await?;
-    Err(FieldErrors::one("form", "填写的信息与登记信息不一致，请核对"))
+    uncount_check(app, r).await?;
+    mark_verified(app, r).await
+}
+
+/// The verified recovery a token opens, if it is one.
+pub async fn verified(app: &App, token: &str) -> AppResult<Verified> {
+    let p = proof(app, token).await?;
+    let user = match (p.verified_at, p.user_id) {
+        (Some(_), Some(id)) => user::Entity::find_by_id(id).one(app.db.conn()).await?.filter(|u| !u.disabled),
+        _ => None,
+    };
+    let user = user.ok_or_else(|| AppError::Refused("请先完成身份验证".into()))?;
+    Ok(Verified { id: p.id, user })
 }
 
 /// 重置密码, after one of the verifications. Binds the notification account
-/// at the first successful reset (returns true then) and lifts a login lockout.
-pub async fn reset(app: &App, user_id: i32, new: &str, confirm: &str) -> AppResult<bool> {
-    let u = user_of(app, user_id).await?;
+/// at the first successful reset (returns true then), lifts a login lockout,
+/// and ends every session, API token and other recovery of the account.
+pub async fn reset(app: &App, proof: Verified, new: &str, confirm: &str) -> AppResult<bool> {
+    let u = proof.user;
     match password::check_new(new, confirm, &u.login_name) {
         Err(e @ password::PasswordError::Mismatch) => return Err(FieldErrors::one("confirm", e)),
         Err(e) => return Err(FieldErrors::one("new_password", e)),
@@ -317,10 +442,17 @@ pub async fn reset(app: &App, user_id: i32, new: &str, confirm: &str) -> AppResu
     }
     let hash = auth::hash_password_async(new.to_owned()).await;
     let newly_bound = u.bound_account.is_none();
-    let login_key = format!("account:{}:{}", u.user_type, u.login_name.to_lowercase());
-    let subject = format!("user:{}", u.id);
+    let user_type = UserType::from_code(&u.user_type).ok_or(AppError::Forbidden)?;
+    let login_key = auth::account_key(user_type, &u.login_name);
+    let recover_key = format!("recover:{}:{}", u.user_type, u.login_name.to_lowercase());
+    let (user_id, subject) = (u.id, format!("user:{}", u.id));
     let actor = format!("{}:{}", u.user_type, u.login_name);
     let txn = app.db.write().await?;
+    // The proof is spent by exactly one reset.
+    let spent = recovery_proof::Entity::delete_by_id(proof.id).exec(&txn).await?;
+    if spent.rows_affected != 1 {
+        return Err(AppError::Refused("找回密码已超时，请重新开始".into()));
+    }
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
     am.must_change_password = Set(false);
@@ -331,7 +463,9 @@ pub async fn reset(app: &App, user_id: i32, new: &str, confirm: &str) -> AppResu
         am.bound_account = Set(Some(format!("wx-{}", hex::encode(raw))));
     }
     am.update(&txn).await?;
-    throttle_row::Entity::delete_by_id(login_key).exec(&txn).await?;
+    auth::end_sessions(&txn, user_id).await?;
+    throttle::clear(&txn, &login_key).await?;
+    throttle::clear(&txn, &recover_key).await?;
     audit::append(&txn, &actor, "password_reset", &subject, json!({ "bound": newly_bound })).await?;
     txn.commit().await?;
     Ok(newly_bound)

@@ -1,12 +1,12 @@
-//! Login throttling: after repeated failures an account, or an address, is
-//! locked for a while. The counters live in the database so that every
-//! instance sees them; this module holds the rule.
+//! The limits on attempts: how many within what window, and how long a key
+//! is locked after the last one. The counting itself is one atomic
+//! statement in the database (`cmis_app::throttle`), shared by all instances.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottleRule {
-    /// Failures within `window` that lock the key.
+    /// Attempts within `window`; the one that reaches this number locks the key.
     pub max_failures: u32,
     pub window: Duration,
     pub lockout: Duration,
@@ -20,78 +20,24 @@ pub const PER_ACCOUNT: ThrottleRule =
 pub const PER_ADDRESS: ThrottleRule =
     ThrottleRule { max_failures: 30, window: Duration::minutes(15), lockout: Duration::minutes(15) };
 
-/// The stored state of one key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Counter {
-    pub failures: u32,
-    pub window_start: DateTime<Utc>,
-    pub locked_until: Option<DateTime<Utc>>,
-}
+/// Proving who you are to recover a password (a full mobile number, or name,
+/// ID number and one more fact): five tries per account in 15 minutes.
+pub const RECOVERY_PER_ACCOUNT: ThrottleRule = PER_ACCOUNT;
 
-impl ThrottleRule {
-    /// Minutes (rounded up) until the key unlocks, if it is locked at `now`.
-    pub fn locked_minutes(&self, counter: Option<&Counter>, now: DateTime<Utc>) -> Option<i64> {
-        let until = counter?.locked_until?;
-        if until > now {
-            let secs = (until - now).num_seconds();
-            Some((secs + 59) / 60)
-        } else {
-            None
-        }
-    }
+/// Recovery checks from one address, across accounts.
+pub const RECOVERY_PER_ADDRESS: ThrottleRule =
+    ThrottleRule { max_failures: 20, window: Duration::minutes(15), lockout: Duration::minutes(60) };
 
-    /// The counter after one more failure at `now`.
-    pub fn after_failure(&self, counter: Option<&Counter>, now: DateTime<Utc>) -> Counter {
-        let fresh = Counter { failures: 1, window_start: now, locked_until: None };
-        let mut c = match counter {
-            Some(c) if now - c.window_start < self.window && c.locked_until.is_none_or(|u| u > now) => *c,
-            // The window has passed, or a lock has expired: start counting again.
-            _ => return self.lock_if_due(fresh, now),
-        };
-        c.failures += 1;
-        self.lock_if_due(c, now)
-    }
+/// Codes sent to an account: one a minute…
+pub const CODE_GAP: ThrottleRule =
+    ThrottleRule { max_failures: 1, window: Duration::minutes(1), lockout: Duration::minutes(1) };
+/// …ten an hour…
+pub const CODES_PER_ACCOUNT: ThrottleRule =
+    ThrottleRule { max_failures: 10, window: Duration::hours(1), lockout: Duration::hours(1) };
+/// …and forty an hour from one address.
+pub const CODES_PER_ADDRESS: ThrottleRule =
+    ThrottleRule { max_failures: 40, window: Duration::hours(1), lockout: Duration::hours(1) };
 
-    fn lock_if_due(&self, mut c: Counter, now: DateTime<Utc>) -> Counter {
-        if c.failures >= self.max_failures {
-            c.locked_until = Some(now + self.lockout);
-        }
-        c
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(min: i64) -> DateTime<Utc> {
-        DateTime::from_timestamp(1_800_000_000, 0).unwrap() + Duration::minutes(min)
-    }
-
-    #[test]
-    fn locks_after_the_fifth_failure_and_unlocks_later() {
-        let r = PER_ACCOUNT;
-        let mut c = None;
-        for i in 0..4 {
-            c = Some(r.after_failure(c.as_ref(), t(i)));
-            assert_eq!(r.locked_minutes(c.as_ref(), t(i)), None);
-        }
-        c = Some(r.after_failure(c.as_ref(), t(4)));
-        assert_eq!(r.locked_minutes(c.as_ref(), t(4)), Some(15));
-        assert_eq!(r.locked_minutes(c.as_ref(), t(10)), Some(9));
-        assert_eq!(r.locked_minutes(c.as_ref(), t(19)), None);
-        // After the lock, counting starts again.
-        let c2 = r.after_failure(c.as_ref(), t(20));
-        assert_eq!(c2.failures, 1);
-    }
-
-    #[test]
-    fn failures_spread_beyond_the_window_do_not_lock() {
-        let r = PER_ACCOUNT;
-        let mut c = None;
-        for i in 0..10 {
-            c = Some(r.after_failure(c.as_ref(), t(i * 16)));
-        }
-        assert_eq!(r.locked_minutes(c.as_ref(), t(160)), None);
-    }
-}
+/// Tries at an admission application's ID number (修改申请): the business
+/// number alone must never let anyone test ID numbers.
+pub const APPLICATION_OWNER: ThrottleRule = PER_ACCOUNT;

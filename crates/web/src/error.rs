@@ -46,7 +46,9 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::App(AppError::Unauthenticated) => StatusCode::UNAUTHORIZED,
-            WebError::App(AppError::Forbidden) | WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::App(AppError::Forbidden | AppError::PasswordChangeRequired) | WebError::Csrf => {
+                StatusCode::FORBIDDEN
+            }
             WebError::App(AppError::NotFound(_)) | WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::App(AppError::Invalid(_)) | WebError::App(AppError::Refused(_)) => {
                 StatusCode::UNPROCESSABLE_ENTITY

@@ -4,12 +4,15 @@
 //! itself: `save` sets the deadline, and `load` moves it forward once less
 //! than half of it remains, so an active user is never logged out and a
 //! session row is written at most once per half-period, not on every page.
+//!
+//! Each row names its user, so that a new password can end every session of
+//! the account (`cmis_app::auth`). A session once deleted stays deleted: a
+//! request still in flight saves by UPDATE only, and cannot bring it back.
 
 use chrono::Utc;
 use cmis_store::Db;
 use cmis_store::entity::session;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
@@ -23,35 +26,40 @@ impl DbSessionStore {
     pub fn new(db: Db, idle: chrono::Duration) -> Self {
         DbSessionStore { db, idle }
     }
-
-    pub async fn delete_expired(&self) -> Result<u64, sea_orm::DbErr> {
-        let r = session::Entity::delete_many()
-            .filter(session::Column::ExpiresAt.lt(Utc::now()))
-            .exec(self.db.conn())
-            .await?;
-        Ok(r.rows_affected)
-    }
 }
 
 fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+fn row(record: &Record, idle: chrono::Duration) -> session_store::Result<session::ActiveModel> {
+    Ok(session::ActiveModel {
+        id: Set(record.id.to_string()),
+        data: Set(serde_json::to_string(&record.data).map_err(backend)?),
+        user_id: Set(record.data.get(crate::shell::SESSION_USER).and_then(|v| v.as_i64()).map(|v| v as i32)),
+        expires_at: Set(Utc::now() + idle),
+    })
+}
+
 #[async_trait::async_trait]
 impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        loop {
+            match row(record, self.idle)?.insert(self.db.conn()).await {
+                Ok(_) => return Ok(()),
+                // A 128-bit id that exists already: draw another.
+                Err(e) if cmis_store::db::is_unique_violation(&e) => record.id = Id::default(),
+                Err(e) => return Err(backend(e)),
+            }
+        }
+    }
+
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let row = session::ActiveModel {
-            id: Set(record.id.to_string()),
-            data: Set(serde_json::to_string(&record.data).map_err(backend)?),
-            expires_at: Set(Utc::now() + self.idle),
-        };
-        session::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(session::Column::Id)
-                    .update_columns([session::Column::Data, session::Column::ExpiresAt])
-                    .to_owned(),
-            )
-            .exec_without_returning(self.db.conn())
+        let r = row(record, self.idle)?;
+        session::Entity::update_many()
+            .set(r)
+            .filter(session::Column::Id.eq(record.id.to_string()))
+            .exec(self.db.conn())
             .await
             .map_err(backend)?;
         Ok(())

@@ -7,19 +7,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use bytes::Bytes;
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use cmis_app::admission::{self, Application, InfoQuery, Progress};
 use cmis_app::password_reset::{self, Fact};
-use cmis_app::{AppError, FieldErrors, captcha, member_profile};
+use cmis_app::{FieldErrors, captcha, member_profile};
 use cmis_domain::UserType;
 use cmis_domain::profile::Profile;
-use cmis_store::entity::session;
-use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiAuth, ApiError, ApiErrorBody, ApiResult, token_id};
+use super::{ApiAuth, ApiError, ApiErrorBody, ApiResult};
 use crate::AppState;
 use crate::pages::ClientAddr;
 
@@ -106,12 +103,17 @@ pub struct ResubmitIn {
     pub declarations: Vec<usize>,
     /// Omit to keep the earlier photo.
     pub photo_base64: Option<String>,
+    pub captcha_id: String,
+    pub captcha: String,
 }
 
-/// 再次提交 a returned application under the same business number.
+/// 再次提交 a returned application under the same business number. An
+/// unknown number and a wrong ID number get the same answer, and tries at
+/// one number are limited.
 #[utoipa::path(post, path = "/admission/applications/resubmit", request_body = ResubmitIn,
     responses((status = 200, body = SubmittedOut), (status = 422, body = ApiErrorBody)))]
 pub async fn resubmit(State(s): State<AppState>, Json(i): Json<ResubmitIn>) -> ApiResult<SubmittedOut> {
+    require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
     let a = Application { profile: i.profile, declarations: i.declarations, photo: photo(&i.photo_base64)? };
     admission::resubmit(&s.app, &i.business_no, &i.id_number, a).await?;
     Ok(Json(SubmittedOut { business_no: i.business_no }))
@@ -208,10 +210,9 @@ pub async fn by_info(State(s): State<AppState>, Json(i): Json<ByInfoIn>) -> ApiR
     Ok(Json(admission::progress_by_info(&s.app, &q).await?.into()))
 }
 
-// 忘记密码: a recovery token carries the account (and, once proven, the
-// permission to reset) between calls; it is stored hashed, for 30 minutes.
-
-const RECOVERY_MINUTES: i64 = 30;
+// 忘记密码: a recovery token carries one recovery between calls. It opens
+// the next recovery step and nothing else (it is not an API token); only a
+// verified recovery resets, and the reset ends every session and token.
 
 #[derive(Deserialize, ToSchema)]
 pub struct RecoveryStartIn {
@@ -225,58 +226,25 @@ pub struct RecoveryStartIn {
 #[derive(Serialize, ToSchema)]
 pub struct RecoveryOut {
     pub recovery_token: String,
-    pub mobile_hint: Option<String>,
     /// Codes go to the bound notification account (POST /password/bound).
     pub bound: bool,
     /// What 其他信息验证 accepts: email, exam_cert, work_unit.
     pub facts: Vec<String>,
 }
 
-fn recovery_id(token: &str) -> String {
-    token_id(&format!("recovery:{token}"))
-}
-
-async fn recovery(s: &AppState, token: &str) -> Result<(i32, bool), ApiError> {
-    let row = session::Entity::find_by_id(recovery_id(token))
-        .filter(session::Column::ExpiresAt.gt(Utc::now()))
-        .one(s.app.db.conn())
-        .await?
-        .ok_or(AppError::Refused("找回密码已超时，请重新开始".into()))?;
-    let v: serde_json::Value = serde_json::from_str(&row.data).map_err(|e| AppError::Internal(e.into()))?;
-    Ok((v["uid"].as_i64().unwrap_or_default() as i32, v["verified"].as_bool().unwrap_or(false)))
-}
-
-async fn mark_verified(s: &AppState, token: &str, uid: i32) -> Result<(), ApiError> {
-    let row = session::ActiveModel {
-        id: Set(recovery_id(token)),
-        data: Set(serde_json::json!({ "uid": uid, "verified": true }).to_string()),
-        expires_at: Set(Utc::now() + Duration::minutes(RECOVERY_MINUTES)),
-    };
-    row.update(s.app.db.conn()).await?;
-    Ok(())
-}
-
-/// 验证账号.
+/// 验证账号. Answers the same way for an account that does not exist as for
+/// one without a bound notification account.
 #[utoipa::path(post, path = "/password/start", request_body = RecoveryStartIn,
     responses((status = 200, body = RecoveryOut), (status = 422, body = ApiErrorBody)))]
 pub async fn recovery_start(State(s): State<AppState>, Json(i): Json<RecoveryStartIn>) -> ApiResult<RecoveryOut> {
-    require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
-    let a = password_reset::find_account(&s.app, UserType::from_code(&i.user_type), &i.login_name).await?;
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = hex::encode(raw);
-    session::ActiveModel {
-        id: Set(recovery_id(&token)),
-        data: Set(serde_json::json!({ "uid": a.user_id, "verified": false }).to_string()),
-        expires_at: Set(Utc::now() + Duration::minutes(RECOVERY_MINUTES)),
-    }
-    .insert(s.app.db.conn())
-    .await?;
+    let token =
+        password_reset::start(&s.app, UserType::from_code(&i.user_type), &i.login_name, &i.captcha_id, &i.captcha)
+            .await?;
+    let r = password_reset::open(&s.app, &token).await?;
     Ok(Json(RecoveryOut {
         recovery_token: token,
-        mobile_hint: a.mobile_hint,
-        bound: a.bound,
-        facts: Fact::for_type(a.user_type).iter().map(|f| f.code().to_owned()).collect(),
+        bound: r.bound(),
+        facts: r.facts().iter().map(|f| f.code().to_owned()).collect(),
     }))
 }
 
@@ -287,7 +255,7 @@ pub struct RecoverySmsIn {
     pub mobile: String,
 }
 
-/// 手机号验证: sends an SMS code.
+/// 手机号验证: sends an SMS code. Each number tried counts against the account.
 #[utoipa::path(post, path = "/password/sms", request_body = RecoverySmsIn,
     responses((status = 204), (status = 422, body = ApiErrorBody)))]
 pub async fn recovery_sms(
@@ -295,8 +263,8 @@ pub async fn recovery_sms(
     ClientAddr(addr): ClientAddr,
     Json(i): Json<RecoverySmsIn>,
 ) -> Result<StatusCode, ApiError> {
-    let (uid, _) = recovery(&s, &i.recovery_token).await?;
-    password_reset::send_sms_code(&s.app, uid, &i.mobile, &addr).await?;
+    let r = password_reset::open(&s.app, &i.recovery_token).await?;
+    password_reset::send_sms_code(&s.app, &r, &i.mobile, &addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -313,8 +281,8 @@ pub async fn recovery_bound(
     ClientAddr(addr): ClientAddr,
     Json(i): Json<RecoveryTokenIn>,
 ) -> Result<StatusCode, ApiError> {
-    let (uid, _) = recovery(&s, &i.recovery_token).await?;
-    password_reset::send_bound_code(&s.app, uid, &addr).await?;
+    let r = password_reset::open(&s.app, &i.recovery_token).await?;
+    password_reset::send_bound_code(&s.app, &r, &addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -328,9 +296,8 @@ pub struct RecoveryCodeIn {
 #[utoipa::path(post, path = "/password/verify-code", request_body = RecoveryCodeIn,
     responses((status = 204), (status = 422, body = ApiErrorBody)))]
 pub async fn recovery_code(State(s): State<AppState>, Json(i): Json<RecoveryCodeIn>) -> Result<StatusCode, ApiError> {
-    let (uid, _) = recovery(&s, &i.recovery_token).await?;
-    password_reset::verify_code(&s.app, uid, &i.code).await?;
-    mark_verified(&s, &i.recovery_token, uid).await?;
+    let r = password_reset::open(&s.app, &i.recovery_token).await?;
+    password_reset::verify_code(&s.app, &r, &i.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -347,10 +314,13 @@ pub struct RecoveryOtherIn {
 /// 其他信息验证.
 #[utoipa::path(post, path = "/password/verify-other", request_body = RecoveryOtherIn,
     responses((status = 204), (status = 422, body = ApiErrorBody)))]
-pub async fn recovery_other(State(s): State<AppState>, Json(i): Json<RecoveryOtherIn>) -> Result<StatusCode, ApiError> {
-    let (uid, _) = recovery(&s, &i.recovery_token).await?;
-    password_reset::verify_other(&s.app, uid, &i.name, &i.id_number, Fact::from_code(&i.fact), &i.value).await?;
-    mark_verified(&s, &i.recovery_token, uid).await?;
+pub async fn recovery_other(
+    State(s): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Json(i): Json<RecoveryOtherIn>,
+) -> Result<StatusCode, ApiError> {
+    let r = password_reset::open(&s.app, &i.recovery_token).await?;
+    password_reset::verify_other(&s.app, &r, &i.name, &i.id_number, Fact::from_code(&i.fact), &i.value, &addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -367,16 +337,12 @@ pub struct ResetOut {
     pub bound_now: bool,
 }
 
-/// 重置密码, after a verification.
+/// 重置密码, after a verification. Every session and API token of the account ends.
 #[utoipa::path(post, path = "/password/reset", request_body = RecoveryResetIn,
     responses((status = 200, body = ResetOut), (status = 422, body = ApiErrorBody)))]
 pub async fn recovery_reset(State(s): State<AppState>, Json(i): Json<RecoveryResetIn>) -> ApiResult<ResetOut> {
-    let (uid, verified) = recovery(&s, &i.recovery_token).await?;
-    if !verified {
-        return Err(AppError::Refused("请先完成身份验证".into()).into());
-    }
-    let bound_now = password_reset::reset(&s.app, uid, &i.new_password, &i.confirm).await?;
-    session::Entity::delete_by_id(recovery_id(&i.recovery_token)).exec(s.app.db.conn()).await?;
+    let proof = password_reset::verified(&s.app, &i.recovery_token).await?;
+    let bound_now = password_reset::reset(&s.app, proof, &i.new_password, &i.confirm).await?;
     Ok(Json(ResetOut { bound_now }))
 }
 

@@ -8,14 +8,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{Duration, Utc};
+use cmis_app::tokens::{self, Authenticated, TOKEN_HOURS};
 use cmis_app::{Actor, AppError, auth, captcha};
 use cmis_domain::UserType;
-use cmis_store::entity::session;
-use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
@@ -26,8 +22,6 @@ use crate::pages::ClientAddr;
 
 mod inspections;
 mod members;
-
-const TOKEN_HOURS: i64 = 12;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -107,13 +101,13 @@ impl IntoResponse for ApiError {
 
 type ApiResult<T> = Result<Json<T>, ApiError>;
 
-/// Tokens are stored only as a hash: a copy of the table lets nobody in.
-fn token_id(token: &str) -> String {
-    format!("api:{}", hex::encode(Sha256::digest(token.as_bytes())))
-}
+/// The actor of a bearer token (an API token, never a page session or a
+/// password-recovery proof). While an initial password is unchanged, only
+/// `/me`, `/auth/password` and `/auth/logout` answer, as the pages do.
+pub struct ApiAuth(pub Actor, Authenticated);
 
-/// The actor of a bearer token.
-pub struct ApiAuth(pub Actor, String);
+/// What an account with an unchanged initial password may still call.
+const BEFORE_PASSWORD_CHANGE: &[&str] = &["/api/v1/me", "/api/v1/auth/password", "/api/v1/auth/logout"];
 
 impl FromRequestParts<AppState> for ApiAuth {
     type Rejection = ApiError;
@@ -125,18 +119,15 @@ impl FromRequestParts<AppState> for ApiAuth {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(AppError::Unauthenticated)?;
-        let id = token_id(token.trim());
-        let row = session::Entity::find_by_id(id.clone())
-            .filter(session::Column::ExpiresAt.gt(Utc::now()))
-            .one(state.app.db.conn())
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
-        let uid = serde_json::from_str::<serde_json::Value>(&row.data)
-            .ok()
-            .and_then(|v| v["uid"].as_i64())
-            .ok_or(AppError::Unauthenticated)? as i32;
-        let actor = auth::actor_for(&state.app, uid).await?.ok_or(AppError::Unauthenticated)?;
-        Ok(ApiAuth(actor, id))
+        let a = tokens::authenticate(&state.app, token).await?;
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
+        if a.actor.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&path.as_str()) {
+            return Err(AppError::PasswordChangeRequired.into());
+        }
+        Ok(ApiAuth(a.actor.clone(), a))
     }
 }
 
@@ -150,7 +141,8 @@ pub struct CaptchaOut {
 
 /// A new image captcha; it expires after five minutes and is good for one try.
 #[utoipa::path(get, path = "/captcha", responses((status = 200, body = CaptchaOut)))]
-async fn new_captcha(State(s): State<AppState>) -> ApiResult<CaptchaOut> {
+async fn new_captcha(State(s): State<AppState>, ClientAddr(addr): ClientAddr) -> ApiResult<CaptchaOut> {
+    s.captchas.check(&addr)?;
     let c = captcha::issue(&s.app).await?;
     Ok(Json(CaptchaOut { id: c.id, image: c.image }))
 }
@@ -214,22 +206,13 @@ async fn login(
         },
     )
     .await?;
-    let mut raw = [0u8; 32];
-    rand::rng().fill_bytes(&mut raw);
-    let token = hex::encode(raw);
-    session::ActiveModel {
-        id: Set(token_id(&token)),
-        data: Set(serde_json::json!({ "uid": actor.user_id }).to_string()),
-        expires_at: Set(Utc::now() + Duration::hours(TOKEN_HOURS)),
-    }
-    .insert(s.app.db.conn())
-    .await?;
+    let token = tokens::issue(&s.app, &actor).await?;
     Ok(Json(LoginOut { token, expires_in_seconds: TOKEN_HOURS * 3600, user: Me::from(&actor) }))
 }
 
 #[utoipa::path(post, path = "/auth/logout", security(("bearer" = [])), responses((status = 204)))]
 async fn logout(State(s): State<AppState>, auth: ApiAuth) -> Result<StatusCode, ApiError> {
-    session::Entity::delete_by_id(auth.1).exec(s.app.db.conn()).await?;
+    tokens::revoke(&s.app, &auth.1).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -240,6 +223,7 @@ pub struct PasswordIn {
     pub confirm: String,
 }
 
+/// 修改密码. Every session and token of the account ends, this one too: log in again.
 #[utoipa::path(post, path = "/auth/password", request_body = PasswordIn, security(("bearer" = [])),
     responses((status = 204), (status = 422, body = ApiErrorBody)))]
 async fn change_password(

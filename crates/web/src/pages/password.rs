@@ -5,13 +5,14 @@ use axum::extract::State;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
-use cmis_app::password_reset::{self, Account, Fact};
+use cmis_app::password_reset::{self, Fact, Recovery};
 use cmis_app::{AppError, FieldErrors};
 use cmis_domain::UserType;
 use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::ClientAddr;
+use super::portal::{CaptchaPartial, new_captcha};
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::error::WebResult;
@@ -27,8 +28,8 @@ pub fn routes() -> Router<AppState> {
         .route("/password/reset", get(reset_page).post(reset))
 }
 
-const ACCOUNT: &str = "reset_account";
-const VERIFIED: &str = "reset_verified";
+/// The recovery token of this browser's recovery in progress.
+const RECOVERY: &str = "recovery_token";
 
 /// The seed's three steps, shown above each page.
 pub const STEPS: [&str; 3] = ["验证账号", "绑定公众号", "重置密码"];
@@ -37,6 +38,7 @@ pub const STEPS: [&str; 3] = ["验证账号", "绑定公众号", "重置密码"]
 #[template(path = "password/account.html")]
 struct AccountPage {
     csrf: String,
+    captcha: CaptchaPartial,
     user_type: String,
     login_name: String,
     errors: FieldErrors,
@@ -48,9 +50,14 @@ impl AccountPage {
     }
 }
 
-async fn account_page(Extension(csrf): Extension<CsrfToken>) -> WebResult<Html<String>> {
-    let page =
-        AccountPage { csrf: csrf.0, user_type: String::new(), login_name: String::new(), errors: FieldErrors::new() };
+async fn account_page(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> WebResult<Html<String>> {
+    let page = AccountPage {
+        csrf: csrf.0,
+        captcha: new_captcha(&state).await?,
+        user_type: String::new(),
+        login_name: String::new(),
+        errors: FieldErrors::new(),
+    };
     Ok(Html(page.render()?))
 }
 
@@ -58,6 +65,10 @@ async fn account_page(Extension(csrf): Extension<CsrfToken>) -> WebResult<Html<S
 struct AccountForm {
     user_type: String,
     login_name: String,
+    #[serde(default)]
+    captcha_id: String,
+    #[serde(default)]
+    captcha: String,
 }
 
 async fn account(
@@ -66,14 +77,22 @@ async fn account(
     session: Session,
     Form(f): Form<AccountForm>,
 ) -> WebResult<Response> {
-    match password_reset::find_account(&state.app, UserType::from_code(&f.user_type), &f.login_name).await {
-        Ok(a) => {
-            session.insert(ACCOUNT, a.user_id).await?;
-            session.remove::<i32>(VERIFIED).await?;
+    let started =
+        password_reset::start(&state.app, UserType::from_code(&f.user_type), &f.login_name, &f.captcha_id, &f.captcha)
+            .await;
+    match started {
+        Ok(token) => {
+            session.insert(RECOVERY, token).await?;
             Ok(Redirect::to("/password/verify").into_response())
         }
         Err(AppError::Invalid(errors)) => {
-            let page = AccountPage { csrf: csrf.0, user_type: f.user_type, login_name: f.login_name, errors };
+            let page = AccountPage {
+                csrf: csrf.0,
+                captcha: new_captcha(&state).await?,
+                user_type: f.user_type,
+                login_name: f.login_name,
+                errors,
+            };
             Ok(Html(page.render()?).into_response())
         }
         Err(e) => Err(e.into()),
@@ -84,7 +103,7 @@ async fn account(
 #[template(path = "password/verify.html")]
 struct VerifyPage {
     csrf: String,
-    account: Account,
+    recovery: Recovery,
     facts: Vec<(&'static str, &'static str)>,
     mobile: String,
     sent: Option<String>,
@@ -98,27 +117,30 @@ impl VerifyPage {
     }
 }
 
-async fn current_account(state: &AppState, session: &Session) -> WebResult<Option<Account>> {
-    let Some(uid) = session.get::<i32>(ACCOUNT).await.ok().flatten() else { return Ok(None) };
-    let u = cmis_app::auth::actor_for(&state.app, uid).await?;
-    let Some(actor) = u else { return Ok(None) };
-    Ok(Some(password_reset::find_account(&state.app, Some(actor.user_type), &actor.login_name).await?))
+/// The recovery this browser has in progress, if it is still open.
+async fn current(state: &AppState, session: &Session) -> WebResult<Option<Recovery>> {
+    let Some(token) = session.get::<String>(RECOVERY).await.ok().flatten() else { return Ok(None) };
+    match password_reset::open(&state.app, &token).await {
+        Ok(r) => Ok(Some(r)),
+        Err(AppError::Refused(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn render_verify(
-    state: &AppState,
     csrf: String,
-    session: &Session,
+    recovery: Recovery,
     mobile: String,
     sent: Option<String>,
     errors: FieldErrors,
     form_error: Option<String>,
 ) -> WebResult<Response> {
-    let Some(account) = current_account(state, session).await? else {
-        return Ok(Redirect::to("/password/forgot").into_response());
-    };
-    let facts = Fact::for_type(account.user_type).iter().map(|f| (f.code(), f.label())).collect();
-    Ok(Html(VerifyPage { csrf, account, facts, mobile, sent, errors, form_error }.render()?).into_response())
+    let facts = recovery.facts().iter().map(|f| (f.code(), f.label())).collect();
+    Ok(Html(VerifyPage { csrf, recovery, facts, mobile, sent, errors, form_error }.render()?).into_response())
+}
+
+fn restart() -> Response {
+    Redirect::to("/password/forgot").into_response()
 }
 
 async fn verify_page(
@@ -126,31 +148,22 @@ async fn verify_page(
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
 ) -> WebResult<Response> {
-    render_verify(&state, csrf.0, &session, String::new(), None, FieldErrors::new(), None).await
+    let Some(r) = current(&state, &session).await? else { return Ok(restart()) };
+    render_verify(csrf.0, r, String::new(), None, FieldErrors::new(), None).await
 }
 
 /// Answers a refusal beside the right box; anything else stays an error page.
-async fn refused(
-    state: &AppState,
-    csrf: String,
-    session: &Session,
-    mobile: String,
-    e: AppError,
-) -> WebResult<Response> {
+async fn refused(csrf: String, r: Recovery, mobile: String, e: AppError) -> WebResult<Response> {
     match e {
-        AppError::Invalid(errors) => render_verify(state, csrf, session, mobile, None, errors, None).await,
-        AppError::Refused(m) => render_verify(state, csrf, session, mobile, None, FieldErrors::new(), Some(m)).await,
+        AppError::Invalid(errors) if errors.get("form").is_some() => {
+            let m = errors.get("form").map(str::to_owned);
+            render_verify(csrf, r, mobile, None, FieldErrors::new(), m).await
+        }
+        AppError::Invalid(errors) => render_verify(csrf, r, mobile, None, errors, None).await,
+        AppError::Refused(m) => render_verify(csrf, r, mobile, None, FieldErrors::new(), Some(m)).await,
         AppError::TooMany(_) => {
-            render_verify(
-                state,
-                csrf,
-                session,
-                mobile,
-                None,
-                FieldErrors::new(),
-                Some("获取验证码过于频繁，请1小时后再试".into()),
-            )
-            .await
+            let m = Some("获取验证码过于频繁，请1小时后再试".to_owned());
+            render_verify(csrf, r, mobile, None, FieldErrors::new(), m).await
         }
         e => Err(e.into()),
     }
@@ -168,19 +181,17 @@ async fn send_sms(
     session: Session,
     Form(f): Form<SmsForm>,
 ) -> WebResult<Response> {
-    let Some(uid) = session.get::<i32>(ACCOUNT).await.ok().flatten() else {
-        return Ok(Redirect::to("/password/forgot").into_response());
-    };
-    match password_reset::send_sms_code(&state.app, uid, &f.mobile, &addr).await {
+    let Some(r) = current(&state, &session).await? else { return Ok(restart()) };
+    match password_reset::send_sms_code(&state.app, &r, &f.mobile, &addr).await {
         Ok(()) => {
             let sent = format!(
                 "验证码已发送至手机{}，{}分钟内有效",
                 cmis_domain::mask::phone(f.mobile.trim()),
                 password_reset::CODE_MINUTES
             );
-            render_verify(&state, csrf.0, &session, f.mobile, Some(sent), FieldErrors::new(), None).await
+            render_verify(csrf.0, r, f.mobile, Some(sent), FieldErrors::new(), None).await
         }
-        Err(e) => refused(&state, csrf.0, &session, f.mobile, e).await,
+        Err(e) => refused(csrf.0, r, f.mobile, e).await,
     }
 }
 
@@ -190,15 +201,13 @@ async fn send_bound(
     ClientAddr(addr): ClientAddr,
     session: Session,
 ) -> WebResult<Response> {
-    let Some(uid) = session.get::<i32>(ACCOUNT).await.ok().flatten() else {
-        return Ok(Redirect::to("/password/forgot").into_response());
-    };
-    match password_reset::send_bound_code(&state.app, uid, &addr).await {
+    let Some(r) = current(&state, &session).await? else { return Ok(restart()) };
+    match password_reset::send_bound_code(&state.app, &r, &addr).await {
         Ok(()) => {
             let sent = format!("验证码已发送至您绑定的公众号，{}分钟内有效", password_reset::CODE_MINUTES);
-            render_verify(&state, csrf.0, &session, String::new(), Some(sent), FieldErrors::new(), None).await
+            render_verify(csrf.0, r, String::new(), Some(sent), FieldErrors::new(), None).await
         }
-        Err(e) => refused(&state, csrf.0, &session, String::new(), e).await,
+        Err(e) => refused(csrf.0, r, String::new(), e).await,
     }
 }
 
@@ -215,15 +224,10 @@ async fn check_code(
     session: Session,
     Form(f): Form<CodeForm>,
 ) -> WebResult<Response> {
-    let Some(uid) = session.get::<i32>(ACCOUNT).await.ok().flatten() else {
-        return Ok(Redirect::to("/password/forgot").into_response());
-    };
-    match password_reset::verify_code(&state.app, uid, &f.code).await {
-        Ok(()) => {
-            session.insert(VERIFIED, uid).await?;
-            Ok(Redirect::to("/password/reset").into_response())
-        }
-        Err(e) => refused(&state, csrf.0, &session, f.mobile, e).await,
+    let Some(r) = current(&state, &session).await? else { return Ok(restart()) };
+    match password_reset::verify_code(&state.app, &r, &f.code).await {
+        Ok(()) => Ok(Redirect::to("/password/reset").into_response()),
+        Err(e) => refused(csrf.0, r, f.mobile, e).await,
     }
 }
 
@@ -238,23 +242,15 @@ struct OtherForm {
 async fn check_other(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    ClientAddr(addr): ClientAddr,
     session: Session,
     Form(f): Form<OtherForm>,
 ) -> WebResult<Response> {
-    let Some(uid) = session.get::<i32>(ACCOUNT).await.ok().flatten() else {
-        return Ok(Redirect::to("/password/forgot").into_response());
-    };
-    match password_reset::verify_other(&state.app, uid, &f.name, &f.id_number, Fact::from_code(&f.fact), &f.value).await
-    {
-        Ok(()) => {
-            session.insert(VERIFIED, uid).await?;
-            Ok(Redirect::to("/password/reset").into_response())
-        }
-        Err(AppError::Invalid(errors)) if errors.get("form").is_some() => {
-            let m = errors.get("form").map(str::to_owned);
-            render_verify(&state, csrf.0, &session, String::new(), None, FieldErrors::new(), m).await
-        }
-        Err(e) => refused(&state, csrf.0, &session, String::new(), e).await,
+    let Some(r) = current(&state, &session).await? else { return Ok(restart()) };
+    let fact = Fact::from_code(&f.fact);
+    match password_reset::verify_other(&state.app, &r, &f.name, &f.id_number, fact, &f.value, &addr).await {
+        Ok(()) => Ok(Redirect::to("/password/reset").into_response()),
+        Err(e) => refused(csrf.0, r, String::new(), e).await,
     }
 }
 
@@ -272,9 +268,22 @@ impl ResetPage {
     }
 }
 
-async fn reset_page(Extension(csrf): Extension<CsrfToken>, session: Session) -> WebResult<Response> {
-    if session.get::<i32>(VERIFIED).await.ok().flatten().is_none() {
-        return Ok(Redirect::to("/password/forgot").into_response());
+async fn verified_token(state: &AppState, session: &Session) -> WebResult<Option<String>> {
+    let Some(token) = session.get::<String>(RECOVERY).await.ok().flatten() else { return Ok(None) };
+    match password_reset::verified(&state.app, &token).await {
+        Ok(_) => Ok(Some(token)),
+        Err(AppError::Refused(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn reset_page(
+    State(state): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    session: Session,
+) -> WebResult<Response> {
+    if verified_token(&state, &session).await?.is_none() {
+        return Ok(restart());
     }
     Ok(Html(ResetPage { csrf: csrf.0, errors: FieldErrors::new(), done: None }.render()?).into_response())
 }
@@ -291,13 +300,15 @@ async fn reset(
     session: Session,
     Form(f): Form<ResetForm>,
 ) -> WebResult<Response> {
-    let Some(uid) = session.get::<i32>(VERIFIED).await.ok().flatten() else {
-        return Ok(Redirect::to("/password/forgot").into_response());
+    let Some(token) = session.get::<String>(RECOVERY).await.ok().flatten() else { return Ok(restart()) };
+    let proof = match password_reset::verified(&state.app, &token).await {
+        Ok(p) => p,
+        Err(AppError::Refused(_)) => return Ok(restart()),
+        Err(e) => return Err(e.into()),
     };
-    match password_reset::reset(&state.app, uid, &f.new_password, &f.confirm).await {
+    match password_reset::reset(&state.app, proof, &f.new_password, &f.confirm).await {
         Ok(bound) => {
-            session.remove::<i32>(VERIFIED).await?;
-            session.remove::<i32>(ACCOUNT).await?;
+            session.remove::<String>(RECOVERY).await?;
             Ok(Html(ResetPage { csrf: csrf.0, errors: FieldErrors::new(), done: Some(bound) }.render()?)
                 .into_response())
         }

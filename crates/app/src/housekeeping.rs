@@ -1,0 +1,32 @@
+//! Removing what has expired: sessions, API tokens, password recoveries,
+//! used captchas, reset codes and throttle counters. `cmis serve` runs it
+//! every ten minutes; any instance may, at any time.
+
+use chrono::{Duration, Utc};
+use cmis_store::entity::{api_token, captcha_use, recovery_proof, reset_code, session};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::{App, throttle};
+
+/// Deletes every expired row; returns how many went.
+pub async fn sweep(app: &App) -> anyhow::Result<u64> {
+    let db = app.db.conn();
+    let now = Utc::now();
+    let mut n = 0;
+    n += session::Entity::delete_many().filter(session::Column::ExpiresAt.lt(now)).exec(db).await?.rows_affected;
+    n += api_token::Entity::delete_many().filter(api_token::Column::ExpiresAt.lt(now)).exec(db).await?.rows_affected;
+    n += recovery_proof::Entity::delete_many()
+        .filter(recovery_proof::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    n +=
+        captcha_use::Entity::delete_many().filter(captcha_use::Column::ExpiresAt.lt(now)).exec(db).await?.rows_affected;
+    n += reset_code::Entity::delete_many()
+        .filter(reset_code::Column::ExpiresAt.lt(now - Duration::days(1)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    n += throttle::sweep(db, now).await?;
+    Ok(n)
+}
