@@ -5,8 +5,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use cmis_store::Db;
 use cmis_store::entity::audit_event;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect,
-    Set, Statement,
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -22,9 +22,14 @@ fn hash(prev: &str, at: &DateTime<Utc>, actor: &str, action: &str, subject: &str
 }
 
 /// Appends an event inside the caller's write transaction, so that the event
-/// commits with the change it records, or not at all.
-pub async fn append<C: ConnectionTrait>(
-    txn: &C,
+/// commits with the change it records, or not at all. Only a transaction will
+/// do: reading the last hash and inserting the next event must be one unit,
+/// or two appenders extend the same link and the chain forks (on SQLite a
+/// write transaction holds the write lock; on PostgreSQL the advisory lock
+/// lasts until the transaction ends). A unique index on `prev_hash` refuses a
+/// fork should one ever be attempted.
+pub async fn append(
+    txn: &DatabaseTransaction,
     actor: &str,
     action: &str,
     subject: &str,
@@ -58,6 +63,14 @@ pub async fn append<C: ConnectionTrait>(
     .insert(txn)
     .await?;
     Ok(())
+}
+
+/// Records an event that goes with no other change (someone viewed a
+/// record), in a write transaction of its own.
+pub async fn record(db: &Db, actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> Result<(), DbErr> {
+    let txn = db.write().await?;
+    append(&txn, actor, action, subject, detail).await?;
+    txn.commit().await
 }
 
 #[derive(Debug, PartialEq, Eq)]

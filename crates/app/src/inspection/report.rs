@@ -159,8 +159,8 @@ pub async fn export(app: &App, actor: &Actor, year: i32, state: Option<Inspectio
     })
     .await
     .map_err(anyhow::Error::from)??;
-    audit::append(
-        app.db.conn(),
+    audit::record(
+        &app.db,
         &actor.audit_name(),
         "inspection_exported",
         "annual_inspections",
