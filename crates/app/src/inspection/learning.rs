@@ -4,10 +4,8 @@
 //! shown before anything is saved.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
 use bytes::Bytes;
-use calamine::{Data, Reader};
 use chrono::{Datelike, Utc};
 use cmis_domain::inspection::hours_required;
 use cmis_store::entity::{learning_record as row, member};
@@ -20,7 +18,7 @@ use serde_json::json;
 
 use super::settings;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::{Actor, App, audit};
+use crate::{Actor, App, audit, spreadsheet};
 
 pub const CATEGORIES: &[(&str, &str)] = &[("professional", "专业"), ("ethics", "职业道德")];
 /// Grounds for a reduction (DOMAIN §6).
@@ -32,6 +30,7 @@ pub const REDUCTION_GROUNDS: &[(&str, &str)] = &[
     ("other", "其他经注协认可的情形"),
 ];
 pub const MAX_IMPORT_ROWS: usize = 5000;
+pub const MAX_IMPORT_BYTES: u64 = 5 * 1024 * 1024;
 
 pub fn category_label(code: &str) -> &'static str {
     CATEGORIES.iter().chain(REDUCTION_GROUNDS).find(|(c, _)| *c == code).map_or("其他", |(_, l)| l)
@@ -200,7 +199,7 @@ fn check(r: &NewRecord, this_year: i32) -> Result<Checked, FieldErrors> {
         e.add("category", format!("类别应为：{}", names.join("、")));
     }
     let title = r.title.trim();
-    if title.is_empty() || title.chars().count() > 100 {
+    if title.is_empty() || cmis_domain::text::check(title, 100, false).is_err() {
         e.add("title", "请填写内容（不超过100字）");
     }
     e.clone().into_result().map_err(|_| e)?;
@@ -298,32 +297,20 @@ pub fn template_workbook(rows: &[[&str; 5]]) -> anyhow::Result<Vec<u8>> {
     Ok(book.save_to_buffer()?)
 }
 
-fn cell(d: Option<&Data>) -> String {
-    match d {
-        None | Some(Data::Empty) => String::new(),
-        Some(Data::Float(f)) if f.fract() == 0.0 => format!("{}", *f as i64),
-        Some(d) => d.to_string().trim().to_owned(),
-    }
-}
-
 /// Reads the sheet and checks every row; nothing is saved.
 async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportRow, Option<(i32, Checked)>)>> {
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes.to_vec()))
-        .map_err(|_| FieldErrors::one("file", "无法读取该文件，请上传xls或xlsx格式的Excel文件"))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| FieldErrors::one("file", "文件中没有工作表"))?
-        .map_err(|_| FieldErrors::one("file", "无法读取第一个工作表"))?;
-    let mut rows = range.rows();
-    let header: Vec<String> = rows.next().map(|r| r.iter().map(|c| cell(Some(c))).collect()).unwrap_or_default();
-    if header.iter().take(5).map(String::as_str).ne(IMPORT_HEADER) {
+    let sheet =
+        spreadsheet::read_rows(bytes, IMPORT_HEADER.len(), MAX_IMPORT_ROWS).map_err(|e| FieldErrors::one("file", e))?;
+    let mut rows = sheet.into_iter();
+    let header = rows.next().filter(|h| h.line == 1).map(|h| h.cells).unwrap_or_default();
+    if header.iter().map(String::as_str).ne(IMPORT_HEADER) {
         return Err(FieldErrors::one("file", format!("第一行应为表头：{}", IMPORT_HEADER.join("、"))));
     }
     let this_year = crate::admission::today().year();
     let mut out = Vec::new();
     let mut members: HashMap<String, Option<member::Model>> = HashMap::new();
-    for (i, r) in rows.enumerate() {
-        let get = |k: usize| cell(r.get(k));
+    for r in rows {
+        let get = |k: usize| r.cells[k].clone();
         let nr = NewRecord {
             cert_no: get(0),
             year: get(1),
@@ -334,9 +321,6 @@ async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportR
         };
         if [&nr.cert_no, &nr.year, &nr.hours, &nr.category, &nr.title].iter().all(|v| v.is_empty()) {
             continue;
-        }
-        if out.len() >= MAX_IMPORT_ROWS {
-            return Err(FieldErrors::one("file", format!("一次最多导入{MAX_IMPORT_ROWS}行，请分批导入")));
         }
         let mut errors = Vec::new();
         if !members.contains_key(&nr.cert_no) {
@@ -360,7 +344,7 @@ async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportR
         };
         out.push((
             ImportRow {
-                line: i + 2,
+                line: r.line,
                 name: m.map(|m| m.name).unwrap_or_default(),
                 cert_no: nr.cert_no,
                 year: nr.year,
@@ -382,13 +366,16 @@ fn import_key(token: &str) -> String {
     format!("imports/learning/{token}")
 }
 
+/// Whether the actor may import learning records (staff): asked before the upload is read.
+pub fn may_import(actor: &Actor) -> AppResult<()> {
+    if actor.is_staff() { Ok(()) } else { Err(AppError::Forbidden) }
+}
+
 /// 导入 step 1: the file is kept and every row shown with its errors.
 pub async fn preview(app: &App, actor: &Actor, bytes: Bytes) -> AppResult<ImportPreview> {
-    if !actor.is_staff() {
-        return Err(AppError::Forbidden);
-    }
-    if bytes.len() > 5 * 1024 * 1024 {
-        return Err(FieldErrors::one("file", "文件不能超过5MB"));
+    may_import(actor)?;
+    if bytes.len() as u64 > MAX_IMPORT_BYTES {
+        return Err(FieldErrors::one("file", format!("文件不能超过{}MB", MAX_IMPORT_BYTES / 1024 / 1024)));
     }
     let parsed = parse(app, actor, &bytes).await?;
     let mut rnd = [0u8; 16];

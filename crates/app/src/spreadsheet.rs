@@ -1,0 +1,284 @@
+//! Reading the rows of an uploaded Excel workbook (xlsx) without trusting it.
+//!
+//! An xlsx file is a zip of XML. A small file can claim an enormous sheet: two
+//! cells at A1 and XFD1048576 make a reader that builds the whole range
+//! allocate 17 billion cells, and 1.6 KB of compressed XML can expand to
+//! gigabytes. So, before anything is parsed, every entry of the zip is
+//! inflated into a counter (never into memory) and the whole refused past
+//! `MAX_EXPANDED`; then the first sheet is read cell by cell, keeping only the
+//! first `columns` columns, and refused at the first cell beyond `max_rows`
+//! data rows. Memory stays bounded by those limits whatever the file says.
+
+use std::io::{Cursor, Read};
+
+use calamine::{Data, Reader, Xlsx};
+
+/// What the whole zip may inflate to: a 5,000-row import is about 1 MB.
+pub const MAX_EXPANDED: u64 = 16 * 1024 * 1024;
+/// Parts of a workbook: a real one has a few dozen.
+const MAX_ENTRIES: usize = 500;
+/// Longest text kept from one cell; the rest is cut (validation names it too long).
+const MAX_CELL_CHARS: usize = 1000;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SheetError {
+    #[error("请上传xlsx格式的Excel文件（可在Excel中“另存为”xlsx格式）")]
+    NotXlsx,
+    #[error("文件解压后过大，请检查文件内容或分批导入")]
+    TooLarge,
+    #[error("一次最多导入{0}行，请分批导入")]
+    TooManyRows(usize),
+    #[error("文件中没有工作表")]
+    NoSheet,
+    #[error("无法读取该文件，请上传xlsx格式的Excel文件")]
+    Unreadable,
+}
+
+/// One row of the sheet: its line number in Excel (1 for the first row) and
+/// the text of its first `columns` cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub line: usize,
+    pub cells: Vec<String>,
+}
+
+/// Refuses a zip whose entries inflate past `MAX_EXPANDED` in all, by
+/// inflating each into a counter.
+fn check_expansion(bytes: &[u8]) -> Result<(), SheetError> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| SheetError::NotXlsx)?;
+    if zip.len() > MAX_ENTRIES {
+        return Err(SheetError::TooLarge);
+    }
+    let mut total: u64 = 0;
+    let mut buf = vec![0u8; 64 * 1024];
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|_| SheetError::Unreadable)?;
+        loop {
+            let n = entry.read(&mut buf).map_err(|_| SheetError::Unreadable)?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            if total > MAX_EXPANDED {
+                return Err(SheetError::TooLarge);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn text(d: Data) -> String {
+    let s = match d {
+        Data::Empty => return String::new(),
+        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+        d => d.to_string(),
+    };
+    s.trim().chars().take(MAX_CELL_CHARS).collect()
+}
+
+/// The rows of the first sheet, the header included, each cut to `columns`
+/// cells; empty rows are left out. More than `max_rows` rows after the header
+/// is refused as soon as the first one beyond is met.
+pub fn read_rows(bytes: &[u8], columns: usize, max_rows: usize) -> Result<Vec<Row>, SheetError> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(SheetError::NotXlsx);
+    }
+    check_expansion(bytes)?;
+    let mut book = Xlsx::new(Cursor::new(bytes)).map_err(|_| SheetError::Unreadable)?;
+    let first = book.sheet_names().into_iter().next().ok_or(SheetError::NoSheet)?;
+    let mut cells = book.worksheet_cells_reader(&first).map_err(|_| SheetError::Unreadable)?;
+    // Indexed by the sheet's row number (0 for the header).
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    while let Some(cell) = cells.next_cell().map_err(|_| SheetError::Unreadable)? {
+        let (r, c) = cell.get_position();
+        let (r, c) = (r as usize, c as usize);
+        if r > max_rows {
+            return Err(SheetError::TooManyRows(max_rows));
+        }
+        if c >= columns {
+            continue;
+        }
+        if rows.len() <= r {
+            rows.resize_with(r + 1, || vec![String::new(); columns]);
+        }
+        rows[r][c] = text(Data::from(cell.get_value().clone()));
+    }
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .filter(|(_, cells)| cells.iter().any(|c| !c.is_empty()))
+        .map(|(i, cells)| Row { line: i + 1, cells })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+    use std::io::Write;
+
+    use super::*;
+
+    // Counts what this thread has allocated and not yet freed, and the peak of it.
+    struct Counting;
+    thread_local! {
+        static LIVE: Cell<isize> = const { Cell::new(0) };
+        static PEAK: Cell<isize> = const { Cell::new(0) };
+    }
+    fn note(delta: isize) {
+        let _ = LIVE.try_with(|l| {
+            let now = l.get() + delta;
+            l.set(now);
+            let _ = PEAK.try_with(|p| p.set(p.get().max(now)));
+        });
+    }
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            note(layout.size() as isize);
+            unsafe { System.alloc(layout) }
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            note(-(layout.size() as isize));
+            unsafe { System.dealloc(ptr, layout) }
+        }
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new: usize) -> *mut u8 {
+            note(new as isize - layout.size() as isize);
+            unsafe { System.realloc(ptr, layout, new) }
+        }
+    }
+    #[global_allocator]
+    static ALLOC: Counting = Counting;
+
+    /// The most this thread held at once while `f` ran, above what it held before.
+    fn peak_of<T>(f: impl FnOnce() -> T) -> (T, usize) {
+        let base = LIVE.with(|l| l.get());
+        PEAK.with(|p| p.set(base));
+        let out = f();
+        (out, (PEAK.with(|p| p.get()) - base).max(0) as usize)
+    }
+
+    const MB: usize = 1024 * 1024;
+
+    /// An xlsx made by hand, with `sheet` as the first sheet's XML.
+    fn workbook(sheet: &mut dyn FnMut(&mut dyn Write)) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let parts: [(&str, &str); 4] = [
+            (
+                "[Content_Types].xml",
+                r#"<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+            ),
+            (
+                "_rels/.rels",
+                r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+            ),
+            (
+                "xl/workbook.xml",
+                r#"<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="学时记录" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+            ),
+            (
+                "xl/_rels/workbook.xml.rels",
+                r#"<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+            ),
+        ];
+        for (name, xml) in parts {
+            zip.start_file(name, opts).unwrap();
+            zip.write_all(xml.as_bytes()).unwrap();
+        }
+        zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
+        let mut w = std::io::BufWriter::new(&mut zip);
+        w.write_all(br#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>"#).unwrap();
+        sheet(&mut w);
+        w.write_all(b"</sheetData></worksheet>").unwrap();
+        w.flush().unwrap();
+        drop(w);
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn row(w: &mut dyn Write, r: usize, values: &[&str]) {
+        write!(w, r#"<row r="{r}">"#).unwrap();
+        for (i, v) in values.iter().enumerate() {
+            let col = (b'A' + i as u8) as char;
+            write!(w, r#"<c r="{col}{r}" t="inlineStr"><is><t>{v}</t></is></c>"#).unwrap();
+        }
+        w.write_all(b"</row>").unwrap();
+    }
+
+    #[test]
+    fn reads_the_first_columns_of_each_row_and_skips_empty_rows() {
+        let book = workbook(&mut |w| {
+            row(w, 1, &["会员编号", "年度", "学时", "类别", "内容", "多余"]);
+            row(w, 2, &["44201000001", "2025", "8", "专业", "课程"]);
+            row(w, 4, &["44201000002", "2025", "4", "职业道德", "课程"]);
+        });
+        let rows = read_rows(&book, 5, 10).unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].cells, ["会员编号", "年度", "学时", "类别", "内容"]);
+        assert_eq!((rows[2].line, rows[2].cells[0].as_str()), (4, "44201000002"));
+    }
+
+    #[test]
+    fn two_cells_at_the_corners_of_the_sheet_are_refused_in_bounded_memory() {
+        // The attack: A1 and XFD1048576, 1.6 KB, which a whole-range reader
+        // turns into a 512 GB allocation.
+        let book = workbook(&mut |w| {
+            w.write_all(br#"<row r="1"><c r="A1"><v>1</v></c></row>"#).unwrap();
+            w.write_all(br#"<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#).unwrap();
+        });
+        assert!(book.len() < 4096, "a tiny file: {} bytes", book.len());
+        let (r, peak) = peak_of(|| read_rows(&book, 5, 5000));
+        assert_eq!(r, Err(SheetError::TooManyRows(5000)));
+        assert!(peak < 2 * MB, "held {} KB", peak / 1024);
+    }
+
+    #[test]
+    fn a_million_rows_are_refused_before_they_are_parsed() {
+        // 1,000,000 rows of one cell: it inflates past the limit and is never parsed.
+        let book = workbook(&mut |w| {
+            for r in 1..=1_000_000 {
+                write!(w, "<row><c><v>{r}</v></c></row>").unwrap();
+            }
+        });
+        let (r, peak) = peak_of(|| read_rows(&book, 5, 5000));
+        assert_eq!(r, Err(SheetError::TooLarge));
+        assert!(peak < 2 * MB, "held {} KB", peak / 1024);
+    }
+
+    #[test]
+    fn a_long_sheet_within_the_size_limit_stops_at_the_first_row_beyond() {
+        // 100,000 short rows inflate to 3 MB: read cell by cell and refused at row 5,002.
+        let book = workbook(&mut |w| {
+            for r in 1..=100_000 {
+                write!(w, "<row><c><v>{r}</v></c></row>").unwrap();
+            }
+        });
+        let (r, peak) = peak_of(|| read_rows(&book, 5, 5000));
+        assert_eq!(r, Err(SheetError::TooManyRows(5000)));
+        assert!(peak < 4 * MB, "held {} KB", peak / 1024);
+    }
+
+    #[test]
+    fn a_compressed_bomb_is_refused_without_inflating_into_memory() {
+        // One shared-strings part of 32 MB of spaces, a few dozen KB compressed.
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true);
+        zip.start_file("xl/sharedStrings.xml", opts).unwrap();
+        let spaces = vec![b' '; MB];
+        for _ in 0..32 {
+            zip.write_all(&spaces).unwrap();
+        }
+        let book = zip.finish().unwrap().into_inner();
+        let (r, peak) = peak_of(|| read_rows(&book, 5, 5000));
+        assert_eq!(r, Err(SheetError::TooLarge));
+        assert!(peak < 2 * MB, "held {} KB", peak / 1024);
+    }
+
+    #[test]
+    fn other_files_are_not_workbooks() {
+        assert_eq!(read_rows(b"%PDF-1.4 ...", 5, 10), Err(SheetError::NotXlsx));
+        assert_eq!(read_rows(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1 old xls", 5, 10), Err(SheetError::NotXlsx));
+        assert_eq!(read_rows(b"PK\x03\x04 not really", 5, 10), Err(SheetError::NotXlsx));
+    }
+}
