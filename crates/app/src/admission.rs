@@ -6,12 +6,12 @@ use bytes::Bytes;
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use cmis_domain::admission::{self as rules, AdmissionAction, AdmissionState};
 use cmis_domain::profile::Profile;
+use cmis_domain::throttle::APPLICATION_OWNER;
 use cmis_domain::{AssociationLevel, MemberCertNo, UserType, mask, workdays};
 use cmis_store::entity::{admission_application as row, member, user};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, PutPayload};
 use rand::RngCore;
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     QueryTrait, Set,
@@ -22,7 +22,7 @@ use crate::approval::{self, Step, Subject};
 use crate::attachments::{self, PHOTO};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::page::{self, Page};
-use crate::{Actor, App, audit, auth};
+use crate::{Actor, App, audit, auth, throttle};
 
 /// Days each reviewer has (DOMAIN §1; working days).
 pub const LOCAL_DAYS: u32 = 20;
@@ -141,17 +141,17 @@ async fn store_photo(app: &App, bytes: Bytes) -> AppResult<(String, String)> {
     Ok((key, kind.content_type().to_owned()))
 }
 
-/// The next value of a named counter, inside the caller's transaction.
-pub async fn next_sequence<C: ConnectionTrait>(db: &C, name: &str) -> Result<i64, sea_orm::DbErr> {
-    let stmt = Query::insert()
-        .into_table("sequences")
-        .columns(["name", "value"])
-        .values_panic([name.into(), 1i64.into()])
-        .on_conflict(OnConflict::column("name").value("value", Expr::col(("sequences", "value")).add(1)).to_owned())
-        .returning_col("value")
-        .to_owned();
-    let r = db.query_one(&stmt).await?.ok_or_else(|| sea_orm::DbErr::RecordNotFound("sequence".into()))?;
-    r.try_get("", "value")
+/// A 业务编号 nobody can guess: the date, then ten random digits (one in ten
+/// billion a day), so that the number alone, which opens the progress
+/// query, cannot be found by counting.
+async fn new_business_no<C: ConnectionTrait>(db: &C, today: NaiveDate) -> AppResult<String> {
+    use rand::Rng;
+    loop {
+        let no = format!("{}{:010}", today.format("%Y%m%d"), rand::rng().random_range(0..10_000_000_000u64));
+        if row::Entity::find().filter(row::Column::BusinessNo.eq(&no)).one(db).await?.is_none() {
+            return Ok(no);
+        }
+    }
 }
 
 /// 提交申请: returns the 业务编号 once the application is committed.
@@ -172,9 +172,7 @@ async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -
     let now = Utc::now();
     let today = today();
     let txn = app.db.write().await?;
-    let day = today.format("%Y%m%d").to_string();
-    let seq = next_sequence(&txn, &format!("admission:{day}")).await?;
-    let business_no = format!("{day}{seq:06}");
+    let business_no = new_business_no(&txn, today).await?;
     let m = row::ActiveModel {
         business_no: Set(business_no.clone()),
         state: Set(AdmissionState::Submitted.code().into()),
@@ -232,9 +230,14 @@ pub struct Credentials {
     pub cert_no: String,
     pub login_name: String,
     pub initial_password: Option<String>,
+    /// The initial password is still valid but was not shown: the query gave
+    /// only the business number (基本信息查询 shows it).
+    pub password_withheld: bool,
 }
 
-async fn progress_of(app: &App, r: row::Model) -> AppResult<Progress> {
+/// The progress of an application; the initial password only when the query
+/// proved more than the business number (`by_info`).
+async fn progress_of(app: &App, r: row::Model, reveal_password: bool) -> AppResult<Progress> {
     let credentials = match r.member_id {
         None => None,
         Some(mid) => {
@@ -244,12 +247,13 @@ async fn progress_of(app: &App, r: row::Model) -> AppResult<Progress> {
                 .one(app.db.conn())
                 .await?
                 .ok_or(AppError::NotFound("账户"))?;
-            let shown = u.must_change_password && u.last_login_at.is_none();
-            let initial_password = match (&r.initial_password_enc, shown) {
+            let unused = u.must_change_password && u.last_login_at.is_none();
+            let initial_password = match (&r.initial_password_enc, unused && reveal_password) {
                 (Some(enc), true) => Some(app.pii.decrypt(enc)?),
                 _ => None,
             };
-            Some(Credentials { cert_no: m.cert_no, login_name: u.login_name, initial_password })
+            let password_withheld = unused && !reveal_password;
+            Some(Credentials { cert_no: m.cert_no, login_name: u.login_name, initial_password, password_withheld })
         }
     };
     Ok(Progress {
@@ -266,14 +270,15 @@ async fn progress_of(app: &App, r: row::Model) -> AppResult<Progress> {
 
 const NOT_FOUND: &str = "未查询到入会申请，请核对填写的信息";
 
-/// 业务编号查询.
+/// 业务编号查询. The initial password of a confirmed application is not
+/// shown this way: the number alone proves too little (基本信息查询 shows it).
 pub async fn progress_by_business_no(app: &App, business_no: &str) -> AppResult<Progress> {
     let r = row::Entity::find()
         .filter(row::Column::BusinessNo.eq(business_no.trim()))
         .one(app.db.conn())
         .await?
         .ok_or_else(|| FieldErrors::one("business_no", NOT_FOUND))?;
-    progress_of(app, r).await
+    progress_of(app, r, false).await
 }
 
 pub struct InfoQuery {
@@ -296,7 +301,7 @@ pub async fn progress_by_info(app: &App, q: &InfoQuery) -> AppResult<Progress> {
         .one(app.db.conn())
         .await?
         .ok_or_else(|| FieldErrors::one("form", NOT_FOUND))?;
-    progress_of(app, r).await
+    progress_of(app, r, true).await
 }
 
 /// The application as its applicant sent it, for correcting after a return.
@@ -309,16 +314,26 @@ pub async fn returned_for_edit(app: &App, business_no: &str, id_number: &str) ->
     Ok(serde_json::from_str(&app.pii.decrypt(&r.profile_enc)?).map_err(anyhow::Error::from)?)
 }
 
+/// The application, once its ID number proves the caller is the applicant.
+/// Each try is counted first, per business number: the number alone must not
+/// let anyone test ID numbers. An unknown number and a wrong ID number get
+/// the same answer.
 async fn own_application(app: &App, business_no: &str, id_number: &str) -> AppResult<row::Model> {
-    let r = row::Entity::find()
-        .filter(row::Column::BusinessNo.eq(business_no.trim()))
-        .one(app.db.conn())
-        .await?
-        .ok_or(AppError::NotFound("入会申请"))?;
-    if r.id_number_digest != app.pii.digest(id_number) {
-        return Err(AppError::Forbidden);
+    let business_no = business_no.trim();
+    let now = Utc::now();
+    let key = format!("application:{business_no}");
+    let hit = throttle::hit(app.db.conn(), &key, APPLICATION_OWNER, now).await?;
+    if !hit.allowed(&APPLICATION_OWNER) {
+        return Err(AppError::Refused(format!("核对次数过多，请{}分钟后再试", hit.minutes_locked(now))));
     }
-    Ok(r)
+    let r = row::Entity::find().filter(row::Column::BusinessNo.eq(business_no)).one(app.db.conn()).await?;
+    match r {
+        Some(r) if r.id_number_digest == app.pii.digest(id_number) => {
+            throttle::clear(app.db.conn(), &key).await?;
+            Ok(r)
+        }
+        _ => Err(FieldErrors::one("id_number", "业务编号或证件号码不正确，请核对")),
+    }
 }
 
 /// 再次提交 after a return, under the same business number.
@@ -489,8 +504,7 @@ pub async fn detail(app: &App, actor: &Actor, id: i32) -> AppResult<Detail> {
         _ => vec![],
     };
     let profile: Profile = serde_json::from_str(&app.pii.decrypt(&r.profile_enc)?).map_err(anyhow::Error::from)?;
-    audit::append(app.db.conn(), &actor.audit_name(), "admission_viewed", &format!("admission:{id}"), json!({}))
-        .await?;
+    audit::record(&app.db, &actor.audit_name(), "admission_viewed", &format!("admission:{id}"), json!({})).await?;
     let waiting = matches!(s, AdmissionState::Submitted | AdmissionState::LocalApproved);
     Ok(Detail {
         id: r.id,
@@ -531,6 +545,9 @@ pub async fn decide(
         rules::AdmissionRefusal::ReasonRequired => FieldErrors::one("reason", "请填写原因"),
         e => AppError::Refused(e.to_string()),
     })?;
+    if let Err(e) = cmis_domain::text::check(reason.trim(), 500, true) {
+        return Err(FieldErrors::one("reason", format!("原因{e}")));
+    }
     let profile: Profile = serde_json::from_str(&app.pii.decrypt(&r.profile_enc)?).map_err(anyhow::Error::from)?;
     let reason = reason.trim().to_owned();
     let id = r.id;

@@ -49,6 +49,9 @@ const NOTICE_READ: &str = "admission_notice";
 const VERIFIED_AT: &str = "admission_verified";
 const ARITHMETIC: &str = "admission_arithmetic";
 const EDITING: &str = "admission_editing";
+/// The business number whose progress this browser was last shown (after a
+/// captcha): the only one it may ask to correct.
+const SHOWN: &str = "admission_shown";
 /// Minutes the verification step stays good for filling in the form.
 const VERIFIED_MINUTES: i64 = 60;
 
@@ -179,9 +182,8 @@ impl FormPage {
         false
     }
 
-    fn action(&self) -> String {
-        let path = if self.editing.is_some() { "/admission/edit/submit" } else { "/admission/apply" };
-        format!("{path}?_csrf={}", self.csrf)
+    fn action(&self) -> &'static str {
+        if self.editing.is_some() { "/admission/edit/submit" } else { "/admission/apply" }
     }
 }
 
@@ -314,6 +316,7 @@ struct NumberForm {
 async fn by_number(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
+    session: Session,
     Form(f): Form<NumberForm>,
 ) -> WebResult<Response> {
     let mut errors = FieldErrors::new();
@@ -328,7 +331,10 @@ async fn by_number(
         false => Err(AppError::Invalid(errors)),
     };
     match result {
-        Ok(p) => Ok(Html(ResultPage::new(p, csrf.0).render()?).into_response()),
+        Ok(p) => {
+            session.insert(SHOWN, p.business_no.clone()).await?;
+            Ok(Html(ResultPage::new(p, csrf.0).render()?).into_response())
+        }
         Err(AppError::Invalid(errors)) => {
             let page =
                 NumberPage { csrf: csrf.0, captcha: new_captcha(&state).await?, business_no: f.business_no, errors };
@@ -442,7 +448,10 @@ async fn by_info(
         false => Err(AppError::Invalid(errors)),
     };
     match result {
-        Ok(p) => Ok(Html(ResultPage::new(p, csrf.0).render()?).into_response()),
+        Ok(p) => {
+            session.insert(SHOWN, p.business_no.clone()).await?;
+            Ok(Html(ResultPage::new(p, csrf.0).render()?).into_response())
+        }
         Err(AppError::Invalid(errors)) => {
             let page = InfoPage {
                 csrf: csrf.0,
@@ -470,6 +479,8 @@ struct ResultPage {
     return_reason: Option<String>,
     credentials: Option<Credentials>,
     trail: TrailView,
+    /// Beside the ID number of 修改申请.
+    edit_error: Option<String>,
 }
 
 impl ResultPage {
@@ -485,6 +496,7 @@ impl ResultPage {
             return_reason: p.return_reason,
             credentials: p.credentials,
             trail: TrailView { steps: trail, opinion_label: "审批意见" },
+            edit_error: None,
         }
     }
 
@@ -511,18 +523,30 @@ struct EditForm {
 }
 
 /// 修改申请: the returned application, after the applicant proves it is theirs
-/// with the ID number.
+/// with the ID number. Only for the application this browser was just shown
+/// by a progress query (which took a captcha); a wrong ID number stays on
+/// that page, with the message beside the field.
 async fn edit_page(
     State(state): State<AppState>,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
     Form(f): Form<EditForm>,
 ) -> WebResult<Response> {
+    let shown: Option<String> = session.get(SHOWN).await.ok().flatten();
+    if shown.as_deref() != Some(f.business_no.trim()) {
+        return Ok(Redirect::to("/admission/progress").into_response());
+    }
     let progress = admission::progress_by_business_no(&state.app, &f.business_no).await?;
     let profile = match admission::returned_for_edit(&state.app, &f.business_no, &f.id_number).await {
         Ok(p) => p,
-        Err(AppError::Forbidden) => {
-            return Err(AppError::Refused("证件号码与申请不符，不能修改该申请".into()).into());
+        Err(e @ (AppError::Invalid(_) | AppError::Refused(_))) => {
+            let message = match &e {
+                AppError::Invalid(errors) => errors.get("id_number").unwrap_or_default().to_owned(),
+                other => other.to_string(),
+            };
+            let mut page = ResultPage::new(progress, csrf.0);
+            page.edit_error = Some(message);
+            return Ok(Html(page.render()?).into_response());
         }
         Err(e) => return Err(e.into()),
     };
