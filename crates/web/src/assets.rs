@@ -47,6 +47,11 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
     };
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp));
+    // Pages carry personal information: never kept in a cache, so that 后退 after
+    // 退出 cannot show them again. Static files set their own caching.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static(if embedded { "SAMEORIGIN" } else { "DENY" }));

@@ -22,23 +22,28 @@ pub mod error;
 pub mod ops;
 pub mod pages;
 pub mod profile_form;
+pub mod rate;
 pub mod session;
 pub mod shell;
 pub mod trail;
+pub mod upload;
 
 /// Options that belong to HTTP rather than to the use cases.
 #[derive(Debug, Clone)]
 pub struct WebOptions {
     /// Mark cookies Secure (behind TLS).
     pub secure_cookies: bool,
-    /// Take the client address from X-Forwarded-For (behind a load balancer you trust).
-    pub trust_forwarded: bool,
+    /// How many proxies you trust stand in front (load balancers that append
+    /// to X-Forwarded-For); 0 takes the client address from the socket.
+    pub trusted_proxies: usize,
 }
 
 #[derive(Clone)]
 pub struct AppState {
     pub app: Arc<App>,
     pub options: Arc<WebOptions>,
+    /// Captchas drawn on request, per address.
+    pub captchas: Arc<rate::RateLimit>,
 }
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
@@ -52,7 +57,8 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         .with_secure(secure)
         // The cookie lasts as long as the browser; the store ends idle sessions.
         .with_expiry(Expiry::OnSessionEnd);
-    let state = AppState { app, options: Arc::new(options) };
+    let csrf_keys = csrf::CsrfKeys { secure, key: app.secrets.csrf };
+    let state = AppState { app, options: Arc::new(options), captchas: Arc::new(rate::captchas()) };
     Router::new()
         .merge(pages::routes())
         .nest("/api/v1", api::routes())
@@ -61,7 +67,7 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         .merge(assets::routes())
         .fallback(pages::not_found)
         .layer(DefaultBodyLimit::max(2 * 1024 * 1024))
-        .layer(middleware::from_fn(move |req, next| csrf::protect(secure, req, next)))
+        .layer(middleware::from_fn(move |req, next| csrf::protect(csrf_keys.clone(), req, next)))
         .layer(sessions)
         .layer(middleware::from_fn(assets::security_headers))
         .layer(middleware::from_fn(ops::track))

@@ -1,4 +1,6 @@
-//! Health, Prometheus metrics and request accounting.
+//! Health, Prometheus metrics and request accounting. The metrics are not
+//! served on the public address: `metrics_router` is for a listener of their
+//! own (`metrics_listen`), reachable by the scraper only.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -25,7 +27,12 @@ fn prometheus() -> &'static PrometheusHandle {
 }
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(metrics_page))
+    Router::new().route("/healthz", get(healthz))
+}
+
+/// `/metrics` alone, for the metrics listener.
+pub fn metrics_router() -> Router {
+    Router::new().route("/metrics", get(metrics_page))
 }
 
 async fn healthz(State(s): State<AppState>) -> Response {

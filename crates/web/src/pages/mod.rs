@@ -51,19 +51,33 @@ pub async fn not_found() -> Response {
     WebError::NotFound.into_response()
 }
 
-/// The client's address, for login throttling: the socket peer, or the first
-/// X-Forwarded-For entry when the load balancer in front is trusted.
+/// The client's address, for throttling. Behind `trusted_proxies` proxies,
+/// each of which appends the address it received the request from to
+/// X-Forwarded-For, the client is the entry that many places from the right:
+/// everything left of it was written by the client and proves nothing. With
+/// no trusted proxy, or a header shorter than the proxy chain, it is the
+/// socket peer.
 pub struct ClientAddr(pub String);
+
+/// The client's address in an X-Forwarded-For value, behind `hops` trusted proxies.
+pub fn forwarded_client(header: &str, hops: usize) -> Option<String> {
+    let entries: Vec<&str> = header.split(',').map(str::trim).collect();
+    let i = entries.len().checked_sub(hops)?;
+    let ip: std::net::IpAddr = entries.get(i)?.parse().ok()?;
+    Some(ip.to_string())
+}
 
 impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        if state.options.trust_forwarded
-            && let Some(first) =
-                parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next())
+        let hops = state.options.trusted_proxies;
+        let forwarded: Vec<&str> =
+            parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+        if hops > 0
+            && let Some(client) = forwarded_client(&forwarded.join(","), hops)
         {
-            return Ok(ClientAddr(first.trim().to_owned()));
+            return Ok(ClientAddr(client));
         }
         let peer = parts
             .extensions
