@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::{Actor, App, audit};
+use cmis_domain::UserType;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum FileKind {
@@ -64,33 +65,55 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// The limits of one upload context, as the seeds state them.
+/// The limits of one upload context, as the seeds state them, and who may
+/// upload in it.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub code: &'static str,
     pub kinds: &'static [FileKind],
     pub max_count: u64,
     pub max_bytes: u64,
+    /// The user types that upload in this context through the attachment box.
+    pub uploaders: &'static [UserType],
 }
 
 const MB: u64 = 1024 * 1024;
 const DOCS: &[FileKind] = &[FileKind::Pdf, FileKind::Jpg, FileKind::Png, FileKind::Xls];
 
 /// 年检材料 (seed 000): pdf, jpg, png, xls; at most 5 files of 5 MB.
-pub const INSPECTION_MATERIALS: Limits =
-    Limits { code: "inspection_materials", kinds: DOCS, max_count: 5, max_bytes: 5 * MB };
+pub const INSPECTION_MATERIALS: Limits = Limits {
+    code: "inspection_materials",
+    kinds: DOCS,
+    max_count: 5,
+    max_bytes: 5 * MB,
+    uploaders: &[UserType::NonPracticingMember],
+};
 /// 暂缓证明材料 (seed 000): at most 5 files of 50 MB.
-pub const DEFERRAL_PROOF: Limits = Limits { code: "deferral_proof", kinds: DOCS, max_count: 5, max_bytes: 50 * MB };
+pub const DEFERRAL_PROOF: Limits = Limits {
+    code: "deferral_proof",
+    kinds: DOCS,
+    max_count: 5,
+    max_bytes: 50 * MB,
+    uploaders: &[UserType::NonPracticingMember],
+};
 /// 事务所附件 (seed 001): at most 10 files of 5 MB.
-pub const FIRM_BATCH: Limits = Limits { code: "firm_batch", kinds: DOCS, max_count: 10, max_bytes: 5 * MB };
-/// 照片: one jpg or png of at most 2 MB.
+pub const FIRM_BATCH: Limits =
+    Limits { code: "firm_batch", kinds: DOCS, max_count: 10, max_bytes: 5 * MB, uploaders: &[UserType::Firm] };
+/// 照片: one jpg or png of at most 2 MB; sent with the admission form, or by
+/// the association (会员照片), never through the attachment box.
 pub const PHOTO: Limits =
-    Limits { code: "photo", kinds: &[FileKind::Jpg, FileKind::Png], max_count: 1, max_bytes: 2 * MB };
+    Limits { code: "photo", kinds: &[FileKind::Jpg, FileKind::Png], max_count: 1, max_bytes: 2 * MB, uploaders: &[] };
 
 pub const CONTEXTS: &[Limits] = &[INSPECTION_MATERIALS, DEFERRAL_PROOF, FIRM_BATCH, PHOTO];
 
 pub fn limits(code: &str) -> Option<Limits> {
     CONTEXTS.iter().copied().find(|l| l.code == code)
+}
+
+/// Whether the actor may upload in this context at all: asked before a byte
+/// of the upload is read, and again by `upload`.
+pub fn may_upload(actor: &Actor, limits: Limits) -> AppResult<()> {
+    if limits.uploaders.contains(&actor.user_type) { Ok(()) } else { Err(AppError::Forbidden) }
 }
 
 impl Limits {
@@ -135,6 +158,7 @@ pub async fn upload(
     file_name: &str,
     bytes: Bytes,
 ) -> AppResult<Attachment> {
+    may_upload(actor, limits)?;
     let field = "file";
     let name = clean_name(file_name);
     if bytes.is_empty() {
@@ -252,8 +276,8 @@ pub async fn download(app: &App, actor: &Actor, id: i32) -> AppResult<(Attachmen
     let m = authorized(app, actor, id).await?;
     let bytes = app.read_file(&m.storage_key).await?;
     if m.uploaded_by != actor.user_id {
-        audit::append(
-            app.db.conn(),
+        audit::record(
+            &app.db,
             &actor.audit_name(),
             "attachment_viewed",
             &format!("attachment:{}", m.id),

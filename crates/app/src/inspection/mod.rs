@@ -259,6 +259,12 @@ pub async fn upload_material(
 }
 
 /// 暂缓证明材料.
+/// Whether the actor may upload materials or proof at all (a member): asked
+/// before the upload is read.
+pub fn may_upload(actor: &Actor) -> AppResult<()> {
+    actor.require(UserType::NonPracticingMember)
+}
+
 pub async fn upload_proof(app: &App, actor: &Actor, file_name: &str, bytes: bytes::Bytes) -> AppResult<Attachment> {
     own_member(app, actor).await?;
     attachments::upload(app, actor, DEFERRAL_PROOF, DRAFT, None, file_name, bytes).await
@@ -324,8 +330,8 @@ async fn submit(app: &App, actor: &Actor, action: InspectionAction, commitment: 
     if deferral {
         if reason.is_empty() {
             errors.add("reason", "请填写暂缓原因");
-        } else if reason.chars().count() > 500 {
-            errors.add("reason", "暂缓原因不超过500字");
+        } else if let Err(e) = cmis_domain::text::check(reason, 500, true) {
+            errors.add("reason", format!("暂缓原因{e}"));
         }
         if o.proofs.is_empty() {
             errors.add("file", "请上传暂缓证明材料");
@@ -479,14 +485,8 @@ pub async fn view(app: &App, actor: &Actor, id: i32) -> AppResult<InspectionView
     let r = row::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("年检申请"))?;
     if actor.is_staff() {
         review::require_scope(app, actor, &r)?;
-        audit::append(
-            app.db.conn(),
-            &actor.audit_name(),
-            "inspection_viewed",
-            &format!("annual_inspection:{id}"),
-            json!({}),
-        )
-        .await?;
+        audit::record(&app.db, &actor.audit_name(), "inspection_viewed", &format!("annual_inspection:{id}"), json!({}))
+            .await?;
     } else if actor.member_id != Some(r.member_id) {
         return Err(AppError::NotFound("年检申请"));
     }

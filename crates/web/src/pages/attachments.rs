@@ -2,19 +2,19 @@
 //! box (templates/attachments/box.html) with their context and owner.
 
 use askama::Template;
+use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Extension, Router};
 use cmis_app::AppError;
 use cmis_app::attachments::{self, Attachment, Limits, Owner};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::csrf::CsrfToken;
 use crate::error::{WebError, WebResult};
 use crate::shell::Auth;
+use crate::upload;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -30,7 +30,6 @@ pub struct AttachmentBox {
     pub hint: String,
     pub items: Vec<Attachment>,
     pub error: Option<String>,
-    pub csrf: String,
 }
 
 #[derive(Deserialize)]
@@ -44,71 +43,52 @@ fn limits_of(code: &str) -> WebResult<Limits> {
 
 const DRAFT: Owner<'static> = Owner { kind: "draft", id: None };
 
-async fn render_box(
-    state: &AppState,
-    auth: &Auth,
-    limits: Limits,
-    csrf: String,
-    error: Option<String>,
-) -> WebResult<Html<String>> {
+async fn render_box(state: &AppState, auth: &Auth, limits: Limits, error: Option<String>) -> WebResult<Html<String>> {
     let items = attachments::list(&state.app, &auth.0, limits, DRAFT).await?;
-    Ok(Html(AttachmentBox { context: limits.code.to_owned(), hint: limits.hint(), items, error, csrf }.render()?))
+    Ok(Html(AttachmentBox { context: limits.code.to_owned(), hint: limits.hint(), items, error }.render()?))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    Extension(csrf): Extension<CsrfToken>,
-    Query(q): Query<BoxQuery>,
-) -> WebResult<Html<String>> {
+async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<BoxQuery>) -> WebResult<Html<String>> {
     let limits = limits_of(&q.context)?;
-    render_box(&state, &auth, limits, csrf.0, None).await
+    render_box(&state, &auth, limits, None).await
 }
 
 /// Files arrive as multipart `file` fields; each is checked on its own, and
-/// the box re-renders with the first refusal beside it.
+/// the box re-renders with the first refusal beside it. Who may upload in the
+/// context is asked before the body is read.
 async fn upload(
     State(state): State<AppState>,
     auth: Auth,
-    Extension(csrf): Extension<CsrfToken>,
     Query(q): Query<BoxQuery>,
     mut multipart: Multipart,
 ) -> WebResult<Html<String>> {
     let limits = limits_of(&q.context)?;
+    attachments::may_upload(&auth.0, limits)?;
     let mut error = None;
-    loop {
-        let field = match multipart.next_field().await {
-            Ok(Some(f)) => f,
-            Ok(None) => break,
-            Err(_) => {
-                error = Some(format!("上传失败：文件过大或连接中断。{}", limits.hint()));
-                break;
+    match upload::read(&mut multipart, limits.max_bytes, limits.max_count as usize).await {
+        Ok(form) => {
+            for f in form.files.into_iter().filter(|f| f.field == "file") {
+                match attachments::upload(&state.app, &auth.0, limits, DRAFT, None, &f.name, f.bytes).await {
+                    Ok(_) => {}
+                    Err(AppError::Invalid(e)) => {
+                        error = e.0.first().map(|(_, m)| m.clone());
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
-        };
-        if field.name() != Some("file") {
-            continue;
         }
-        let name = field.file_name().unwrap_or("附件").to_owned();
-        let bytes = match field.bytes().await {
-            Ok(b) => b,
-            Err(_) => {
-                error = Some(format!("“{name}”上传失败：文件过大或连接中断。{}", limits.hint()));
-                break;
-            }
-        };
-        if bytes.is_empty() && name.is_empty() {
-            continue;
-        }
-        match attachments::upload(&state.app, &auth.0, limits, DRAFT, None, &name, bytes).await {
-            Ok(_) => {}
-            Err(AppError::Invalid(f)) => {
-                error = f.0.first().map(|(_, m)| m.clone());
-                break;
-            }
-            Err(e) => return Err(e.into()),
+        Err(r) => {
+            error = Some(match r.why {
+                upload::Refused::TooLarge(name) => {
+                    format!("“{name}”超过{}MB。{}", limits.max_bytes / 1024 / 1024, limits.hint())
+                }
+                upload::Refused::TooMany => format!("最多可上传{}个附件", limits.max_count),
+                _ => format!("上传失败：文件过大或连接中断。{}", limits.hint()),
+            })
         }
     }
-    render_box(&state, &auth, limits, csrf.0, error).await
+    render_box(&state, &auth, limits, error).await
 }
 
 #[derive(Deserialize)]
@@ -140,7 +120,6 @@ async fn download(
 async fn delete(
     State(state): State<AppState>,
     auth: Auth,
-    Extension(csrf): Extension<CsrfToken>,
     Path(id): Path<i32>,
     Query(q): Query<BoxQuery>,
 ) -> WebResult<Html<String>> {
@@ -150,7 +129,7 @@ async fn delete(
         Err(AppError::Refused(m)) => Some(m),
         Err(e) => return Err(e.into()),
     };
-    render_box(&state, &auth, limits, csrf.0, error).await
+    render_box(&state, &auth, limits, error).await
 }
 
 fn percent(s: &str) -> String {

@@ -9,8 +9,8 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use bytes::Bytes;
-use cmis_app::attachments::{self, DEFERRAL_PROOF, INSPECTION_MATERIALS};
+
+use cmis_app::attachments::{self, DEFERRAL_PROOF, INSPECTION_MATERIALS, Limits};
 use cmis_app::inspection::{self, Done, HistoryRow, InspectionView, Overview, fees, qr};
 use cmis_app::member_profile::{self, LOCKED};
 use cmis_app::{AppError, FieldErrors};
@@ -23,6 +23,7 @@ use crate::error::WebResult;
 use crate::profile_form::{self, QualBox, Section, ShownGroup};
 use crate::shell::{Auth, Shell};
 use crate::trail::TrailView;
+use crate::upload;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -337,39 +338,29 @@ async fn fee_paid(State(state): State<AppState>, shell: Shell) -> WebResult<Resp
 }
 
 /// Reads one file and the text fields of a multipart form.
-async fn read_upload(mut mp: Multipart) -> (Vec<(String, String)>, Option<(String, Bytes)>, Option<String>) {
-    let mut fields = Vec::new();
-    let mut file = None;
-    loop {
-        match mp.next_field().await {
-            Ok(Some(f)) => {
-                let name = f.name().unwrap_or("").to_owned();
-                if name == "file" {
-                    let fname = f.file_name().unwrap_or("附件").to_owned();
-                    match f.bytes().await {
-                        Ok(b) if !b.is_empty() => file = Some((fname, b)),
-                        Ok(_) => {}
-                        Err(_) => return (fields, None, Some("上传失败：文件过大或连接中断".into())),
-                    }
-                } else if let Ok(v) = f.text().await {
-                    fields.push((name, v));
-                }
-            }
-            Ok(None) => break,
-            Err(_) => return (fields, None, Some("上传失败：文件过大或连接中断".into())),
-        }
+/// The one file of an upload form and its other fields, within `limits`;
+/// or the message to show.
+async fn read_upload(mp: &mut Multipart, limits: Limits) -> Result<upload::Form, String> {
+    let mb = limits.max_bytes / 1024 / 1024;
+    match upload::read(mp, limits.max_bytes, 1).await {
+        Ok(form) if form.file("file").is_some() => Ok(form),
+        Ok(_) => Err("请选择要上传的文件".to_owned()),
+        Err(r) => Err(match r.why {
+            upload::Refused::TooLarge(name) => format!("“{name}”超过{mb}MB，单个附件大小不能超过{mb}MB"),
+            upload::Refused::TooMany => "一次请上传一个文件".to_owned(),
+            _ => "上传失败：文件过大或连接中断".to_owned(),
+        }),
     }
-    (fields, file, None)
 }
 
-async fn upload_material(State(state): State<AppState>, shell: Shell, mp: Multipart) -> WebResult<Response> {
-    let (fields, file, failed) = read_upload(mp).await;
-    let label = fields.iter().find(|(k, _)| k == "label").map(|(_, v)| v.clone()).unwrap_or_default();
-    let error = match (failed, file) {
-        (Some(m), _) => Some(m),
-        (None, None) => Some("请选择要上传的文件".to_owned()),
-        (None, Some((name, bytes))) => {
-            match inspection::upload_material(&state.app, &shell.actor, &label, &name, bytes).await {
+async fn upload_material(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
+    inspection::may_upload(&shell.actor)?;
+    let error = match read_upload(&mut mp, INSPECTION_MATERIALS).await {
+        Err(m) => Some(m),
+        Ok(form) => {
+            let label = form.field("label").unwrap_or_default();
+            let f = form.file("file").expect("checked");
+            match inspection::upload_material(&state.app, &shell.actor, label, &f.name, f.bytes.clone()).await {
                 Ok(_) => None,
                 Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
             }
@@ -381,15 +372,17 @@ async fn upload_material(State(state): State<AppState>, shell: Shell, mp: Multip
     }
 }
 
-async fn upload_proof(State(state): State<AppState>, shell: Shell, mp: Multipart) -> WebResult<Response> {
-    let (_, file, failed) = read_upload(mp).await;
-    let error = match (failed, file) {
-        (Some(m), _) => Some(m),
-        (None, None) => Some("请选择要上传的文件".to_owned()),
-        (None, Some((name, bytes))) => match inspection::upload_proof(&state.app, &shell.actor, &name, bytes).await {
-            Ok(_) => None,
-            Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
-        },
+async fn upload_proof(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
+    inspection::may_upload(&shell.actor)?;
+    let error = match read_upload(&mut mp, DEFERRAL_PROOF).await {
+        Err(m) => Some(m),
+        Ok(form) => {
+            let f = form.file("file").expect("checked");
+            match inspection::upload_proof(&state.app, &shell.actor, &f.name, f.bytes.clone()).await {
+                Ok(_) => None,
+                Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
+            }
+        }
     };
     match error {
         None => Ok(Redirect::to("/inspection/defer/reason?agreed=1").into_response()),

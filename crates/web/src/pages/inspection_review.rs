@@ -23,6 +23,7 @@ use crate::AppState;
 use crate::error::WebResult;
 use crate::pages::inspection::view_page;
 use crate::shell::{Auth, Shell};
+use crate::upload;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -529,13 +530,20 @@ async fn add_record(State(state): State<AppState>, shell: Shell, Form(f): Form<N
 }
 
 async fn import_preview(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
-    let mut file = None;
-    while let Ok(Some(f)) = mp.next_field().await {
-        if f.name() == Some("file") {
-            file = f.bytes().await.ok();
-        }
-    }
+    learning::may_import(&shell.actor)?;
+    let read = upload::read(&mut mp, learning::MAX_IMPORT_BYTES, 1).await;
     let mut page = ledger_page(shell, String::new());
+    let file = match read {
+        Ok(form) => form.file("file").map(|f| f.bytes.clone()),
+        Err(r) => {
+            let m = match r.why {
+                upload::Refused::TooLarge(_) => format!("文件不能超过{}MB", learning::MAX_IMPORT_BYTES / 1024 / 1024),
+                _ => "上传失败，请重新选择文件".to_owned(),
+            };
+            page.errors = FieldErrors::one_set("file", m);
+            return Ok(Html(page.render()?).into_response());
+        }
+    };
     match file.filter(|b| !b.is_empty()) {
         None => page.errors = FieldErrors::one_set("file", "请选择要导入的Excel文件"),
         Some(bytes) => match learning::preview(&state.app, &page.shell.actor, bytes).await {

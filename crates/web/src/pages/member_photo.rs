@@ -7,13 +7,15 @@ use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use cmis_app::attachments::PHOTO;
 use cmis_app::certificate::{self, PhotoSubject};
 use cmis_app::{AppError, FieldErrors};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::shell::{Auth, Shell};
+use crate::upload;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -70,20 +72,20 @@ async fn page(State(state): State<AppState>, shell: Shell, Query(q): Query<Find>
 }
 
 async fn upload(State(state): State<AppState>, shell: Shell, mut multipart: Multipart) -> WebResult<Response> {
-    let mut cert_no = String::new();
-    let mut photo = None;
-    while let Some(field) = multipart.next_field().await.map_err(|_| WebError::BadRequest("照片不能超过2MB".into()))?
-    {
-        match field.name() {
-            Some("cert_no") => cert_no = field.text().await.unwrap_or_default(),
-            Some("photo") => photo = field.bytes().await.ok().filter(|b| !b.is_empty()),
-            _ => {}
-        }
-    }
-    let Some(photo) = photo else {
-        return Ok(render(&state, shell, cert_no, FieldErrors::one_set("photo", "请选择照片"), false)
-            .await?
-            .into_response());
+    certificate::may_approve_photo(&shell.actor)?;
+    let (form, refused) = match upload::read(&mut multipart, PHOTO.max_bytes, 1).await {
+        Ok(form) => (form, None),
+        Err(r) => (r.form, Some(r.why)),
+    };
+    let cert_no = form.field("cert_no").unwrap_or_default().to_owned();
+    let photo = form.file("photo").map(|f| f.bytes.clone()).filter(|b| !b.is_empty());
+    let Some(photo) = photo.filter(|_| refused.is_none()) else {
+        let m = match refused {
+            Some(upload::Refused::TooLarge(_)) => "照片不能超过2MB，请重新选择",
+            Some(_) => "上传失败，请重新选择照片",
+            None => "请选择照片",
+        };
+        return Ok(render(&state, shell, cert_no, FieldErrors::one_set("photo", m), false).await?.into_response());
     };
     match certificate::approve_photo(&state.app, &shell.actor, &cert_no, photo).await {
         Ok(()) => Ok(render(&state, shell, cert_no, FieldErrors::new(), true).await?.into_response()),
