@@ -12,7 +12,9 @@ pub mod certificate;
 pub mod demo;
 pub mod error;
 pub mod home;
+pub mod housekeeping;
 pub mod inspection;
+pub mod keys;
 pub mod member_profile;
 pub mod messages;
 pub mod notices;
@@ -24,6 +26,9 @@ pub mod payment;
 pub mod pii;
 pub mod qr;
 pub mod settings;
+pub mod spreadsheet;
+pub mod throttle;
+pub mod tokens;
 
 mod context;
 

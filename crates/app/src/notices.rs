@@ -125,15 +125,15 @@ fn check(d: &Draft) -> AppResult<Kind> {
     if d.kind.is_none() {
         e.add("kind", "请选择栏目");
     }
-    match d.title.trim().chars().count() {
-        0 => e.add("title", "请填写标题"),
-        n if n > 100 => e.add("title", "标题不超过100个字"),
-        _ => {}
+    if d.title.trim().is_empty() {
+        e.add("title", "请填写标题");
+    } else if let Err(x) = cmis_domain::text::check(d.title.trim(), 100, false) {
+        e.add("title", format!("标题{x}"));
     }
-    match d.body.trim().chars().count() {
-        0 => e.add("body", "请填写正文"),
-        n if n > 20_000 => e.add("body", "正文不超过20000个字"),
-        _ => {}
+    if d.body.trim().is_empty() {
+        e.add("body", "请填写正文");
+    } else if let Err(x) = cmis_domain::text::check(d.body.trim(), 20_000, true) {
+        e.add("body", format!("正文{x}"));
     }
     e.into_result()?;
     Ok(d.kind.expect("checked"))

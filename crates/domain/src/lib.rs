@@ -11,6 +11,7 @@ pub mod password;
 pub mod profile;
 pub mod region;
 pub mod role;
+pub mod text;
 pub mod throttle;
 pub mod workdays;
 

@@ -388,24 +388,26 @@ impl Profile {
                 errors.push(("international_quals", format!("未知的国际资格：{q}")));
             }
         }
-        const LONG: &[(&str, usize)] = &[
-            ("achievements", 500),
-            ("industry_honours", 500),
-            ("mailing_address", 200),
-            ("work_unit", 100),
-            ("name", 50),
-        ];
-        for (key, max) in LONG {
-            let len = match *key {
-                "achievements" => self.achievements.chars().count(),
-                "industry_honours" => self.industry_honours.chars().count(),
-                "mailing_address" => self.mailing_address.chars().count(),
-                "work_unit" => self.work_unit.chars().count(),
-                _ => self.name.chars().count(),
+        // Every text field: a length limit, and no control characters.
+        let keys = FIELDS.iter().map(|f| f.key).chain(["domestic_other", "international_other", "approval_doc_no"]);
+        for key in keys {
+            let (max, multiline) = match key {
+                "achievements" | "industry_honours" => (500, true),
+                "mailing_address" => (200, false),
+                "name" => (50, false),
+                _ => (100, false),
             };
-            if len > *max {
-                errors.push((key, format!("不超过{max}个字")));
+            if let Err(e) = crate::text::check(&self.get(key), max, multiline)
+                && !errors.iter().any(|(k, _)| *k == key)
+            {
+                errors.push((key, e.to_string()));
             }
+        }
+        if self.domestic_quals.len() > DOMESTIC.len() {
+            errors.push(("domestic_quals", "国内资格选择有误".to_owned()));
+        }
+        if self.international_quals.len() > INTERNATIONAL.len() {
+            errors.push(("international_quals", "国际资格选择有误".to_owned()));
         }
         errors
     }

@@ -272,6 +272,9 @@ pub async fn queue(app: &App, actor: &Actor, f: &FeeFilter) -> AppResult<Page<Fe
 /// 确认缴费 for the selected rows; returns how many were confirmed.
 pub async fn confirm(app: &App, actor: &Actor, ids: &[i32]) -> AppResult<usize> {
     confirming_staff(actor)?;
+    if ids.len() > super::review::BATCH_MAX {
+        return Err(AppError::Refused(format!("一次最多确认{}条", super::review::BATCH_MAX)));
+    }
     let txn = app.db.write().await?;
     let rows = row::Entity::find()
         .filter(row::Column::Id.is_in(ids.to_vec()))

@@ -211,8 +211,8 @@ pub async fn decide(
         e => refusal(e),
     })?;
     let reason = reason.trim().to_owned();
-    if reason.chars().count() > 500 {
-        return Err(FieldErrors::one("reason", "原因不超过500字"));
+    if let Err(e) = cmis_domain::text::check(&reason, 500, true) {
+        return Err(FieldErrors::one("reason", format!("原因{e}")));
     }
     let items: Vec<String> = items.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).take(30).collect();
     let (member_id, year) = (r.member_id, r.year);

@@ -290,8 +290,10 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
     if f.success_notice.trim().is_empty() {
         errors.add("success_notice", "请填写申请成功后显示的通知");
     }
-    if f.pre_notice.chars().count() > 2000 || f.success_notice.chars().count() > 2000 {
-        errors.add("success_notice", "通知不超过2000字");
+    for (key, text) in [("pre_notice", &f.pre_notice), ("success_notice", &f.success_notice)] {
+        if let Err(e) = cmis_domain::text::check(text, 2000, true) {
+            errors.add(key, format!("通知{e}"));
+        }
     }
     errors.into_result()?;
     let (start, end, hours, fee, deferral) = (
