@@ -63,17 +63,51 @@ fn field(e: AppError, key: &str) -> String {
     }
 }
 
+/// The local association approves and CICPA confirms the application.
+pub async fn confirm(t: &TestApp, business_no: &str) {
+    let id = id_of(t, business_no).await;
+    admission::decide(&t.app, &staff(t, "staff33").await, id, AdmissionAction::LocalApprove, "").await.unwrap();
+    admission::decide(&t.app, &staff(t, "staffcicpa").await, id, AdmissionAction::CicpaConfirm, "").await.unwrap();
+}
+
+/// The local association returns the application.
+pub async fn return_it(t: &TestApp, business_no: &str) {
+    let id = id_of(t, business_no).await;
+    admission::decide(&t.app, &staff(t, "staff33").await, id, AdmissionAction::LocalReturn, "请补充工作单位全称")
+        .await
+        .unwrap();
+}
+
+async fn id_of(t: &TestApp, business_no: &str) -> i32 {
+    use cmis_store::entity::admission_application as row;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    row::Entity::find().filter(row::Column::BusinessNo.eq(business_no)).one(t.app.db.conn()).await.unwrap().unwrap().id
+}
+
+/// 会员编号, 登录名 and 初始密码, as 基本信息查询 shows them to the applicant.
+pub async fn credentials_of(t: &TestApp, p: &cmis_domain::profile::Profile) -> admission::Credentials {
+    let q = InfoQuery {
+        name: p.name.clone(),
+        id_type: p.id_type.clone(),
+        id_number: p.id_number.clone(),
+        qualification_method: p.qualification_method.clone(),
+        exam_cert_no: p.exam_cert_no.clone(),
+    };
+    admission::progress_by_info(&t.app, &q).await.unwrap().credentials.unwrap()
+}
+
 #[tokio::test]
 async fn a_valid_application_gets_a_business_number_and_waits_for_the_local_association() {
     let t = TestApp::new().await;
     let no = admission::submit(&t.app, application(profile(11))).await.unwrap();
-    assert_eq!(no.len(), 14);
+    assert_eq!(no.len(), 18, "the date and ten random digits: {no}");
     let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
     assert_eq!(p.state.label(), "地方注协待审核");
     assert_eq!(p.association, "浙江省注册会计师协会");
     assert!(p.credentials.is_none());
     let second = admission::submit(&t.app, application(profile(13))).await.unwrap();
-    assert_eq!(second.parse::<u64>().unwrap(), no.parse::<u64>().unwrap() + 1, "numbers follow each other");
+    assert_eq!(second[..8], no[..8], "the same day");
+    assert_ne!(second.parse::<u64>().unwrap(), no.parse::<u64>().unwrap() + 1, "the next number cannot be guessed");
 }
 
 #[tokio::test]
@@ -198,6 +232,12 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
     assert_eq!(c.login_name, c.cert_no);
     assert!(c.cert_no.starts_with("33"), "numbered in Zhejiang: {}", c.cert_no);
     let initial = c.initial_password.unwrap();
+    let by_number = admission::progress_by_business_no(&t.app, &p.business_no).await.unwrap().credentials.unwrap();
+    assert_eq!(
+        (by_number.initial_password, by_number.password_withheld),
+        (None, true),
+        "the number alone is not enough"
+    );
     let steps: Vec<_> = p.trail.iter().map(|s| s.node.as_str()).collect();
     assert_eq!(steps, ["申请人提交申请", "地方注协审核通过", "中注协审核通过"]);
     assert_eq!(p.trail[1].unit, "浙江省注册会计师协会");
@@ -207,7 +247,7 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
     let again = admission::progress_by_business_no(&t.app, &no).await.unwrap();
     assert_eq!(again.credentials.unwrap().initial_password, None, "shown only until the first login");
     assert!(t.app.senders.sms.send_sms("x", "y").await.is_ok());
-    let sent = cmis_app::notify::recent(&t.app.db, 10).await.unwrap();
+    let sent = cmis_app::notify::recent(&t.app, 10).await.unwrap();
     assert!(sent.iter().any(|m| m.recipient == "13912345678" && m.body.contains(&c.cert_no)));
 }
 
@@ -223,11 +263,14 @@ async fn a_returned_application_is_corrected_and_resubmitted_under_the_same_numb
 
     let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
     assert_eq!((p.state.label(), p.return_reason.as_deref()), ("地方注协退回", Some("工作单位请填写全称")));
-    let sms = cmis_app::notify::recent(&t.app.db, 5).await.unwrap();
+    let sms = cmis_app::notify::recent(&t.app, 5).await.unwrap();
     assert!(sms[0].body.contains("工作单位请填写全称"));
 
     let id_number = profile(41).id_number;
-    assert!(matches!(admission::returned_for_edit(&t.app, &no, "11010519491231002X").await, Err(AppError::Forbidden)));
+    let wrong = admission::returned_for_edit(&t.app, &no, "11010519491231002X").await.unwrap_err();
+    assert_eq!(field(wrong, "id_number"), "业务编号或证件号码不正确，请核对");
+    let unknown = admission::returned_for_edit(&t.app, "202601010000000000", &id_number).await.unwrap_err();
+    assert_eq!(field(unknown, "id_number"), "业务编号或证件号码不正确，请核对", "the same answer");
     let mut p = admission::returned_for_edit(&t.app, &no, &id_number).await.unwrap();
     assert_eq!(p.work_unit, "浙江某集团有限公司");
     p.work_unit = "浙江某集团有限公司杭州分公司".into();

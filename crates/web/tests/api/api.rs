@@ -78,11 +78,6 @@ async fn organisations_and_the_openapi_document_are_public() {
     assert_eq!(ui.status, 200);
 }
 
-async fn api_captcha(c: &mut Client) -> String {
-    let (_, cap) = c.json("GET", "/api/v1/captcha", None, json!(null)).await;
-    cap["id"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn a_mini_program_applies_and_follows_its_application() {
     use base64::Engine;
@@ -137,7 +132,7 @@ async fn a_mini_program_recovers_a_password_and_edits_the_profile() {
     let (s, _) =
         c.json("POST", "/api/v1/password/sms", None, json!({ "recovery_token": token, "mobile": mobile })).await;
     assert_eq!(s, 204);
-    let sms = cmis_app::notify::recent(&t.app.db, 1).await.unwrap().remove(0);
+    let sms = cmis_app::notify::recent(&t.app, 1).await.unwrap().remove(0);
     let i = sms.body.find("验证码").unwrap() + "验证码".len();
     let code = &sms.body[i..i + 6];
     let (s, _) =

@@ -2,14 +2,7 @@ use cmis_domain::UserType;
 
 use crate::helpers::*;
 
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
-
-async fn member_client(t: &TestApp) -> Client {
-    let mut c = t.client();
-    let r = c.login("member", &t.login_of(UserType::NonPracticingMember).await, PASSWORD).await;
-    assert_eq!(r.location(), "/home");
-    c
-}
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
 
 #[tokio::test]
 async fn uploads_are_checked_by_content_size_and_count() {
@@ -77,13 +70,21 @@ async fn downloads_are_for_the_uploader_and_staff_over_them_only() {
 async fn a_draft_attachment_can_be_deleted_by_its_uploader() {
     let t = TestApp::new().await;
     let mut c = member_client(&t).await;
-    let r = c.multipart("/attachments?context=photo", &[("照片.png", PNG)]).await;
+    let box_of = "/attachments?context=inspection_materials";
+    let r = c.multipart(box_of, &[("第一份.png", PNG)]).await;
     let id = between(&r.body, "href=\"/attachments/", "\"").to_owned();
-    let r = c.multipart("/attachments?context=photo", &[("第二张.png", PNG)]).await;
-    assert!(r.body.contains("最多可上传1个附件"));
-    let r = c.post(&format!("/attachments/{id}/delete?context=photo"), &[]).await;
-    assert!(r.body.contains("尚未上传附件"), "{}", r.body);
+    for i in 2..=5 {
+        c.multipart(box_of, &[(&format!("第{i}份.png"), PNG)]).await;
+    }
+    let r = c.multipart(box_of, &[("第六份.png", PNG)]).await;
+    assert!(r.body.contains("最多可上传5个附件"));
+    let r = c.post(&format!("/attachments/{id}/delete?context=inspection_materials"), &[]).await;
+    assert!(!r.body.contains(&format!("href=\"/attachments/{id}\"")), "{}", r.body);
     assert_eq!(c.get(&format!("/attachments/{id}")).await.status, 404);
+    // A member has no business in a firm's box or the association's photo.
+    for ctx in ["firm_batch", "photo"] {
+        assert_eq!(c.multipart(&format!("/attachments?context={ctx}"), &[("x.png", PNG)]).await.status, 403);
+    }
 }
 
 /// The S3 configuration path, against a real S3-compatible server on
@@ -107,8 +108,8 @@ async fn s3_attachments_round_trip_through_an_s3_compatible_store() {
     let app = cmis_app::App::new(db, s).await.unwrap().with_fixed_captcha(CAPTCHA);
     cmis_app::demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
     let app = std::sync::Arc::new(app);
-    let router = cmis_web::router(app.clone(), cmis_web::WebOptions { secure_cookies: false, trust_forwarded: true });
-    let mut c = Client { router, cookies: Default::default(), address: "10.7.7.7".into() };
+    let router = cmis_web::router(app.clone(), cmis_web::WebOptions { secure_cookies: false, trusted_proxies: 1 });
+    let mut c = Client { router, cookies: Default::default(), address: "10.7.7.7".into(), token: None };
     let login = {
         use cmis_store::entity::user;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

@@ -49,7 +49,8 @@ async fn a_new_member_downloads_a_pdf_whose_qr_code_verifies_offline() {
     let id = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap().items[0].id;
     admission::decide(&t.app, &zj, id, AdmissionAction::LocalApprove, "").await.unwrap();
     admission::decide(&t.app, &staff(&t, "staffcicpa").await, id, AdmissionAction::CicpaConfirm, "").await.unwrap();
-    let creds = admission::progress_by_business_no(&t.app, &no).await.unwrap().credentials.unwrap();
+    let creds = crate::admission::credentials_of(&t, &profile(91)).await;
+    assert_eq!(admission::progress_by_business_no(&t.app, &no).await.unwrap().business_no, no);
 
     let mut c = t.client();
     c.login("member", &creds.login_name, creds.initial_password.as_deref().unwrap()).await;

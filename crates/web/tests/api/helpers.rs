@@ -61,9 +61,16 @@ pub async fn database_with_url() -> (Db, String, Option<TempDir>) {
     }
 }
 
+pub const PII_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+pub const SIGN_KEY: &str = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+/// Keys given, files in memory, and a data directory outside the source tree:
+/// a test writes nothing beside the code (scripts/test checks).
 pub fn settings() -> Settings {
     let mut s = Settings {
-        pii_key: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+        data_dir: std::env::temp_dir().join("cmis-test-data").display().to_string(),
+        pii_key: PII_KEY.into(),
+        sign_key: SIGN_KEY.into(),
         dev_outbox: true,
         ..Settings::default()
     };
@@ -120,7 +127,16 @@ impl TestApp {
             router: self.router.clone(),
             cookies: HashMap::new(),
             address: format!("10.0.{}.{}", rand_byte(), rand_byte()),
+            token: None,
         }
+    }
+
+    /// The user id of a login name.
+    pub async fn login_id(&self, login: &str) -> i32 {
+        use cmis_store::entity::user;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let u = user::Entity::find().filter(user::Column::LoginName.eq(login)).one(self.app.db.conn()).await.unwrap();
+        u.unwrap().id
     }
 
     /// The login names the demo gave each role.
@@ -139,7 +155,7 @@ impl TestApp {
 }
 
 fn web(app: Arc<App>) -> Router {
-    cmis_web::router(app, cmis_web::WebOptions { secure_cookies: false, trust_forwarded: true })
+    cmis_web::router(app, cmis_web::WebOptions { secure_cookies: false, trusted_proxies: 1 })
 }
 
 fn rand_byte() -> u8 {
@@ -163,11 +179,21 @@ impl Response {
     }
 }
 
-/// A browser-like client: keeps cookies, finds the CSRF token in pages.
+/// A browser-like client: keeps cookies, and the CSRF token of the last page
+/// that had one (forgotten when the browser secret or the session changes).
 pub struct Client {
     pub router: Router,
     pub cookies: HashMap<String, String>,
     pub address: String,
+    pub token: Option<String>,
+}
+
+/// The CSRF token a page carries, in a form field or the shell's meta tag.
+pub fn token_in(body: &str) -> Option<String> {
+    ["name=\"_csrf\" value=\"", "<meta name=\"csrf-token\" content=\""].iter().find_map(|start| {
+        let i = body.find(start)? + start.len();
+        Some(body[i..i + body[i..].find('"')?].to_owned())
+    })
 }
 
 impl Client {
@@ -179,7 +205,15 @@ impl Client {
         }
         req.headers_mut().insert("x-forwarded-for", self.address.parse().unwrap());
         let res = self.router.clone().oneshot(req).await.unwrap();
-        for v in res.headers().get_all(header::SET_COOKIE) {
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(t) = token_in(&body) {
+            self.token = Some(t);
+        }
+        let had_secret = self.cookies.contains_key("cmis_csrf");
+        for v in headers.get_all(header::SET_COOKIE) {
             let s = v.to_str().unwrap();
             let (kv, _) = s.split_once(';').unwrap_or((s, ""));
             let (k, val) = kv.split_once('=').unwrap();
@@ -188,26 +222,34 @@ impl Client {
             } else {
                 self.cookies.insert(k.to_owned(), val.to_owned());
             }
+            // A new browser secret (the user changed): earlier tokens are void.
+            if k == "cmis_csrf" && had_secret {
+                self.token = None;
+            }
         }
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Response { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Response { status, headers, body }
     }
 
     pub async fn get(&mut self, path: &str) -> Response {
         self.send(Request::get(path).body(Body::empty()).unwrap()).await
     }
 
+    /// The token of the last page seen (empty if none).
     pub fn csrf(&self) -> String {
-        self.cookies.get("cmis_csrf").cloned().unwrap_or_default()
+        self.token.clone().unwrap_or_default()
+    }
+
+    /// A token valid now: from the last page, or from the portal.
+    pub async fn fresh_csrf(&mut self) -> String {
+        if self.token.is_none() {
+            self.get("/").await;
+        }
+        self.csrf()
     }
 
     /// Posts a form with the CSRF token added.
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Response {
-        if !self.cookies.contains_key("cmis_csrf") {
-            self.get("/healthz").await;
-        }
+        self.fresh_csrf().await;
         let mut all: Vec<(&str, String)> = fields.iter().map(|(k, v)| (*k, v.to_string())).collect();
         all.push(("_csrf", self.csrf()));
         self.post_raw(path, &all).await
@@ -269,7 +311,11 @@ impl Client {
         files: &[(&str, &str, &[u8])],
     ) -> Response {
         let boundary = "----cmisboundary";
+        let token = self.fresh_csrf().await;
         let mut body = Vec::new();
+        // The token comes first, as the forms send it.
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        fields.insert(0, ("_csrf", &token));
         for (name, value) in fields {
             body.extend(
                 format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
@@ -282,10 +328,8 @@ impl Client {
             body.extend(b"\r\n");
         }
         body.extend(format!("--{boundary}--\r\n").as_bytes());
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let uri = format!("{path}{sep}_csrf={}", self.csrf());
         self.send(
-            Request::post(uri)
+            Request::post(path)
                 .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
                 .body(Body::from(body))
                 .unwrap(),
@@ -313,4 +357,39 @@ pub fn between<'a>(s: &'a str, start: &str, end: &str) -> &'a str {
     let i = s.find(start).unwrap_or_else(|| panic!("{start:?} not in page")) + start.len();
     let j = s[i..].find(end).unwrap() + i;
     &s[i..j]
+}
+
+/// A captcha of the JSON API (its answer is `CAPTCHA` in tests).
+pub async fn api_captcha(c: &mut Client) -> String {
+    let (_, cap) = c.json("GET", "/api/v1/captcha", None, serde_json::json!(null)).await;
+    cap["id"].as_str().unwrap().to_owned()
+}
+
+/// A bearer token for an account, through the JSON API's login.
+pub async fn api_login(c: &mut Client, user_type: &str, login: &str, password: &str) -> String {
+    let body = serde_json::json!({ "user_type": user_type, "login_name": login, "password": password,
+        "captcha_id": api_captcha(c).await, "captcha": CAPTCHA });
+    let (s, r) = c.json("POST", "/api/v1/auth/login", None, body).await;
+    assert_eq!(s, 200, "{r}");
+    r["token"].as_str().unwrap().to_owned()
+}
+
+/// A browser logged in as the first demo member.
+pub async fn member_client(t: &TestApp) -> Client {
+    let mut c = t.client();
+    let r = c.login("member", &t.login_of(cmis_domain::UserType::NonPracticingMember).await, PASSWORD).await;
+    assert_eq!(r.location(), "/home");
+    c
+}
+
+impl Client {
+    /// Another browser tab: the same cookies and address.
+    pub fn tab(&self) -> Client {
+        Client {
+            router: self.router.clone(),
+            cookies: self.cookies.clone(),
+            address: self.address.clone(),
+            token: self.token.clone(),
+        }
+    }
 }

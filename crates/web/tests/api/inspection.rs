@@ -173,7 +173,7 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     assert!(msgs.contains("2025年度年检：地方注协退回"));
     let page = m.get("/inspection/apply").await.body;
     assert!(page.contains("通讯地址不完整") && page.contains("需修改：通讯地址"), "{page}");
-    let outbox = cmis_app::notify::recent(&t.app.db, 10).await.unwrap();
+    let outbox = cmis_app::notify::recent(&t.app, 10).await.unwrap();
     assert!(outbox.iter().any(|o| o.body.contains("已被退回")), "and by SMS");
     let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
     assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);

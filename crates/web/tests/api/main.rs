@@ -15,4 +15,5 @@ mod notices;
 mod pages;
 mod password;
 mod profile;
+mod security;
 mod store;

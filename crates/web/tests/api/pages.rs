@@ -113,8 +113,16 @@ async fn operations_endpoints_answer() {
     let h = c.get("/healthz").await;
     assert_eq!((h.status.as_u16(), h.body.as_str()), (200, "{\"status\":\"ok\"}"));
     c.get("/").await;
-    let m = c.get("/metrics").await;
-    assert!(m.body.contains("http_requests_total"), "{}", m.body);
+    // Metrics are served on a listener of their own, never on the public address.
+    assert_eq!(c.get("/metrics").await.status, 404);
+    let m = tower::ServiceExt::oneshot(
+        cmis_web::ops::metrics_router(),
+        axum::http::Request::get("/metrics").body(axum::body::Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let body = http_body_util::BodyExt::collect(m.into_body()).await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("http_requests_total"));
     assert_eq!(c.get("/nowhere").await.status, 404);
     assert!(c.get("/static/app.css").await.body.contains("--brand"));
     let r = c.get("/").await;
@@ -133,7 +141,7 @@ async fn the_dev_outbox_shows_what_was_sent_only_when_switched_on() {
     let mut s = settings();
     s.dev_outbox = false;
     let app = std::sync::Arc::new(cmis_app::App::new(db, s).await.unwrap());
-    let router = cmis_web::router(app, cmis_web::WebOptions { secure_cookies: false, trust_forwarded: false });
-    let mut off = Client { router, cookies: Default::default(), address: "10.9.9.9".into() };
+    let router = cmis_web::router(app, cmis_web::WebOptions { secure_cookies: false, trusted_proxies: 0 });
+    let mut off = Client { router, cookies: Default::default(), address: "10.9.9.9".into(), token: None };
     assert_eq!(off.get("/dev/outbox").await.status, 404);
 }

@@ -7,9 +7,22 @@ use cmis_domain::UserType;
 use crate::helpers::*;
 
 async fn latest_code(t: &TestApp) -> (String, String, String) {
-    let m = cmis_app::notify::recent(&t.app.db, 1).await.unwrap().remove(0);
+    let m = cmis_app::notify::recent(&t.app, 1).await.unwrap().remove(0);
     let i = m.body.find("验证码").unwrap() + "验证码".len();
     (m.channel, m.recipient, m.body[i..i + 6].to_owned())
+}
+
+/// 验证账号 through the use case, as the pages and the API do.
+async fn recovery(t: &TestApp, user_type: UserType, login: &str) -> reset::Recovery {
+    let c = cmis_app::captcha::issue(&t.app).await.unwrap();
+    let token = reset::start(&t.app, Some(user_type), login, &c.id, CAPTCHA).await.unwrap();
+    reset::open(&t.app, &token).await.unwrap()
+}
+
+/// The token of a recovery, verified by the use case, ready to reset.
+async fn token_of(t: &TestApp, login: &str) -> String {
+    let c = cmis_app::captcha::issue(&t.app).await.unwrap();
+    reset::start(&t.app, Some(UserType::NonPracticingMember), login, &c.id, CAPTCHA).await.unwrap()
 }
 
 async fn person(t: &TestApp) -> (String, cmis_store::entity::member::Model) {
@@ -21,56 +34,57 @@ async fn person(t: &TestApp) -> (String, cmis_store::entity::member::Model) {
     (login, m)
 }
 
+/// As if the minute between two codes had passed.
+async fn after_a_minute(t: &TestApp) {
+    use sea_orm::ConnectionTrait;
+    t.app.db.conn().execute_unprepared("DELETE FROM throttles WHERE key LIKE 'code-gap:%'").await.unwrap();
+}
+
 #[tokio::test]
 async fn by_mobile_then_by_the_bound_account() {
     let t = TestApp::new().await;
     let (login, m) = person(&t).await;
     let mobile = t.app.pii.decrypt(m.mobile_enc.as_deref().unwrap()).unwrap();
-    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
-    assert!(!a.bound);
-    assert_eq!(a.mobile_hint.as_deref(), Some(cmis_domain::mask::phone(&mobile).as_str()));
+    let token = token_of(&t, &login).await;
+    let a = reset::open(&t.app, &token).await.unwrap();
+    assert!(!a.bound());
 
-    let e = reset::send_sms_code(&t.app, a.user_id, "13000000000", "1.1.1.1").await.unwrap_err();
+    let e = reset::send_sms_code(&t.app, &a, "13000000000", "1.1.1.1").await.unwrap_err();
     assert!(
         matches!(e, AppError::Invalid(f) if f.get("mobile") == Some("手机号码与登记的不一致，请输入完整的登记手机号码"))
     );
-    reset::send_sms_code(&t.app, a.user_id, &mobile, "1.1.1.1").await.unwrap();
+    reset::send_sms_code(&t.app, &a, &mobile, "1.1.1.1").await.unwrap();
     let (channel, to, code) = latest_code(&t).await;
     assert_eq!((channel.as_str(), to.as_str()), ("短信", mobile.as_str()));
     // One code a minute.
     assert!(
-        matches!(reset::send_sms_code(&t.app, a.user_id, &mobile, "1.1.1.1").await, Err(AppError::Refused(m)) if m.contains("秒后再重新获取"))
+        matches!(reset::send_sms_code(&t.app, &a, &mobile, "1.1.1.1").await, Err(AppError::Refused(m)) if m.contains("秒后再重新获取"))
     );
     let wrong = if code == "000000" { "000001" } else { "000000" };
-    assert!(reset::verify_code(&t.app, a.user_id, wrong).await.is_err());
-    reset::verify_code(&t.app, a.user_id, &code).await.unwrap();
-    assert!(reset::verify_code(&t.app, a.user_id, &code).await.is_err(), "used once");
+    assert!(reset::verify_code(&t.app, &a, wrong).await.is_err());
+    assert!(reset::verified(&t.app, &token).await.is_err(), "not verified by a wrong code");
+    reset::verify_code(&t.app, &a, &code).await.unwrap();
+    assert!(reset::verify_code(&t.app, &a, &code).await.is_err(), "used once");
 
-    let e = reset::reset(&t.app, a.user_id, "short", "short").await.unwrap_err();
+    let e = reset::reset(&t.app, reset::verified(&t.app, &token).await.unwrap(), "short", "short").await.unwrap_err();
     assert!(matches!(e, AppError::Invalid(f) if f.get("new_password") == Some("密码长度应为8至32位")));
-    assert!(
-        reset::reset(&t.app, a.user_id, "Recovered2026", "Recovered2026").await.unwrap(),
-        "bound at the first reset"
-    );
+    let proof = reset::verified(&t.app, &token).await.unwrap();
+    assert!(reset::reset(&t.app, proof, "Recovered2026", "Recovered2026").await.unwrap(), "bound at the first reset");
+    assert!(reset::verified(&t.app, &token).await.is_err(), "a recovery resets once");
     let mut c = t.client();
     assert_eq!(c.login("member", &login, "Recovered2026").await.location(), "/home");
 
     // Next time the code goes to the bound account.
-    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
-    assert!(a.bound);
-    use cmis_store::entity::reset_code;
-    use sea_orm::{EntityTrait, sea_query::Expr};
-    reset_code::Entity::update_many()
-        .col_expr(reset_code::Column::CreatedAt, Expr::value(chrono::Utc::now() - chrono::Duration::minutes(2)))
-        .exec(t.app.db.conn())
-        .await
-        .unwrap();
-    reset::send_bound_code(&t.app, a.user_id, "1.1.1.1").await.unwrap();
+    let a = recovery(&t, UserType::NonPracticingMember, &login).await;
+    assert!(a.bound());
+    after_a_minute(&t).await;
+    reset::send_bound_code(&t.app, &a, "1.1.1.1").await.unwrap();
     let (channel, to, code) = latest_code(&t).await;
     assert_eq!(channel, "公众号");
     assert!(to.starts_with("wx-"));
-    reset::verify_code(&t.app, a.user_id, &code).await.unwrap();
-    assert!(!reset::reset(&t.app, a.user_id, "Again2026x", "Again2026x").await.unwrap());
+    reset::verify_code(&t.app, &a, &code).await.unwrap();
+    let token = token_of(&t, &login).await;
+    assert!(reset::verified(&t.app, &token).await.is_err(), "another recovery is not verified by this one");
 }
 
 #[tokio::test]
@@ -80,28 +94,24 @@ async fn codes_expire_and_five_wrong_tries_spend_them() {
     let t = TestApp::new().await;
     let (login, m) = person(&t).await;
     let mobile = t.app.pii.decrypt(m.mobile_enc.as_deref().unwrap()).unwrap();
-    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
-    reset::send_sms_code(&t.app, a.user_id, &mobile, "2.2.2.2").await.unwrap();
+    let a = recovery(&t, UserType::NonPracticingMember, &login).await;
+    reset::send_sms_code(&t.app, &a, &mobile, "2.2.2.2").await.unwrap();
     let (_, _, code) = latest_code(&t).await;
     let wrong = if code == "111111" { "222222" } else { "111111" };
     for _ in 0..5 {
-        assert!(reset::verify_code(&t.app, a.user_id, wrong).await.is_err());
+        assert!(reset::verify_code(&t.app, &a, wrong).await.is_err());
     }
-    assert!(reset::verify_code(&t.app, a.user_id, &code).await.is_err(), "spent after five wrong tries");
+    assert!(reset::verify_code(&t.app, &a, &code).await.is_err(), "spent after five wrong tries");
 
-    reset_code::Entity::update_many()
-        .col_expr(reset_code::Column::CreatedAt, Expr::value(chrono::Utc::now() - chrono::Duration::minutes(20)))
-        .exec(t.app.db.conn())
-        .await
-        .unwrap();
-    reset::send_sms_code(&t.app, a.user_id, &mobile, "2.2.2.2").await.unwrap();
+    after_a_minute(&t).await;
+    reset::send_sms_code(&t.app, &a, &mobile, "2.2.2.2").await.unwrap();
     let (_, _, code) = latest_code(&t).await;
     reset_code::Entity::update_many()
         .col_expr(reset_code::Column::ExpiresAt, Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)))
         .exec(t.app.db.conn())
         .await
         .unwrap();
-    let e = reset::verify_code(&t.app, a.user_id, &code).await.unwrap_err();
+    let e = reset::verify_code(&t.app, &a, &code).await.unwrap_err();
     assert!(matches!(e, AppError::Invalid(f) if f.get("code") == Some("验证码错误或已失效，请重新获取")));
 }
 
@@ -110,27 +120,27 @@ async fn by_other_information_with_its_own_lockout() {
     let t = TestApp::new().await;
     let (login, m) = person(&t).await;
     let id = t.app.pii.decrypt(&m.id_number_enc).unwrap();
-    let a = reset::find_account(&t.app, Some(UserType::NonPracticingMember), &login).await.unwrap();
-    let e = reset::verify_other(&t.app, a.user_id, "", "", None, "").await.unwrap_err();
+    let a = recovery(&t, UserType::NonPracticingMember, &login).await;
+    let at = "3.3.3.3";
+    let e = reset::verify_other(&t.app, &a, "", "", None, "", at).await.unwrap_err();
     let AppError::Invalid(f) = e else { panic!() };
     assert_eq!(f.get("fact"), Some("请选择辅助证明材料类型"));
     let unit = m.work_unit.clone().unwrap();
-    reset::verify_other(&t.app, a.user_id, &m.name, &id.to_lowercase(), Some(Fact::WorkUnit), &unit).await.unwrap();
-    reset::verify_other(&t.app, a.user_id, &m.name, &id, Some(Fact::ExamCert), m.exam_cert_no.as_deref().unwrap())
-        .await
-        .unwrap();
+    reset::verify_other(&t.app, &a, &m.name, &id.to_lowercase(), Some(Fact::WorkUnit), &unit, at).await.unwrap();
+    let cert = m.exam_cert_no.as_deref().unwrap();
+    reset::verify_other(&t.app, &a, &m.name, &id, Some(Fact::ExamCert), cert, at).await.unwrap();
     for _ in 0..5 {
-        let e = reset::verify_other(&t.app, a.user_id, &m.name, &id, Some(Fact::Email), "someone@else.cn")
-            .await
-            .unwrap_err();
+        let e =
+            reset::verify_other(&t.app, &a, &m.name, &id, Some(Fact::Email), "someone@else.cn", at).await.unwrap_err();
         assert!(matches!(e, AppError::Invalid(f) if f.get("form") == Some("填写的信息与登记信息不一致，请核对")));
     }
-    let e = reset::verify_other(&t.app, a.user_id, &m.name, &id, Some(Fact::WorkUnit), &unit).await.unwrap_err();
+    let e = reset::verify_other(&t.app, &a, &m.name, &id, Some(Fact::WorkUnit), &unit, at).await.unwrap_err();
     assert!(matches!(e, AppError::Refused(m) if m.starts_with("验证失败次数过多")));
     // A CPA has no 工作单位 to prove; firms recover through their association.
     assert_eq!(Fact::for_type(UserType::Cpa), &[Fact::Email, Fact::ExamCert]);
     let firm = t.login_of(UserType::Firm).await;
-    assert!(reset::find_account(&t.app, Some(UserType::Firm), &firm).await.is_err());
+    let c = cmis_app::captcha::issue(&t.app).await.unwrap();
+    assert!(reset::start(&t.app, Some(UserType::Firm), &firm, &c.id, CAPTCHA).await.is_err());
 }
 
 #[tokio::test]
@@ -140,9 +150,10 @@ async fn the_pages_walk_the_mobile_way() {
     let mobile = t.app.pii.decrypt(m.mobile_enc.as_deref().unwrap()).unwrap();
     let mut c = t.client();
     assert!(c.get("/").await.body.contains("href=\"/password/forgot\""));
-    let r = c.post("/password/forgot", &[("user_type", "member"), ("login_name", "nobody")]).await;
-    assert!(r.body.contains("未找到该账号"));
-    let r = c.post("/password/forgot", &[("user_type", "member"), ("login_name", &login)]).await;
+    let page = c.get("/password/forgot").await;
+    let captcha = between(&page.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+    let form = [("user_type", "member"), ("login_name", &login), ("captcha_id", &captcha), ("captcha", CAPTCHA)];
+    let r = c.post("/password/forgot", &form).await;
     assert_eq!(r.location(), "/password/verify");
     assert_eq!(c.get("/password/reset").await.location(), "/password/forgot", "not before verifying");
     let r = c.post("/password/sms", &[("mobile", &mobile)]).await;
