@@ -72,6 +72,19 @@ async function progressByNumber(page, no) {
   await page.getByRole("button", { name: "查询", exact: true }).click();
 }
 
+/** 基本信息查询: name, ID number, certificate number, the sum, the captcha. */
+async function progressByInfo(page, a) {
+  await page.goto(`${server.url}/admission/progress/info`);
+  await page.getByLabel("您的姓名").fill(a.name);
+  await page.getByLabel("您的证件号码").fill(a.id);
+  await page.getByLabel("全科合格证号").fill(a.cert);
+  const question = await page.locator('label[for="answer"]').textContent();
+  const [x, y] = question.match(/(\d+) \+ (\d+)/).slice(1).map(Number);
+  await page.getByLabel(/安全问答/).fill(String(x + y));
+  await page.getByLabel(/^验证码/).fill(CAPTCHA);
+  await page.getByRole("button", { name: "查询", exact: true }).click();
+}
+
 async function staffOpens(width, user, menu, no) {
   const page = await openPage(browser, width);
   await login(page, server.url, "中\\省\\市注协", user, PASSWORD);
@@ -113,7 +126,7 @@ for (const [n, width] of WIDTHS.entries()) {
     await page.getByRole("button", { name: "提交申请", exact: true }).click();
     await page.getByRole("heading", { name: "申请提交成功" }).waitFor();
     const no = (await page.getByTestId("business-no").textContent()).trim();
-    assert.match(no, /^\d{14}$/);
+    assert.match(no, /^\d{18}$/);
     await shot(page, `admission-submitted-${width}`);
 
     await progressByNumber(page, no);
@@ -132,15 +145,7 @@ for (const [n, width] of WIDTHS.entries()) {
     await closePage(staff);
 
     // The applicant finds the reason by basic information, corrects and resubmits.
-    await page.goto(`${server.url}/admission/progress/info`);
-    await page.getByLabel("您的姓名").fill(a.name);
-    await page.getByLabel("您的证件号码").fill(a.id);
-    await page.getByLabel("全科合格证号").fill(a.cert);
-    const question = await page.locator('label[for="answer"]').textContent();
-    const [x, y] = question.match(/(\d+) \+ (\d+)/).slice(1).map(Number);
-    await page.getByLabel(/安全问答/).fill(String(x + y));
-    await page.getByLabel(/^验证码/).fill(CAPTCHA);
-    await page.getByRole("button", { name: "查询", exact: true }).click();
+    await progressByInfo(page, a);
     assert.equal(await page.getByTestId("state").textContent(), "地方注协退回");
     assert.equal(await page.getByTestId("return-reason").textContent(), "工作单位请填写全称");
     await shot(page, `admission-progress-returned-${width}`);
@@ -166,8 +171,14 @@ for (const [n, width] of WIDTHS.entries()) {
     await cicpa.getByText("已办理：中注协审核通过").waitFor();
     await closePage(cicpa);
 
-    // The progress query shows 会员编号, 登录名 and 初始密码.
+    // By the business number alone, the initial password is not shown; the
+    // query by basic information shows 会员编号, 登录名 and 初始密码.
     await progressByNumber(page, no);
+    assert.equal(await page.getByTestId("state").textContent(), "中注协审核通过");
+    assert.equal(await page.getByTestId("initial-password").count(), 0);
+    await page.getByText("初始密码仅在").waitFor();
+    await shot(page, `admission-progress-by-number-confirmed-${width}`);
+    await progressByInfo(page, a);
     assert.equal(await page.getByTestId("state").textContent(), "中注协审核通过");
     const loginName = (await page.getByTestId("login-name").textContent()).trim();
     const initial = (await page.getByTestId("initial-password").textContent()).trim();
@@ -196,7 +207,7 @@ for (const [n, width] of WIDTHS.entries()) {
     await download.saveAs(pdf);
     execFileSync("pdftoppm", ["-png", "-r", "60", "-singlefile", pdf, path.join(shots, `certificate-${width}`)]);
 
-    await progressByNumber(page, no);
+    await progressByInfo(page, a);
     assert.equal(await page.getByTestId("initial-password").count(), 0, "no longer shown after the first login");
     await closePage(page);
   });

@@ -73,9 +73,9 @@ fn photo() -> Vec<u8> {
 
 /// 阅读入会须知 → 验证 (untimed), then the timed POST of the application.
 async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Result<(Duration, String)> {
-    let mut jar = Jar(HashMap::new());
+    let mut jar = Jar::default();
     get(c, &mut jar, &format!("{}/admission", a.url)).await?;
-    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    let csrf = jar.token();
     let post = |path: &str, body: String, jar: &Jar| {
         c.post(format!("{}{path}", a.url))
             .header("cookie", jar.header())
@@ -91,7 +91,7 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
         .await?;
     jar.take(&r);
     let (id, birth, sex) = resident_id(k);
-    let mut form = reqwest::multipart::Form::new();
+    let mut form = reqwest::multipart::Form::new().text("_csrf", csrf);
     for (name, value) in [
         ("name", "压测申请人".to_owned()),
         ("sex", sex.to_owned()),
@@ -122,12 +122,8 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
     }
     form = form.part("photo", reqwest::multipart::Part::bytes(photo()).file_name("photo.jpg"));
     let t = Instant::now();
-    let res = c
-        .post(format!("{}/admission/apply?_csrf={csrf}", a.url))
-        .header("cookie", jar.header())
-        .multipart(form)
-        .send()
-        .await?;
+    let res =
+        c.post(format!("{}/admission/apply", a.url)).header("cookie", jar.header()).multipart(form).send().await?;
     let took = t.elapsed();
     let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     anyhow::ensure!(res.status().as_u16() == 303 && location.contains("no="), "application refused: {}", res.status());
@@ -136,10 +132,10 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
 
 /// 业务编号查询: the captcha page untimed, then the timed query.
 async fn query_progress(c: &reqwest::Client, a: &Args, no: &str) -> anyhow::Result<Duration> {
-    let mut jar = Jar(HashMap::new());
+    let mut jar = Jar::default();
     let (_, page) = get(c, &mut jar, &format!("{}/admission/progress/number", a.url)).await?;
     let captcha_id = between(&page, "name=\"captcha_id\" value=\"", "\"").unwrap_or_default().to_owned();
-    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    let csrf = jar.token();
     let t = Instant::now();
     let res = c
         .post(format!("{}/admission/progress/number", a.url))
@@ -155,9 +151,21 @@ async fn query_progress(c: &reqwest::Client, a: &Args, no: &str) -> anyhow::Resu
     Ok(took)
 }
 
-struct Jar(HashMap<String, String>);
+/// Cookies, and the CSRF token of the last page that carried one (a token is
+/// bound to the browser's secret and the logged-in user, so it comes from a page).
+#[derive(Default)]
+struct Jar(HashMap<String, String>, String);
 
 impl Jar {
+    fn token(&self) -> String {
+        self.1.clone()
+    }
+    fn read_token(&mut self, page: &str) {
+        let field = between(page, "name=\"_csrf\" value=\"", "\"");
+        if let Some(t) = field.or_else(|| between(page, "<meta name=\"csrf-token\" content=\"", "\"")) {
+            self.1 = t.to_owned();
+        }
+    }
     fn header(&self) -> String {
         self.0.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
     }
@@ -183,7 +191,9 @@ async fn get(c: &reqwest::Client, jar: &mut Jar, url: &str) -> anyhow::Result<(u
     let res = c.get(url).header("cookie", jar.header()).send().await?;
     jar.take(&res);
     let status = res.status().as_u16();
-    Ok((status, res.text().await?))
+    let page = res.text().await?;
+    jar.read_token(&page);
+    Ok((status, page))
 }
 
 /// Opens the portal, then logs in as a member. Returns the POST's latency.
@@ -200,7 +210,7 @@ async fn login_as(
 ) -> anyhow::Result<Duration> {
     let (_, page) = get(c, jar, &format!("{}/", a.url)).await?;
     let captcha_id = between(&page, "name=\"captcha_id\" value=\"", "\"").unwrap_or_default().to_owned();
-    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    let csrf = jar.token();
     let body = format!(
         "_csrf={csrf}&user_type={user_type}&login_name={user}&password={}&captcha_id={captcha_id}&captcha={}",
         a.password, a.captcha
@@ -215,6 +225,8 @@ async fn login_as(
         .await?;
     let took = t.elapsed();
     jar.take(&res);
+    // The user changed: tokens from before the login are void.
+    jar.1.clear();
     let ok =
         res.status().as_u16() == 303 && res.headers().get("location").and_then(|v| v.to_str().ok()) == Some("/home");
     anyhow::ensure!(ok, "login refused: {}", res.status());
@@ -227,7 +239,10 @@ async fn post_form(
     url: &str,
     fields: &[(&str, &str)],
 ) -> anyhow::Result<reqwest::Response> {
-    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
+    if jar.1.is_empty() {
+        get(c, jar, url.split("/").take(3).collect::<Vec<_>>().join("/").as_str()).await?;
+    }
+    let csrf = jar.token();
     let mut all: Vec<(&str, &str)> = fields.to_vec();
     all.push(("_csrf", &csrf));
     let body = serde_urlencoded(&all);
@@ -272,7 +287,7 @@ const MATERIAL: &str = "社保缴纳证明";
 
 /// CICPA's default for 2025, as its staff save it: no fee, one required material.
 async fn inspection_settings(c: &reqwest::Client, a: &Args) -> anyhow::Result<()> {
-    let mut jar = Jar(HashMap::new());
+    let mut jar = Jar::default();
     login_as(c, &mut jar, a, "staff", "staffcicpa").await?;
     let res = post_form(
         c,
@@ -296,7 +311,7 @@ async fn inspection_settings(c: &reqwest::Client, a: &Args) -> anyhow::Result<()
 
 /// Logs a member in and completes 完善信息 (untimed): ready to submit.
 async fn ready_member(c: &reqwest::Client, a: &Args, user: &str) -> anyhow::Result<Jar> {
-    let mut jar = Jar(HashMap::new());
+    let mut jar = Jar::default();
     login(c, &mut jar, a, user).await?;
     let res = post_form(
         c,
@@ -326,17 +341,12 @@ async fn ready_member(c: &reqwest::Client, a: &Args, user: &str) -> anyhow::Resu
 /// The timed submission: the 1 MiB material, then 确认申请.
 async fn submit_inspection(c: &reqwest::Client, a: &Args, jar: &mut Jar, file: &[u8]) -> anyhow::Result<Duration> {
     let t = Instant::now();
-    let csrf = jar.0.get("cmis_csrf").cloned().unwrap_or_default();
-    let form = reqwest::multipart::Form::new().text("label", MATERIAL).part(
+    let form = reqwest::multipart::Form::new().text("_csrf", jar.token()).text("label", MATERIAL).part(
         "file",
         reqwest::multipart::Part::bytes(file.to_vec()).file_name("社保缴纳证明.pdf").mime_str("application/pdf")?,
     );
-    let res = c
-        .post(format!("{}/inspection/materials?_csrf={csrf}", a.url))
-        .header("cookie", jar.header())
-        .multipart(form)
-        .send()
-        .await?;
+    let res =
+        c.post(format!("{}/inspection/materials", a.url)).header("cookie", jar.header()).multipart(form).send().await?;
     anyhow::ensure!(location(&res).starts_with("/inspection/apply/materials"), "upload refused: {}", res.status());
     let res = post_form(c, jar, &format!("{}/inspection/apply", a.url), &[("commitment", "1")]).await?;
     anyhow::ensure!(location(&res).starts_with("/inspection/done/"), "submission refused: {}", res.status());
@@ -386,7 +396,7 @@ async fn main() -> anyhow::Result<()> {
             let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
             let mut lat = Vec::new();
             let mut errors = 0u64;
-            let mut jar = Jar(HashMap::new());
+            let mut jar = Jar::default();
             let pick = || accounts[next.fetch_add(1, Ordering::Relaxed) % accounts.len()].clone();
             if a.scenario == "home" {
                 let user = pick();
@@ -419,7 +429,7 @@ async fn main() -> anyhow::Result<()> {
                         })
                     }
                     "login" => {
-                        let mut fresh = Jar(HashMap::new());
+                        let mut fresh = Jar::default();
                         login(&c, &mut fresh, &a, &pick()).await
                     }
                     "home" => {
