@@ -8,7 +8,10 @@ use cmis_store::entity::{attachment, user};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, PutPayload};
 use rand::RngCore;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, Statement,
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -174,9 +177,9 @@ pub async fn upload(
         Some(k) if limits.kinds.contains(&k) => k,
         _ => return Err(FieldErrors::one(field, format!("“{name}”不是允许的文件类型。{}", limits.hint()))),
     };
-    let existing = list_query(actor, limits, owner).count(app.db.conn()).await?;
-    if existing >= limits.max_count {
-        return Err(FieldErrors::one(field, format!("最多可上传{}个附件", limits.max_count)));
+    let full = || FieldErrors::one(field, format!("最多可上传{}个附件", limits.max_count));
+    if list_query(actor, limits, owner).count(app.db.conn()).await? >= limits.max_count {
+        return Err(full());
     }
 
     let now = Utc::now();
@@ -189,6 +192,17 @@ pub async fn upload(
 
     let saved = async {
         let txn = app.db.write().await?;
+        // Uploads at the same moment must not both take the last place: count
+        // again, holding the uploader's row (SQLite's write transaction already
+        // serialises; PostgreSQL needs the row lock).
+        if txn.get_database_backend() == DatabaseBackend::Postgres {
+            let lock = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
+            txn.execute_raw(Statement::from_sql_and_values(DatabaseBackend::Postgres, lock, [actor.user_id.into()]))
+                .await?;
+        }
+        if list_query(actor, limits, owner).count(&txn).await? >= limits.max_count {
+            return Err(full());
+        }
         let m = attachment::ActiveModel {
             context: Set(limits.code.to_owned()),
             owner_type: Set(owner.kind.to_owned()),
@@ -214,7 +228,7 @@ pub async fn upload(
         )
         .await?;
         txn.commit().await?;
-        Ok::<_, sea_orm::DbErr>(m)
+        Ok::<_, AppError>(m)
     }
     .await;
     match saved {
@@ -222,7 +236,7 @@ pub async fn upload(
         Err(e) => {
             // Nothing half-saved: the stored file goes if its row could not be written.
             let _ = app.files.delete(&StorePath::from(key.as_str())).await;
-            Err(e.into())
+            Err(e)
         }
     }
 }

@@ -576,3 +576,22 @@ async fn an_upload_carries_its_token_in_the_body_not_the_address() {
     let r = c.multipart("/attachments?context=inspection_materials", &[("a.png", crate::attachments::PNG)]).await;
     assert_eq!(r.status, 200, "the token as the first field is");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_uploads_at_once_take_only_the_places_there_are() {
+    let t = TestApp::new().await;
+    let c = member_client(&t).await;
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let mut tab = c.tab();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("第{i}份.png");
+            tab.multipart("/attachments?context=inspection_materials", &[(&name, crate::attachments::PNG)]).await.status
+        }));
+    }
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let n = cmis_store::entity::attachment::Entity::find().count(t.app.db.conn()).await.unwrap();
+    assert_eq!(n, 5, "最多可上传5个附件, whatever arrives at once");
+}

@@ -110,6 +110,12 @@ async fn an_online_backup_is_a_working_database() {
     let dest = std::env::temp_dir().join(format!("cmis-backup-{}.sqlite3", std::process::id()));
     let _ = std::fs::remove_file(&dest);
     t.app.db.backup_sqlite(&dest).await.unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dest).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a backup holds every account: its owner only");
+    }
     assert!(t.app.db.backup_sqlite(&dest).await.is_err(), "never overwrites");
     let copy = cmis_store::Db::connect(&format!("sqlite://{}", dest.display())).await.unwrap();
     let n = member::Entity::find().count(copy.conn()).await.unwrap();
