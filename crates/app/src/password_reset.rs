@@ -90,8 +90,13 @@ impl Recovery {
     }
 
     fn counter_key(&self) -> String {
-        format!("recover:{}:{}", self.user_type.code(), self.login_name.to_lowercase())
+        counter_key(self.user_type, &self.login_name)
     }
+}
+
+/// The throttle key of an account's identity checks.
+fn counter_key(user_type: UserType, login: &str) -> String {
+    format!("recover:{}:{}", user_type.code(), login.to_lowercase())
 }
 
 /// A recovery whose person has proven who they are: the only way to `reset`.
@@ -444,7 +449,7 @@ pub async fn reset(app: &App, proof: Verified, new: &str, confirm: &str) -> AppR
     let newly_bound = u.bound_account.is_none();
     let user_type = UserType::from_code(&u.user_type).ok_or(AppError::Forbidden)?;
     let login_key = auth::account_key(user_type, &u.login_name);
-    let recover_key = format!("recover:{}:{}", u.user_type, u.login_name.to_lowercase());
+    let recover_key = counter_key(user_type, &u.login_name);
     let (user_id, subject) = (u.id, format!("user:{}", u.id));
     let actor = format!("{}:{}", u.user_type, u.login_name);
     let txn = app.db.write().await?;

@@ -82,6 +82,13 @@ fn exempt(path: &str) -> bool {
     path.starts_with("/api/") || path == cmis_app::payment::NOTIFY_PATH || path == "/dev/pay/orders"
 }
 
+/// Requests that neither render a form nor take one: no token, no session read.
+fn untouched(req: &Request) -> bool {
+    let p = req.uri().path();
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    (safe && (p.starts_with("/static/") || p == "/favicon.ico" || p == "/healthz")) || p.starts_with("/api/")
+}
+
 async fn user_of(session: Option<&Session>) -> Option<i32> {
     session?.get::<i32>(SESSION_USER).await.ok().flatten()
 }
@@ -144,6 +151,9 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 pub async fn protect(keys: CsrfKeys, mut req: Request, next: Next) -> Response {
+    if untouched(&req) {
+        return next.run(req).await;
+    }
     let session = req.extensions().get::<Session>().cloned();
     let user = user_of(session.as_ref()).await;
     let existing = cookie_value(&req);

@@ -331,10 +331,7 @@ async fn by_number(
         false => Err(AppError::Invalid(errors)),
     };
     match result {
-        Ok(p) => {
-            session.insert(SHOWN, p.business_no.clone()).await?;
-            Ok(Html(ResultPage::new(p, csrf.0).render()?).into_response())
-        }
+        Ok(p) => show_progress(&session, p, csrf.0).await,
         Err(AppError::Invalid(errors)) => {
             let page =
                 NumberPage { csrf: csrf.0, captcha: new_captcha(&state).await?, business_no: f.business_no, errors };
@@ -448,10 +445,7 @@ async fn by_info(
         false => Err(AppError::Invalid(errors)),
     };
     match result {
-        Ok(p) => {
-            session.insert(SHOWN, p.business_no.clone()).await?;
-            Ok(Html(ResultPage::new(p, csrf.0).render()?).into_response())
-        }
+        Ok(p) => show_progress(&session, p, csrf.0).await,
         Err(AppError::Invalid(errors)) => {
             let page = InfoPage {
                 csrf: csrf.0,
@@ -508,6 +502,15 @@ impl ResultPage {
             AdmissionState::Confirmed | AdmissionState::Rejected => 3,
         }
     }
+}
+
+/// The progress page; a returned application may then be corrected from this
+/// browser (only then is anything kept in the session).
+async fn show_progress(session: &Session, p: Progress, csrf: String) -> WebResult<Response> {
+    if p.state.is_returned() {
+        session.insert(SHOWN, p.business_no.clone()).await?;
+    }
+    Ok(Html(ResultPage::new(p, csrf).render()?).into_response())
 }
 
 #[derive(Serialize, Deserialize)]
