@@ -9,6 +9,8 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 
 export const CAPTCHA = "2468";
+/** The browser tests' clock: in the 2025 inspection window, whatever today is. */
+export const NOW = "2026-06-15T10:00:00+08:00";
 export const PASSWORD = "Cmis2026";
 export const WIDTHS = [390, 1366];
 const root = path.resolve(import.meta.dirname, "..");
@@ -36,9 +38,7 @@ export async function startServer({ members = 40, firms = 4 } = {}) {
     CMIS_CONFIG: path.join(dir, "absent.toml"),
     CMIS_LISTEN: `127.0.0.1:${port}`,
     CMIS_DATABASE_URL: `sqlite://${dir}/cmis.sqlite3?mode=rwc`,
-    CMIS_PII_KEY_FILE: path.join(dir, "pii.key"),
-    CMIS_SIGN_KEY_FILE: path.join(dir, "sign.key"),
-    CMIS_STORAGE__PATH: path.join(dir, "files"),
+    CMIS_DATA_DIR: dir,
     CMIS_DEV_OUTBOX: "true",
     CMIS_PAYMENT__PROVIDER: "dev",
     CMIS_PAYMENT__SECRET: "e2e-payment-secret-0123",
@@ -46,8 +46,11 @@ export async function startServer({ members = 40, firms = 4 } = {}) {
   };
   delete env.DATABASE_URL;
   const cli = (...args) => execFileSync(bin, args, { env, encoding: "utf8" });
-  cli("demo", "--members", String(members), "--firms", String(firms));
-  const proc = spawn(bin, ["serve", "--e2e-fixed-captcha", CAPTCHA], { env, stdio: ["ignore", "ignore", "inherit"] });
+  cli("demo", "--members", String(members), "--firms", String(firms), "--e2e-clock", NOW);
+  const proc = spawn(bin, ["serve", "--e2e-fixed-captcha", CAPTCHA, "--e2e-clock", NOW], {
+    env,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

@@ -17,12 +17,15 @@ test("the fixed captcha is refused on a public address", () => {
       CMIS_CONFIG: path.join(dir, "absent.toml"),
       CMIS_LISTEN: "0.0.0.0:0",
       CMIS_DATABASE_URL: `sqlite://${dir}/x.sqlite3?mode=rwc`,
-      CMIS_PII_KEY_FILE: path.join(dir, "pii.key"),
+      CMIS_DATA_DIR: dir,
     };
     delete env.DATABASE_URL;
     const r = spawnSync(bin, ["serve", "--e2e-fixed-captcha", "2468"], { env, encoding: "utf8", timeout: 30000 });
     assert.notEqual(r.status, 0);
     assert.match(r.stderr, /only allowed on a loopback address/);
+    const clock = spawnSync(bin, ["serve", "--e2e-clock", "2026-06-15T10:00:00+08:00"], { env, encoding: "utf8", timeout: 30000 });
+    assert.notEqual(clock.status, 0, "nor a fixed clock");
+    assert.match(clock.stderr, /only allowed on a loopback address/);
     // No environment variable or configuration key turns it on.
     const help = spawnSync(bin, ["serve", "--help"], { env, encoding: "utf8" });
     const option = help.stdout.slice(help.stdout.indexOf("--e2e-fixed-captcha"));

@@ -3,7 +3,7 @@
 //! resubmission under the same business number.
 
 use bytes::Bytes;
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use cmis_domain::admission::{self as rules, AdmissionAction, AdmissionState};
 use cmis_domain::profile::Profile;
 use cmis_domain::throttle::APPLICATION_OWNER;
@@ -45,11 +45,6 @@ fn subject(id: i32) -> Subject<'static> {
     Subject { kind: SUBJECT, id }
 }
 
-/// Dates are counted in China Standard Time.
-pub fn today() -> NaiveDate {
-    Utc::now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("valid offset")).date_naive()
-}
-
 /// What the applicant sends.
 pub struct Application {
     pub profile: Profile,
@@ -66,7 +61,7 @@ fn state_of(r: &row::Model) -> AdmissionState {
 /// All rules of the form, then uniqueness against members and open applications.
 async fn validate(app: &App, a: &Application, except: Option<i32>) -> AppResult<()> {
     let mut errors = FieldErrors::new();
-    for (field, message) in a.profile.check(today()) {
+    for (field, message) in a.profile.check(app.today()) {
         errors.add(field, message);
     }
     let region_ok = app.orgs.by_code(&a.profile.region).is_some_and(|o| o.level == AssociationLevel::Provincial);
@@ -135,7 +130,7 @@ async fn store_photo(app: &App, bytes: Bytes) -> AppResult<(String, String)> {
     let kind = attachments::sniff(&bytes).ok_or_else(|| FieldErrors::one("photo", "照片应为jpg或png格式的图片"))?;
     let mut rnd = [0u8; 16];
     rand::rng().fill_bytes(&mut rnd);
-    let now = Utc::now();
+    let now = app.now();
     let key = format!("admission/{}/{:02}/{}", now.year(), now.month(), hex::encode(rnd));
     app.files.put(&StorePath::from(key.as_str()), PutPayload::from_bytes(bytes)).await.map_err(anyhow::Error::from)?;
     Ok((key, kind.content_type().to_owned()))
@@ -169,9 +164,9 @@ pub async fn submit(app: &App, a: Application) -> AppResult<String> {
 async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -> AppResult<String> {
     let p = &a.profile;
     let association = app.orgs.by_code(&p.region).expect("validated");
-    let now = Utc::now();
-    let today = today();
-    let txn = app.db.write().await?;
+    let now = app.now();
+    let today = app.today();
+    let txn = app.write().await?;
     let business_no = new_business_no(&txn, today).await?;
     let m = row::ActiveModel {
         business_no: Set(business_no.clone()),
@@ -320,7 +315,7 @@ pub async fn returned_for_edit(app: &App, business_no: &str, id_number: &str) ->
 /// the same answer.
 async fn own_application(app: &App, business_no: &str, id_number: &str) -> AppResult<row::Model> {
     let business_no = business_no.trim();
-    let now = Utc::now();
+    let now = app.now();
     let key = format!("application:{business_no}");
     let hit = throttle::hit(app.db.conn(), &key, APPLICATION_OWNER, now).await?;
     if !hit.allowed(&APPLICATION_OWNER) {
@@ -351,7 +346,7 @@ pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Applicat
     };
     let p = &a.profile;
     let association = app.orgs.by_code(&p.region).expect("validated");
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let id = r.id;
     let old_photo = r.photo_key.clone();
     let mut m: row::ActiveModel = r.into();
@@ -365,9 +360,9 @@ pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Applicat
         m.photo_key = Set(key.clone());
         m.photo_type = Set(kind.clone());
     }
-    m.submitted_at = Set(Utc::now());
-    m.deadline = Set(workdays::add(today(), LOCAL_DAYS, &[]));
-    m.updated_at = Set(Utc::now());
+    m.submitted_at = Set(app.now());
+    m.deadline = Set(workdays::add(app.today(), LOCAL_DAYS, &[]));
+    m.updated_at = Set(app.now());
     m.update(&txn).await?;
     approval::record(&txn, subject(id), AdmissionAction::Resubmit.node(), p.name.trim(), "applicant", "").await?;
     audit::append(&txn, "applicant", "admission_resubmitted", &format!("admission:{id}"), json!({})).await?;
@@ -433,7 +428,7 @@ pub async fn queue(app: &App, actor: &Actor, f: &QueueFilter) -> AppResult<Page<
                 .add(row::Column::IdNumberDigest.eq(app.pii.digest(kw))),
         );
     }
-    let today = today();
+    let today = app.today();
     if f.overdue {
         q = q.filter(row::Column::Deadline.lt(today));
     }
@@ -504,13 +499,13 @@ pub async fn detail(app: &App, actor: &Actor, id: i32) -> AppResult<Detail> {
         _ => vec![],
     };
     let profile: Profile = serde_json::from_str(&app.pii.decrypt(&r.profile_enc)?).map_err(anyhow::Error::from)?;
-    audit::record(&app.db, &actor.audit_name(), "admission_viewed", &format!("admission:{id}"), json!({})).await?;
+    audit::record(app, &actor.audit_name(), "admission_viewed", &format!("admission:{id}"), json!({})).await?;
     let waiting = matches!(s, AdmissionState::Submitted | AdmissionState::LocalApproved);
     Ok(Detail {
         id: r.id,
         association: app.orgs.get(r.association_id).map_or_else(String::new, |a| a.name.clone()),
         trail: approval::trail(app.db.conn(), subject(r.id)).await?,
-        days_left: waiting.then(|| workdays::left(today(), r.deadline, &[])),
+        days_left: waiting.then(|| workdays::left(app.today(), r.deadline, &[])),
         business_no: r.business_no,
         state: s,
         profile,
@@ -560,13 +555,13 @@ pub async fn decide(
         None => None,
     };
 
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let mut m: row::ActiveModel = r.into();
     m.state = Set(next.code().into());
-    m.updated_at = Set(Utc::now());
+    m.updated_at = Set(app.now());
     m.return_reason = Set(next.is_returned().then(|| reason.clone()));
     if next == AdmissionState::LocalApproved {
-        m.deadline = Set(workdays::add(today(), CICPA_DAYS, &[]));
+        m.deadline = Set(workdays::add(app.today(), CICPA_DAYS, &[]));
     }
     let mut cert = None;
     if let (Some(initial), Some(hash)) = (&initial, hash) {
@@ -620,7 +615,7 @@ async fn create_member<C: ConnectionTrait>(
 ) -> AppResult<(i32, String)> {
     let association = app.orgs.get(association_id).ok_or(AppError::NotFound("注协"))?;
     let province = association.province_code.clone().unwrap_or_else(|| "11".into());
-    let today = today();
+    let today = app.today();
     let year = today.year();
     // Never reuse a number: continue after the highest one issued for this province and year.
     let prefix = format!("{province}{year}");
@@ -634,7 +629,7 @@ async fn create_member<C: ConnectionTrait>(
         .flatten();
     let serial = highest.and_then(|h| h[prefix.len()..].parse::<u32>().ok()).unwrap_or(0) + 1;
     let cert_no = MemberCertNo::compose(&province, year, serial).map_err(anyhow::Error::from)?.to_string();
-    let now = Utc::now();
+    let now = app.now();
     let birth = p.birth_date.unwrap_or(today);
     let m = member::ActiveModel {
         cert_no: Set(cert_no.clone()),

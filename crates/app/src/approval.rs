@@ -6,6 +6,8 @@ use cmis_store::entity::approval_step;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 
+use crate::Tx;
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Step {
     pub id: i32,
@@ -24,8 +26,8 @@ pub struct Subject<'a> {
 }
 
 /// Records one step, inside the transaction that makes the decision.
-pub async fn record<C: ConnectionTrait>(
-    txn: &C,
+pub async fn record(
+    txn: &Tx,
     subject: Subject<'_>,
     node: &str,
     unit: &str,
@@ -39,7 +41,7 @@ pub async fn record<C: ConnectionTrait>(
         unit: Set(unit.to_owned()),
         actor: Set(actor.to_owned()),
         opinion: Set(opinion.to_owned()),
-        created_at: Set(Utc::now()),
+        created_at: Set(txn.now()),
         ..Default::default()
     }
     .insert(txn)

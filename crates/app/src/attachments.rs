@@ -182,7 +182,7 @@ pub async fn upload(
         return Err(full());
     }
 
-    let now = Utc::now();
+    let now = app.now();
     let mut rnd = [0u8; 16];
     rand::rng().fill_bytes(&mut rnd);
     let key = format!("{}/{}/{:02}/{}", limits.code, now.year(), now.month(), hex::encode(rnd));
@@ -191,7 +191,7 @@ pub async fn upload(
     app.files.put(&StorePath::from(key.as_str()), PutPayload::from_bytes(bytes)).await.map_err(anyhow::Error::from)?;
 
     let saved = async {
-        let txn = app.db.write().await?;
+        let txn = app.write().await?;
         // Uploads at the same moment must not both take the last place: count
         // again, holding the uploader's row (SQLite's write transaction already
         // serialises; PostgreSQL needs the row lock).
@@ -291,7 +291,7 @@ pub async fn download(app: &App, actor: &Actor, id: i32) -> AppResult<(Attachmen
     let bytes = app.read_file(&m.storage_key).await?;
     if m.uploaded_by != actor.user_id {
         audit::record(
-            &app.db,
+            app,
             &actor.audit_name(),
             "attachment_viewed",
             &format!("attachment:{}", m.id),
@@ -312,7 +312,7 @@ pub async fn delete(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
     if m.owner_id.is_some() {
         return Err(AppError::Refused("已提交的附件不能删除".into()));
     }
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     attachment::Entity::delete_by_id(m.id).exec(&txn).await?;
     audit::append(
         &txn,

@@ -2,11 +2,13 @@
 //! it, so that editing or deleting an event breaks the chain at that point.
 
 use chrono::{DateTime, SubsecRound, Utc};
+
+use crate::{App, Tx};
 use cmis_store::Db;
 use cmis_store::entity::audit_event;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait,
-    QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect,
+    Set, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -29,7 +31,7 @@ fn hash(prev: &str, at: &DateTime<Utc>, actor: &str, action: &str, subject: &str
 /// lasts until the transaction ends). A unique index on `prev_hash` refuses a
 /// fork should one ever be attempted.
 pub async fn append(
-    txn: &DatabaseTransaction,
+    txn: &Tx,
     actor: &str,
     action: &str,
     subject: &str,
@@ -47,7 +49,7 @@ pub async fn append(
         .await?
         .map(|e| e.hash)
         .unwrap_or_else(|| GENESIS.to_owned());
-    let at = Utc::now().trunc_subsecs(6);
+    let at = txn.now().trunc_subsecs(6);
     let detail = detail.to_string();
     let h = hash(&prev, &at, actor, action, subject, &detail);
     audit_event::ActiveModel {
@@ -67,8 +69,14 @@ pub async fn append(
 
 /// Records an event that goes with no other change (someone viewed a
 /// record), in a write transaction of its own.
-pub async fn record(db: &Db, actor: &str, action: &str, subject: &str, detail: serde_json::Value) -> Result<(), DbErr> {
-    let txn = db.write().await?;
+pub async fn record(
+    app: &App,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: serde_json::Value,
+) -> Result<(), DbErr> {
+    let txn = app.write().await?;
     append(&txn, actor, action, subject, detail).await?;
     txn.commit().await
 }

@@ -2,7 +2,6 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use chrono::Utc;
 use cmis_domain::UserType;
 use cmis_domain::password;
 use cmis_domain::throttle::{PER_ACCOUNT, PER_ADDRESS};
@@ -122,7 +121,7 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
         return Err(FieldErrors::one("captcha", "验证码错误或已过期，请刷新后重新输入"));
     }
 
-    let now = Utc::now();
+    let now = app.now();
     let account_key = account_key(user_type, &login_name);
     let address_key = format!("address:{}", c.address);
     // Counted before the password is checked: attempts past the limit are not tried at all.
@@ -149,7 +148,7 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     let hash = found.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     let ok = verify_blocking(hash, c.password.clone()).await && found.as_ref().is_some_and(|u| !u.disabled);
 
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let Some(user) = found.filter(|_| ok) else {
         audit::append(&txn, &account_key, "login_failed", &account_key, json!({ "address": c.address })).await?;
         txn.commit().await?;
@@ -238,11 +237,11 @@ pub async fn change_password(app: &App, actor: &Actor, old: &str, new: &str, con
     errors.into_result()?;
     let new_owned = new.to_owned();
     let hash = hashing(move || hash_password(&new_owned)).await;
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
     am.must_change_password = Set(false);
-    am.password_changed_at = Set(Some(Utc::now()));
+    am.password_changed_at = Set(Some(app.now()));
     am.update(&txn).await?;
     // Every session and token of the account ends with the old password.
     end_sessions(&txn, actor.user_id).await?;
@@ -262,7 +261,7 @@ pub async fn issue_initial_password(app: &App, by: &str, user_type: UserType, lo
         .ok_or(AppError::NotFound("账户"))?;
     let plain = random_password();
     let hash = hash_password(&plain);
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let (user_id, subject) = (u.id, format!("user:{}", u.id));
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);

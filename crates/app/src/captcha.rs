@@ -63,7 +63,7 @@ pub async fn issue(app: &App) -> AppResult<Captcha> {
             (0..4).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())]).collect()
         }
     };
-    let id = seal(app, &text, Utc::now() + LIFETIME);
+    let id = seal(app, &text, app.now() + LIFETIME);
     let image = tokio::task::spawn_blocking(move || {
         captcha_rs::CaptchaBuilder::new()
             .text(text)
@@ -82,7 +82,7 @@ pub async fn issue(app: &App) -> AppResult<Captcha> {
 /// Checks an answer and uses the captcha up, whatever the outcome.
 pub async fn check(app: &App, id: &str, answer: &str) -> AppResult<bool> {
     let Some((expected, expires)) = open(app, id.trim()) else { return Ok(false) };
-    if expires <= Utc::now() {
+    if expires <= app.now() {
         return Ok(false);
     }
     // Two requests racing with one captcha: only the one whose row went in may pass.

@@ -22,7 +22,7 @@ use object_store::path::Path as StorePath;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::{AppError, AppResult};
-use crate::{Actor, App, admission, member_profile};
+use crate::{Actor, App, member_profile};
 
 /// A subset of Noto Sans CJK SC (SIL OFL 1.1): GB2312, ASCII and CJK punctuation.
 const FONT: &[u8] = include_bytes!("../assets/NotoSansSC-GB2312.otf");
@@ -167,7 +167,7 @@ pub async fn pdf(app: &App, actor: &Actor) -> AppResult<Vec<u8>> {
     let photo = photo(app, actor)
         .await
         .map_err(|_| AppError::Refused("未获取到您的电子照片，请前往所属地方注协现场提交".into()))?;
-    let issued = admission::today();
+    let issued = app.today();
     let association = app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone());
     let base = if app.settings.public_url.is_empty() {
         String::new()
@@ -341,7 +341,7 @@ pub async fn approve_photo(app: &App, actor: &Actor, cert_no: &str, photo: bytes
         .one(app.db.conn())
         .await?;
     let id = m.id;
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let mut am: member::ActiveModel = m.into();
     am.photo_key = Set(Some(key));
     am.update(&txn).await?;

@@ -4,17 +4,22 @@ use anyhow::Context as _;
 use cmis_store::Db;
 use object_store::ObjectStore;
 
+use chrono::{DateTime, NaiveDate, Utc};
+
 use crate::certificate::CertificateSigner;
+use crate::clock::{self, Clock, SystemClock};
 use crate::keys::{self, KeySpec, Secrets};
 use crate::notify::Senders;
 use crate::organisations::Organisations;
 use crate::pii::Pii;
 use crate::settings::Settings;
+use crate::tx::Tx;
 
 /// Everything a use case needs: the database, the key for personal
 /// information, file storage and the notification senders.
 pub struct App {
     pub db: Db,
+    pub clock: Arc<dyn Clock>,
     pub pii: Pii,
     /// Keys derived from the personal-information key.
     pub secrets: Secrets,
@@ -31,11 +36,19 @@ pub struct App {
 }
 
 impl App {
+    /// The system on the machine's clock.
     pub async fn new(db: Db, settings: Settings) -> anyhow::Result<App> {
+        App::with_clock(db, settings, Arc::new(SystemClock)).await
+    }
+
+    /// The system on a given clock (tests; browser tests with a fixed date).
+    pub async fn with_clock(db: Db, settings: Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         let written = keys::holds_personal_data(&db).await?;
         let pii_file = settings.in_data_dir(&settings.pii_key_file);
+        let now = clock.now();
         let pii_key = keys::load(
             &db,
+            now,
             KeySpec { name: "pii_key", value: &settings.pii_key, file: &pii_file },
             written,
             Pii::fingerprint,
@@ -44,6 +57,7 @@ impl App {
         let sign_file = settings.in_data_dir(&settings.sign_key_file);
         let sign_key = keys::load(
             &db,
+            now,
             KeySpec { name: "sign_key", value: &settings.sign_key, file: &sign_file },
             written,
             CertificateSigner::fingerprint,
@@ -52,11 +66,26 @@ impl App {
         let pii = Pii::new(&pii_key);
         let secrets = Secrets::derive(&pii_key);
         let files = object_store_from(&settings)?;
-        let senders = Senders::from_settings(&db, &settings, &pii_key);
+        let senders = Senders::from_settings(&db, &settings, &pii_key, clock.clone());
         let orgs = Organisations::load(&db).await?;
         let signer = CertificateSigner::new(&sign_key);
         let payments = crate::payment::from_settings(&settings)?;
-        Ok(App { db, pii, secrets, files, senders, orgs, signer, settings, payments, fixed_captcha: None })
+        Ok(App { db, clock, pii, secrets, files, senders, orgs, signer, settings, payments, fixed_captcha: None })
+    }
+
+    /// Now, by the application's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Today in China.
+    pub fn today(&self) -> NaiveDate {
+        clock::date_of(self.now())
+    }
+
+    /// A write transaction at the clock's present instant (see `Db::write`).
+    pub async fn write(&self) -> Result<Tx, sea_orm::DbErr> {
+        Ok(Tx::new(self.db.write().await?, self.now()))
     }
 
     pub fn with_fixed_captcha(mut self, answer: &str) -> App {

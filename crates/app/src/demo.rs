@@ -5,7 +5,7 @@
 //! Record `i` is a pure function of (seed, i), so a second run with the same
 //! options inserts nothing new and a larger run extends a smaller one.
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use cmis_domain::{AssociationLevel, MemberCertNo, ResidentId, Sex, UserType};
 use cmis_store::entity::{cpa, firm, member, user};
 use sea_orm::sea_query::OnConflict;
@@ -172,14 +172,21 @@ pub async fn generate(
 ) -> anyhow::Result<Logins> {
     let seed = opts.seed;
     let hash = auth::hash_password(DEMO_PASSWORD);
-    let now = Utc::now();
+    let now = app.now();
 
     // Staff: one account per association, `staff{code}`.
     let orgs = app.orgs.all();
     let staff: Vec<user::ActiveModel> = orgs
         .iter()
         .map(|a| {
-            account(UserType::AssociationStaff, format!("staff{}", a.code), format!("{}工作人员", a.name), a.id, &hash)
+            account(
+                UserType::AssociationStaff,
+                format!("staff{}", a.code),
+                format!("{}工作人员", a.name),
+                a.id,
+                &hash,
+                now,
+            )
         })
         .collect();
     insert_users(app, staff).await?;
@@ -198,7 +205,7 @@ pub async fn generate(
     let mut i = 0;
     while i < opts.firms {
         let end = (i + BATCH).min(opts.firms);
-        let txn = app.db.write().await?;
+        let txn = app.write().await?;
         let mut firms = Vec::new();
         let mut plans = Vec::new();
         for f in i..end {
@@ -257,7 +264,7 @@ pub async fn generate(
             let firm_id = ids[firm_no];
             users.push(user::ActiveModel {
                 firm_id: Set(Some(firm_id)),
-                ..account(UserType::Firm, firm_no.clone(), name.clone(), p.provincial.id, &hash)
+                ..account(UserType::Firm, firm_no.clone(), name.clone(), p.provincial.id, &hash, now)
             });
             for k in 0..*n {
                 let g = f * 1000 + k; // a person-number unique across firms
@@ -318,7 +325,7 @@ pub async fn generate(
                 .map(|(no, name, assoc)| user::ActiveModel {
                     cpa_id: Set(Some(ids[&no].0)),
                     firm_id: Set(Some(ids[&no].1)),
-                    ..account(UserType::Cpa, no.clone(), name, assoc, &hash)
+                    ..account(UserType::Cpa, no.clone(), name, assoc, &hash, now)
                 })
                 .collect();
             insert_users_in(&txn, users).await?;
@@ -335,7 +342,7 @@ pub async fn generate(
     let mut i = 0;
     while i < opts.members {
         let end = (i + BATCH).min(opts.members);
-        let txn = app.db.write().await?;
+        let txn = app.write().await?;
         let mut rows = Vec::new();
         let mut meta = Vec::new();
         let mut people = Vec::new();
@@ -405,11 +412,11 @@ pub async fn generate(
             .into_iter()
             .map(|(cert, name, assoc)| user::ActiveModel {
                 member_id: Set(Some(ids[&cert])),
-                ..account(UserType::NonPracticingMember, cert, name, assoc, &hash)
+                ..account(UserType::NonPracticingMember, cert, name, assoc, &hash, now)
             })
             .collect();
         insert_users_in(&txn, users).await?;
-        inspections(&txn, seed, &people, &ids).await?;
+        inspections(&txn, app.today(), app.now(), seed, &people, &ids).await?;
         txn.commit().await?;
         progress(Stage::Members, end, opts.members);
         i = end;
@@ -488,7 +495,14 @@ async fn portal_entries(app: &App) -> anyhow::Result<()> {
 }
 
 /// A demo account with the demo password, ready to log in.
-fn account(t: UserType, login: String, name: String, association_id: i32, hash: &str) -> user::ActiveModel {
+fn account(
+    t: UserType,
+    login: String,
+    name: String,
+    association_id: i32,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> user::ActiveModel {
     user::ActiveModel {
         user_type: Set(t.code().into()),
         login_name: Set(login),
@@ -497,7 +511,7 @@ fn account(t: UserType, login: String, name: String, association_id: i32, hash: 
         must_change_password: Set(false),
         association_id: Set(association_id),
         disabled: Set(false),
-        created_at: Set(Utc::now()),
+        created_at: Set(now),
         ..Default::default()
     }
 }
@@ -516,6 +530,8 @@ struct DemoMember {
 /// trying the flow by hand and for the browser tests.
 async fn inspections<C: sea_orm::ConnectionTrait>(
     txn: &C,
+    today: chrono::NaiveDate,
+    now: DateTime<Utc>,
     seed: u64,
     people: &[DemoMember],
     ids: &std::collections::HashMap<String, i32>,
@@ -534,8 +550,7 @@ async fn inspections<C: sea_orm::ConnectionTrait>(
     if done_before {
         return Ok(());
     }
-    let now = Utc::now();
-    let this = crate::admission::today().year() - 1;
+    let this = today.year() - 1;
     let (mut records, mut apps, mut fees) = (Vec::new(), Vec::new(), Vec::new());
     for p in people {
         let id = ids[&p.cert];
@@ -658,7 +673,7 @@ fn chunks<T>(v: Vec<T>, n: usize) -> Vec<Vec<T>> {
 }
 
 async fn insert_users(app: &App, users: Vec<user::ActiveModel>) -> anyhow::Result<()> {
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     insert_users_in(&txn, users).await?;
     txn.commit().await?;
     Ok(())

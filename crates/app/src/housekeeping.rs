@@ -2,7 +2,7 @@
 //! used captchas, reset codes and throttle counters. `cmis serve` runs it
 //! every ten minutes; any instance may, at any time.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use cmis_store::entity::{api_token, captcha_use, recovery_proof, reset_code, session};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -11,7 +11,7 @@ use crate::{App, throttle};
 /// Deletes every expired row; returns how many went.
 pub async fn sweep(app: &App) -> anyhow::Result<u64> {
     let db = app.db.conn();
-    let now = Utc::now();
+    let now = app.now();
     let mut n = 0;
     n += session::Entity::delete_many().filter(session::Column::ExpiresAt.lt(now)).exec(db).await?.rows_affected;
     n += api_token::Entity::delete_many().filter(api_token::Column::ExpiresAt.lt(now)).exec(db).await?.rows_affected;

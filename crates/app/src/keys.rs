@@ -55,6 +55,7 @@ pub async fn holds_personal_data(db: &Db) -> anyhow::Result<bool> {
 /// `fingerprint` names the key without revealing it.
 pub async fn load(
     db: &Db,
+    now: chrono::DateTime<Utc>,
     spec: KeySpec<'_>,
     data_written: bool,
     fingerprint: impl Fn(&[u8; 32]) -> String,
@@ -88,7 +89,7 @@ pub async fn load(
         key_fingerprint::Entity::insert(key_fingerprint::ActiveModel {
             name: Set(spec.name.to_owned()),
             fingerprint: Set(fp.clone()),
-            created_at: Set(Utc::now()),
+            created_at: Set(now),
         })
         .on_conflict(OnConflict::column(key_fingerprint::Column::Name).do_nothing().to_owned())
         .exec_without_returning(db.conn())

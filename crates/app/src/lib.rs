@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod captcha;
 pub mod certificate;
+pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod home;
@@ -29,6 +30,7 @@ pub mod settings;
 pub mod spreadsheet;
 pub mod throttle;
 pub mod tokens;
+pub mod tx;
 
 mod context;
 
@@ -36,3 +38,4 @@ pub use actor::Actor;
 pub use context::App;
 pub use error::{AppError, AppResult, FieldErrors};
 pub use settings::Settings;
+pub use tx::Tx;

@@ -1,7 +1,6 @@
 //! 基本信息 / 修改信息: a non-practicing member's own profile, and the
 //! completeness check other workflows call (下载会员证, 年检 完善信息).
 
-use chrono::Utc;
 use cmis_domain::UserType;
 use cmis_domain::profile::Profile;
 use cmis_store::entity::member;
@@ -9,7 +8,7 @@ use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::json;
 
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::{Actor, App, admission, audit};
+use crate::{Actor, App, audit};
 
 /// Fields that identify the member: set at admission, changed only by the
 /// association, so the member's form shows them read-only.
@@ -84,12 +83,12 @@ pub async fn update(app: &App, actor: &Actor, mut changes: Profile) -> AppResult
     changes.approval_doc_no = current.approval_doc_no.clone();
     changes.approval_date = current.approval_date;
     let mut errors = FieldErrors::new();
-    for (field, message) in changes.check(admission::today()) {
+    for (field, message) in changes.check(app.today()) {
         errors.add(field, message);
     }
     errors.into_result()?;
     let id = m.id;
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let mut am: member::ActiveModel = m.into();
     am.mobile_enc = Set(Some(app.pii.encrypt(changes.mobile.trim())));
     am.mobile_digest = Set(Some(app.pii.digest(&changes.mobile)));
@@ -98,7 +97,7 @@ pub async fn update(app: &App, actor: &Actor, mut changes: Profile) -> AppResult
     am.exam_year = Set(changes.exam_year);
     am.profile_enc = Set(Some(app.pii.encrypt(&serde_json::to_string(&changes).map_err(anyhow::Error::from)?)));
     am.update(&txn).await?;
-    audit::append(&txn, &actor.audit_name(), "profile_updated", &format!("member:{id}"), json!({ "at": Utc::now() }))
+    audit::append(&txn, &actor.audit_name(), "profile_updated", &format!("member:{id}"), json!({ "at": app.now() }))
         .await?;
     txn.commit().await?;
     Ok(())

@@ -2,14 +2,12 @@
 
 use chrono::{DateTime, Utc};
 use cmis_store::entity::message;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
 use crate::page::{self, Page};
-use crate::{Actor, App};
+use crate::{Actor, App, Tx};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Message {
@@ -24,19 +22,13 @@ pub struct Message {
 pub const PAGE_SIZE: u64 = 10;
 
 /// Sends a message inside the caller's transaction.
-pub async fn send<C: ConnectionTrait>(
-    txn: &C,
-    user_id: i32,
-    title: &str,
-    body: &str,
-    link: Option<&str>,
-) -> Result<(), DbErr> {
+pub async fn send(txn: &Tx, user_id: i32, title: &str, body: &str, link: Option<&str>) -> Result<(), DbErr> {
     message::ActiveModel {
         user_id: Set(user_id),
         title: Set(title.to_owned()),
         body: Set(body.to_owned()),
         link: Set(link.map(str::to_owned)),
-        created_at: Set(Utc::now()),
+        created_at: Set(txn.now()),
         read_at: Set(None),
         ..Default::default()
     }
@@ -69,7 +61,7 @@ pub async fn open(app: &App, actor: &Actor, id: i32) -> AppResult<Message> {
         .ok_or(AppError::NotFound("消息"))?;
     if m.read_at.is_none() {
         let mut am: message::ActiveModel = m.clone().into();
-        am.read_at = Set(Some(Utc::now()));
+        am.read_at = Set(Some(app.now()));
         am.update(app.db.conn()).await?;
     }
     let mut msg = to_message(m);

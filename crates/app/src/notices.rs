@@ -143,8 +143,8 @@ fn check(d: &Draft) -> AppResult<Kind> {
 pub async fn save(app: &App, actor: &Actor, id: Option<i32>, d: Draft) -> AppResult<i32> {
     require_editor(actor)?;
     let kind = check(&d)?;
-    let now = Utc::now();
-    let txn = app.db.write().await?;
+    let now = app.now();
+    let txn = app.write().await?;
     let saved = match id {
         None => {
             notice::ActiveModel {

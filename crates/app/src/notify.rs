@@ -13,6 +13,7 @@ use cmis_store::Db;
 use cmis_store::entity::outbox;
 use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect, Set};
 
+use crate::clock::Clock;
 use crate::pii::Pii;
 use crate::settings::Settings;
 
@@ -41,9 +42,9 @@ pub struct Senders {
 
 impl Senders {
     /// The development outbox when `dev_outbox` is on, else no provider.
-    pub fn from_settings(db: &Db, settings: &Settings, pii_key: &[u8; 32]) -> Senders {
+    pub fn from_settings(db: &Db, settings: &Settings, pii_key: &[u8; 32], clock: Arc<dyn Clock>) -> Senders {
         if settings.dev_outbox {
-            let o = Arc::new(Outbox { db: db.clone(), pii: Pii::new(pii_key) });
+            let o = Arc::new(Outbox { db: db.clone(), pii: Pii::new(pii_key), clock });
             Senders { sms: o.clone(), mail: o.clone(), bound: o }
         } else {
             let n = Arc::new(Unconfigured);
@@ -97,6 +98,7 @@ impl BoundAccountSender for Unconfigured {
 pub struct Outbox {
     db: Db,
     pii: Pii,
+    clock: Arc<dyn Clock>,
 }
 
 impl Outbox {
@@ -107,7 +109,7 @@ impl Outbox {
             recipient_enc: Set(Some(self.pii.encrypt(recipient))),
             subject: Set(subject.to_owned()),
             body: Set(self.pii.encrypt(body)),
-            created_at: Set(Utc::now()),
+            created_at: Set(self.clock.now()),
             ..Default::default()
         }
         .insert(self.db.conn())

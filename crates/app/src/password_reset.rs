@@ -14,7 +14,7 @@
 //! of identity facts is counted first, atomically, per account and per
 //! address, before it is compared; the registered number is never shown.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use cmis_domain::throttle::{
     CODE_GAP, CODES_PER_ACCOUNT, CODES_PER_ADDRESS, RECOVERY_PER_ACCOUNT, RECOVERY_PER_ADDRESS,
 };
@@ -193,7 +193,7 @@ pub async fn start(
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let token = hex::encode(raw);
-    let now = Utc::now();
+    let now = app.now();
     recovery_proof::ActiveModel {
         id: Set(proof_id(app, &token)),
         user_type: Set(t.code().to_owned()),
@@ -210,7 +210,7 @@ pub async fn start(
 
 async fn proof(app: &App, token: &str) -> AppResult<recovery_proof::Model> {
     recovery_proof::Entity::find_by_id(proof_id(app, token))
-        .filter(recovery_proof::Column::ExpiresAt.gt(Utc::now()))
+        .filter(recovery_proof::Column::ExpiresAt.gt(app.now()))
         .one(app.db.conn())
         .await?
         .ok_or_else(|| AppError::Refused("找回密码已超时，请重新开始".into()))
@@ -234,7 +234,7 @@ pub async fn open(app: &App, token: &str) -> AppResult<Recovery> {
 /// Counts one identity check of this recovery, per account and per address,
 /// before it is made.
 async fn count_check(app: &App, r: &Recovery, address: &str) -> AppResult<()> {
-    let now = Utc::now();
+    let now = app.now();
     let db = app.db.conn();
     let by_account = throttle::hit(db, &r.counter_key(), RECOVERY_PER_ACCOUNT, now).await?;
     if !by_account.allowed(&RECOVERY_PER_ACCOUNT) {
@@ -257,7 +257,7 @@ async fn uncount_check(app: &App, r: &Recovery) -> AppResult<()> {
 }
 
 async fn issue_code(app: &App, u: &user::Model, channel: &str, address: &str) -> AppResult<String> {
-    let now = Utc::now();
+    let now = app.now();
     let db = app.db.conn();
     let gap = throttle::hit(db, &format!("code-gap:{}", u.id), CODE_GAP, now).await?;
     if !gap.allowed(&CODE_GAP) {
@@ -334,7 +334,7 @@ pub async fn send_bound_code(app: &App, r: &Recovery, address: &str) -> AppResul
 
 async fn mark_verified(app: &App, r: &Recovery) -> AppResult<()> {
     recovery_proof::Entity::update_many()
-        .col_expr(recovery_proof::Column::VerifiedAt, Expr::value(Utc::now()))
+        .col_expr(recovery_proof::Column::VerifiedAt, Expr::value(app.now()))
         .filter(recovery_proof::Column::Id.eq(&r.id))
         .exec(app.db.conn())
         .await?;
@@ -353,7 +353,7 @@ pub async fn verify_code(app: &App, r: &Recovery, code: &str) -> AppResult<()> {
         .one(db)
         .await?
         .ok_or_else(bad)?;
-    let now = Utc::now();
+    let now = app.now();
     let tried = reset_code::Entity::update_many()
         .col_expr(reset_code::Column::Attempts, Expr::col(reset_code::Column::Attempts).add(1))
         .filter(reset_code::Column::Id.eq(c.id))
@@ -452,7 +452,7 @@ pub async fn reset(app: &App, proof: Verified, new: &str, confirm: &str) -> AppR
     let recover_key = counter_key(user_type, &u.login_name);
     let (user_id, subject) = (u.id, format!("user:{}", u.id));
     let actor = format!("{}:{}", u.user_type, u.login_name);
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     // The proof is spent by exactly one reset.
     let spent = recovery_proof::Entity::delete_by_id(proof.id).exec(&txn).await?;
     if spent.rows_affected != 1 {
@@ -461,7 +461,7 @@ pub async fn reset(app: &App, proof: Verified, new: &str, confirm: &str) -> AppR
     let mut am: user::ActiveModel = u.into();
     am.password_hash = Set(hash);
     am.must_change_password = Set(false);
-    am.password_changed_at = Set(Some(Utc::now()));
+    am.password_changed_at = Set(Some(app.now()));
     if newly_bound {
         let mut raw = [0u8; 12];
         rand::rng().fill_bytes(&mut raw);

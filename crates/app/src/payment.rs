@@ -153,14 +153,14 @@ pub mod dev {
 
     /// The payer pays: the provider signs a notification and sends it to the
     /// merchant; returns the merchant's reply.
-    pub async fn pay(s: &Settings, token: &str) -> anyhow::Result<String> {
+    pub async fn pay(s: &Settings, token: &str, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<String> {
         let order = order_of(s, token).ok_or_else(|| anyhow::anyhow!("unknown order"))?;
         let secret = secret(s).ok_or_else(|| anyhow::anyhow!("dev provider off"))?;
         let note = Notification {
-            txn_id: format!("DEV{}", Utc::now().format("%Y%m%d%H%M%S%f")),
+            txn_id: format!("DEV{}", now.format("%Y%m%d%H%M%S%f")),
             order_no: order.order_no,
             amount_cents: order.amount_cents,
-            paid_at: Utc::now(),
+            paid_at: now,
         };
         let body = serde_json::to_vec(&note)?;
         let res = reqwest::Client::new()
@@ -200,7 +200,8 @@ mod tests {
     fn notifications_verify_only_with_the_secret() {
         let s = settings();
         let p = DevProvider::new(&s).unwrap();
-        let n = Notification { order_no: "F1".into(), amount_cents: 10_000, txn_id: "T".into(), paid_at: Utc::now() };
+        let paid_at = chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let n = Notification { order_no: "F1".into(), amount_cents: 10_000, txn_id: "T".into(), paid_at };
         let (body, sig) = dev::sign_notification(&s, &n);
         assert_eq!(p.verify_notification(&body, &sig), Some(n));
         let mut forged = body.clone();

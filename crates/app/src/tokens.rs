@@ -3,7 +3,7 @@
 //! own, so that no other kind of row (a page session, a password-recovery
 //! proof) can ever pass for one. A new password ends every token.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use cmis_store::entity::api_token;
 use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -29,7 +29,7 @@ pub async fn issue(app: &App, actor: &Actor) -> AppResult<String> {
     let mut raw = [0u8; 32];
     rand::rng().fill_bytes(&mut raw);
     let token = hex::encode(raw);
-    let now = Utc::now();
+    let now = app.now();
     api_token::ActiveModel {
         id: Set(token_id(app, &token)),
         user_id: Set(actor.user_id),
@@ -45,7 +45,7 @@ pub async fn issue(app: &App, actor: &Actor) -> AppResult<String> {
 pub async fn authenticate(app: &App, token: &str) -> AppResult<Authenticated> {
     let id = token_id(app, token);
     let row = api_token::Entity::find_by_id(id.clone())
-        .filter(api_token::Column::ExpiresAt.gt(Utc::now()))
+        .filter(api_token::Column::ExpiresAt.gt(app.now()))
         .one(app.db.conn())
         .await?
         .ok_or(AppError::Unauthenticated)?;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use cmis_app::clock::{Clock, FixedClock, SystemClock};
 use cmis_app::{App, Settings, audit, auth, demo};
 use cmis_domain::UserType;
 use cmis_store::Db;
@@ -30,6 +31,9 @@ enum Command {
         /// Browser tests only: every captcha answers this. Refused unless listening on loopback.
         #[arg(long, value_name = "ANSWER")]
         e2e_fixed_captcha: Option<String>,
+        /// Browser tests only: the clock stands at this instant (RFC 3339). Refused unless on loopback.
+        #[arg(long, value_name = "INSTANT")]
+        e2e_clock: Option<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -43,6 +47,9 @@ enum Command {
         max_cpas_per_firm: u64,
         #[arg(long, default_value_t = 2026)]
         seed: u64,
+        /// Generate as of this instant (RFC 3339) instead of now: browser tests run on a fixed date.
+        #[arg(long, value_name = "INSTANT")]
+        e2e_clock: Option<String>,
     },
     /// Check the audit log's hash chain and name the first broken link.
     Audit {
@@ -144,16 +151,17 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let cfg = load_config(&cli.config)?;
     init_logs(&cfg.log_format);
-    match cli.command.unwrap_or(Command::Serve { e2e_fixed_captcha: None }) {
-        Command::Serve { e2e_fixed_captcha } => serve(cfg, e2e_fixed_captcha).await,
+    match cli.command.unwrap_or(Command::Serve { e2e_fixed_captcha: None, e2e_clock: None }) {
+        Command::Serve { e2e_fixed_captcha, e2e_clock } => serve(cfg, e2e_fixed_captcha, e2e_clock).await,
         Command::Migrate => {
             let db = Db::open(&cfg.database_url).await?;
             println!("数据库已是最新版本");
             db.close().await?;
             Ok(())
         }
-        Command::Demo { members, firms, max_cpas_per_firm, seed } => {
-            let app = open(&cfg).await?;
+        Command::Demo { members, firms, max_cpas_per_firm, seed, e2e_clock } => {
+            let db = Db::open(&cfg.database_url).await?;
+            let app = App::with_clock(db, cfg.app.clone(), clock(e2e_clock.as_deref())?).await?;
             let opts = demo::Options { members, firms, max_cpas_per_firm, seed };
             let logins = run_demo(&app, &opts).await?;
             print_logins(&logins);
@@ -204,6 +212,17 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The system clock, or a fixed instant for browser tests.
+fn clock(fixed: Option<&str>) -> anyhow::Result<Arc<dyn Clock>> {
+    Ok(match fixed {
+        None => Arc::new(SystemClock),
+        Some(at) => {
+            let at = chrono::DateTime::parse_from_rfc3339(at).context("--e2e-clock takes an RFC 3339 instant")?;
+            Arc::new(FixedClock::at(at.to_utc()))
+        }
+    })
+}
+
 async fn open(cfg: &Config) -> anyhow::Result<App> {
     let db = Db::open(&cfg.database_url).await?;
     App::new(db, cfg.app.clone()).await
@@ -244,17 +263,22 @@ fn is_loopback(addr: &SocketAddr) -> bool {
     addr.ip().is_loopback()
 }
 
-async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>) -> anyhow::Result<()> {
+async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>, e2e_clock: Option<String>) -> anyhow::Result<()> {
     let addr: SocketAddr = cfg.listen.parse().with_context(|| format!("listen = {}", cfg.listen))?;
     if cfg.app.public_url.is_empty() {
         // QR codes need an absolute address; behind a load balancer set public_url.
         cfg.app.public_url = format!("http://{addr}");
     }
-    if e2e_fixed_captcha.is_some() && !is_loopback(&addr) {
-        anyhow::bail!("--e2e-fixed-captcha is for browser tests and only allowed on a loopback address");
+    if (e2e_fixed_captcha.is_some() || e2e_clock.is_some()) && !is_loopback(&addr) {
+        anyhow::bail!(
+            "--e2e-fixed-captcha and --e2e-clock are for browser tests and only allowed on a loopback address"
+        );
     }
     let db = Db::open(&cfg.database_url).await?;
-    let mut app = App::new(db, cfg.app.clone()).await?;
+    if e2e_clock.is_some() {
+        tracing::warn!("browser-test mode: the clock stands still");
+    }
+    let mut app = App::with_clock(db, cfg.app.clone(), clock(e2e_clock.as_deref())?).await?;
     if let Some(answer) = &e2e_fixed_captcha {
         tracing::warn!("browser-test mode: every captcha has a fixed answer");
         app = app.with_fixed_captcha(answer);

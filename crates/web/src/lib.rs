@@ -48,7 +48,7 @@ pub struct AppState {
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     let idle = chrono::Duration::minutes(app.settings.session_minutes);
-    let store = session::DbSessionStore::new(app.db.clone(), idle);
+    let store = session::DbSessionStore::new(app.db.clone(), idle, app.clock.clone());
     let secure = options.secure_cookies;
     let sessions = SessionManagerLayer::new(store)
         .with_name("cmis_session")

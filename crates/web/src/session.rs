@@ -9,22 +9,32 @@
 //! the account (`cmis_app::auth`). A session once deleted stays deleted: a
 //! request still in flight saves by UPDATE only, and cannot bring it back.
 
-use chrono::Utc;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use cmis_app::clock::Clock;
 use cmis_store::Db;
 use cmis_store::entity::session;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DbSessionStore {
     db: Db,
     idle: chrono::Duration,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for DbSessionStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbSessionStore").field("idle", &self.idle).finish()
+    }
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, idle: chrono::Duration) -> Self {
-        DbSessionStore { db, idle }
+    pub fn new(db: Db, idle: chrono::Duration, clock: Arc<dyn Clock>) -> Self {
+        DbSessionStore { db, idle, clock }
     }
 }
 
@@ -32,12 +42,12 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn row(record: &Record, idle: chrono::Duration) -> session_store::Result<session::ActiveModel> {
+fn row(record: &Record, expires_at: DateTime<Utc>) -> session_store::Result<session::ActiveModel> {
     Ok(session::ActiveModel {
         id: Set(record.id.to_string()),
         data: Set(serde_json::to_string(&record.data).map_err(backend)?),
         user_id: Set(record.data.get(crate::shell::SESSION_USER).and_then(|v| v.as_i64()).map(|v| v as i32)),
-        expires_at: Set(Utc::now() + idle),
+        expires_at: Set(expires_at),
     })
 }
 
@@ -45,7 +55,7 @@ fn row(record: &Record, idle: chrono::Duration) -> session_store::Result<session
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         loop {
-            match row(record, self.idle)?.insert(self.db.conn()).await {
+            match row(record, self.clock.now() + self.idle)?.insert(self.db.conn()).await {
                 Ok(_) => return Ok(()),
                 // A 128-bit id that exists already: draw another.
                 Err(e) if cmis_store::db::is_unique_violation(&e) => record.id = Id::default(),
@@ -55,7 +65,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let r = row(record, self.idle)?;
+        let r = row(record, self.clock.now() + self.idle)?;
         session::Entity::update_many()
             .set(r)
             .filter(session::Column::Id.eq(record.id.to_string()))
@@ -67,12 +77,12 @@ impl SessionStore for DbSessionStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let row = session::Entity::find_by_id(id.to_string())
-            .filter(session::Column::ExpiresAt.gt(Utc::now()))
+            .filter(session::Column::ExpiresAt.gt(self.clock.now()))
             .one(self.db.conn())
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let now = Utc::now();
+        let now = self.clock.now();
         if row.expires_at - now < self.idle / 2 {
             let extended = session::ActiveModel {
                 id: Set(row.id.clone()),

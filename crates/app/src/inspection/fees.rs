@@ -15,7 +15,7 @@ use super::{learning, own_member};
 use crate::error::{AppError, AppResult};
 use crate::page::{self, Page};
 use crate::payment::{NOTIFY_PATH, Order};
-use crate::{Actor, App, audit, messages};
+use crate::{Actor, App, Tx, audit, messages};
 
 pub const PAGE_SIZE: u64 = 20;
 
@@ -50,16 +50,11 @@ async fn payment_of<C: ConnectionTrait>(db: &C, member_id: i32, year: i32) -> Ap
 }
 
 /// The member's payment row for the year, made if missing.
-async fn ensure_payment<C: ConnectionTrait>(
-    db: &C,
-    m: &member::Model,
-    year: i32,
-    amount: i64,
-) -> AppResult<row::Model> {
+async fn ensure_payment(db: &Tx, m: &member::Model, year: i32, amount: i64) -> AppResult<row::Model> {
     if let Some(p) = payment_of(db, m.id, year).await? {
         return Ok(p);
     }
-    let now = Utc::now();
+    let now = db.now();
     let order_no = format!("F{year}{:08}{:04}", m.id, rand::rng().random_range(0..10_000));
     Ok(row::ActiveModel {
         member_id: Set(m.id),
@@ -92,7 +87,7 @@ pub struct PaymentQr {
 
 /// The inspection year open now for the member's association.
 async fn member_year(app: &App, m: &member::Model) -> AppResult<i32> {
-    settings::current_year(app, m.association_id, crate::admission::today()).await
+    settings::current_year(app, m.association_id, app.today()).await
 }
 
 /// 去支付: an order with the provider for this year's fee, for the QR code.
@@ -108,7 +103,7 @@ pub async fn start_payment(app: &App, actor: &Actor) -> AppResult<PaymentQr> {
         FeeStatus::Unpaid => {}
         st => return Err(AppError::Refused(format!("{year}年度会费状态为“{}”，无需支付", st.label()))),
     }
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let p = ensure_payment(&txn, &m, year, s.fee_cents).await?;
     txn.commit().await?;
     let order = Order {
@@ -133,13 +128,13 @@ pub async fn claim_paid(app: &App, actor: &Actor) -> AppResult<FeeStatus> {
     if status != FeeStatus::Unpaid {
         return Ok(status);
     }
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let p = ensure_payment(&txn, &m, year, s.fee_cents).await?;
     let id = p.id;
     let mut am: row::ActiveModel = p.into();
     am.status = Set("pending_confirmation".into());
     am.method = Set("offline".into());
-    am.updated_at = Set(Utc::now());
+    am.updated_at = Set(app.now());
     am.update(&txn).await?;
     audit::append(&txn, &actor.audit_name(), "fee_claimed", &format!("fee_payment:{id}"), json!({ "year": year }))
         .await?;
@@ -152,7 +147,7 @@ pub async fn claim_paid(app: &App, actor: &Actor) -> AppResult<FeeStatus> {
 pub async fn notify(app: &App, body: &[u8], signature: &str) -> AppResult<()> {
     let provider = app.payments.clone().ok_or(AppError::NotFound("支付服务"))?;
     let n = provider.verify_notification(body, signature).ok_or(AppError::Forbidden)?;
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let p = row::Entity::find()
         .filter(row::Column::OrderNo.eq(&n.order_no))
         .one(&txn)
@@ -171,7 +166,7 @@ pub async fn notify(app: &App, body: &[u8], signature: &str) -> AppResult<()> {
     am.provider_txn = Set(Some(n.txn_id.clone()));
     am.paid_at = Set(Some(n.paid_at));
     am.confirmed_by = Set(Some("payment-provider".into()));
-    am.updated_at = Set(Utc::now());
+    am.updated_at = Set(app.now());
     am.update(&txn).await?;
     audit::append(&txn, "payment-provider", "fee_paid", &format!("fee_payment:{id}"), json!({ "txn": n.txn_id }))
         .await?;
@@ -275,7 +270,7 @@ pub async fn confirm(app: &App, actor: &Actor, ids: &[i32]) -> AppResult<usize> 
     if ids.len() > super::review::BATCH_MAX {
         return Err(AppError::Refused(format!("一次最多确认{}条", super::review::BATCH_MAX)));
     }
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let rows = row::Entity::find()
         .filter(row::Column::Id.is_in(ids.to_vec()))
         .filter(row::Column::AssociationId.eq(actor.association_id))
@@ -288,8 +283,8 @@ pub async fn confirm(app: &App, actor: &Actor, ids: &[i32]) -> AppResult<usize> 
         let mut am: row::ActiveModel = p.into();
         am.status = Set("confirmed".into());
         am.confirmed_by = Set(Some(actor.audit_name()));
-        am.paid_at = Set(Some(Utc::now()));
-        am.updated_at = Set(Utc::now());
+        am.paid_at = Set(Some(app.now()));
+        am.updated_at = Set(app.now());
         am.update(&txn).await?;
         audit::append(
             &txn,

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use super::settings;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::{Actor, App, audit, spreadsheet};
+use crate::{Actor, App, Tx, audit, spreadsheet};
 
 pub const CATEGORIES: &[(&str, &str)] = &[("professional", "专业"), ("ethics", "职业道德")];
 /// Grounds for a reduction (DOMAIN §6).
@@ -215,8 +215,8 @@ fn check(r: &NewRecord, this_year: i32) -> Result<Checked, FieldErrors> {
 /// 新增学时记录 / 减免学时, by hand.
 pub async fn add(app: &App, actor: &Actor, r: &NewRecord) -> AppResult<()> {
     let m = member_in_scope(app, actor, &r.cert_no).await?;
-    let c = check(r, crate::admission::today().year()).map_err(AppError::Invalid)?;
-    let txn = app.db.write().await?;
+    let c = check(r, app.today().year()).map_err(AppError::Invalid)?;
+    let txn = app.write().await?;
     insert(&txn, actor, m.id, &c, "manual").await?;
     audit::append(
         &txn,
@@ -230,13 +230,7 @@ pub async fn add(app: &App, actor: &Actor, r: &NewRecord) -> AppResult<()> {
     Ok(())
 }
 
-async fn insert<C: ConnectionTrait>(
-    txn: &C,
-    actor: &Actor,
-    member_id: i32,
-    c: &Checked,
-    source: &str,
-) -> AppResult<()> {
+async fn insert(txn: &Tx, actor: &Actor, member_id: i32, c: &Checked, source: &str) -> AppResult<()> {
     row::ActiveModel {
         member_id: Set(member_id),
         year: Set(c.year),
@@ -246,7 +240,7 @@ async fn insert<C: ConnectionTrait>(
         title: Set(c.title.clone()),
         source: Set(source.to_owned()),
         recorded_by: Set(actor.audit_name()),
-        created_at: Set(Utc::now()),
+        created_at: Set(txn.now()),
         ..Default::default()
     }
     .insert(txn)
@@ -306,7 +300,7 @@ async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportR
     if header.iter().map(String::as_str).ne(IMPORT_HEADER) {
         return Err(FieldErrors::one("file", format!("第一行应为表头：{}", IMPORT_HEADER.join("、"))));
     }
-    let this_year = crate::admission::today().year();
+    let this_year = app.today().year();
     let mut out = Vec::new();
     let mut members: HashMap<String, Option<member::Model>> = HashMap::new();
     for r in rows {
@@ -405,7 +399,7 @@ pub async fn confirm(app: &App, actor: &Actor, token: &str) -> AppResult<usize> 
     if parsed.iter().any(|(r, _)| !r.errors.is_empty()) {
         return Err(AppError::Refused("文件中有错误的行，请修改后重新上传".into()));
     }
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     for (_, ok) in &parsed {
         let (member_id, c) = ok.as_ref().expect("no errors");
         insert(&txn, actor, *member_id, c, "import").await?;

@@ -22,7 +22,6 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::Serialize;
 use serde_json::json;
 
-use crate::admission::today;
 use crate::approval::{self, Step, Subject};
 use crate::attachments::{self, Attachment, DEFERRAL_PROOF, INSPECTION_MATERIALS, Owner};
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -190,7 +189,7 @@ const DRAFT: Owner<'static> = Owner { kind: "draft", id: None };
 
 pub async fn overview(app: &App, actor: &Actor) -> AppResult<Overview> {
     let m = own_member(app, actor).await?;
-    let today = today();
+    let today = app.today();
     let year = settings::current_year(app, m.association_id, today).await?;
     overview_for(app, actor, &m, year, today).await
 }
@@ -238,7 +237,7 @@ pub async fn upload_material(
     bytes: bytes::Bytes,
 ) -> AppResult<Attachment> {
     let m = own_member(app, actor).await?;
-    let year = settings::current_year(app, m.association_id, today()).await?;
+    let year = settings::current_year(app, m.association_id, app.today()).await?;
     let s = settings::effective(app, m.association_id, year).await?;
     let Some(material) = s.materials.iter().find(|x| x.name == label) else {
         return Err(FieldErrors::one("file", "请选择要上传的材料名称"));
@@ -310,7 +309,7 @@ pub async fn defer(app: &App, actor: &Actor, commitment: bool, reason: &str) -> 
 
 async fn submit(app: &App, actor: &Actor, action: InspectionAction, commitment: bool, reason: &str) -> AppResult<Done> {
     let m = own_member(app, actor).await?;
-    let today = today();
+    let today = app.today();
     let year = settings::current_year(app, m.association_id, today).await?;
     let o = overview_for(app, actor, &m, year, today).await?;
     let deferral = action == InspectionAction::Defer;
@@ -347,8 +346,8 @@ async fn submit(app: &App, actor: &Actor, action: InspectionAction, commitment: 
     errors.into_result()?;
 
     let again = o.current.is_some();
-    let now = Utc::now();
-    let txn = app.db.write().await?;
+    let now = app.now();
+    let txn = app.write().await?;
     // Re-read inside the write transaction: two submissions at once cannot both pass.
     let existing = application(&txn, m.id, year).await?;
     transition(year, existing.as_ref().map(state_of), action, "").map_err(refusal)?;
@@ -485,7 +484,7 @@ pub async fn view(app: &App, actor: &Actor, id: i32) -> AppResult<InspectionView
     let r = row::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("年检申请"))?;
     if actor.is_staff() {
         review::require_scope(app, actor, &r)?;
-        audit::record(&app.db, &actor.audit_name(), "inspection_viewed", &format!("annual_inspection:{id}"), json!({}))
+        audit::record(app, &actor.audit_name(), "inspection_viewed", &format!("annual_inspection:{id}"), json!({}))
             .await?;
     } else if actor.member_id != Some(r.member_id) {
         return Err(AppError::NotFound("年检申请"));

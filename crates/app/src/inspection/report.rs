@@ -160,7 +160,7 @@ pub async fn export(app: &App, actor: &Actor, year: i32, state: Option<Inspectio
     .await
     .map_err(anyhow::Error::from)??;
     audit::record(
-        &app.db,
+        app,
         &actor.audit_name(),
         "inspection_exported",
         "annual_inspections",

@@ -11,7 +11,6 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::{InspectionView, fmt_hours, refusal, settings, state_of, subject};
-use crate::admission::today;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::page::{self, Page};
 use crate::{Actor, App, approval, audit, messages};
@@ -81,7 +80,7 @@ pub async fn default_year(app: &App, actor: &Actor) -> AppResult<i32> {
         }
         _ => actor.association_id,
     };
-    settings::current_year(app, province, today()).await
+    settings::current_year(app, province, app.today()).await
 }
 
 pub async fn queue(app: &App, actor: &Actor, f: &QueueFilter) -> AppResult<Page<QueueRow>> {
@@ -100,7 +99,7 @@ pub async fn queue(app: &App, actor: &Actor, f: &QueueFilter) -> AppResult<Page<
     if let Some(c) = f.city {
         q = q.filter(row::Column::CityAssociationId.eq(c));
     }
-    let today = today();
+    let today = app.today();
     if f.overdue {
         q = q.filter(row::Column::Deadline.lt(today)).filter(
             row::Column::State.is_in([InspectionState::Submitted.code(), InspectionState::DeferralSubmitted.code()]),
@@ -180,7 +179,7 @@ pub async fn detail(app: &App, actor: &Actor, id: i32) -> AppResult<Detail> {
     }
     Ok(Detail {
         id_number_masked: mask::id_number(&view.profile.id_number),
-        days_left: state.is_pending().then(|| workdays::left(today(), view.deadline, &[])),
+        days_left: state.is_pending().then(|| workdays::left(app.today(), view.deadline, &[])),
         view,
         actions,
         returnable,
@@ -200,7 +199,7 @@ pub async fn decide(
     if !decides(actor) || action.by_member() {
         return Err(AppError::Forbidden);
     }
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let r = row::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("年检申请"))?;
     require_scope(app, actor, &r)?;
     let next = transition(r.year, Some(state_of(&r)), action, reason).map_err(|e| match e {
@@ -218,8 +217,8 @@ pub async fn decide(
     let (member_id, year) = (r.member_id, r.year);
     let mut am: row::ActiveModel = r.into();
     am.state = Set(next.code().into());
-    am.decided_at = Set(Some(Utc::now()));
-    am.updated_at = Set(Utc::now());
+    am.decided_at = Set(Some(app.now()));
+    am.updated_at = Set(app.now());
     if next.is_returned() {
         am.return_reason = Set(Some(reason.clone()));
         am.return_items = Set((!items.is_empty()).then(|| serde_json::to_string(&items).unwrap_or_default()));

@@ -2,7 +2,7 @@
 //! default for associations without their own): the window, the hours, the
 //! fee and its exemption, the materials, the notices, the longest deferral.
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use cmis_domain::AssociationLevel;
 use cmis_store::entity::inspection_setting as row;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
@@ -304,7 +304,7 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
         deferral.expect("checked"),
     );
 
-    let txn = app.db.write().await?;
+    let txn = app.write().await?;
     let existing = row::Entity::find()
         .filter(row::Column::AssociationId.eq(actor.association_id))
         .filter(row::Column::Year.eq(year))
@@ -324,7 +324,7 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
     m.success_notice = Set(f.success_notice.trim().to_owned());
     m.max_deferral_years = Set(deferral);
     m.updated_by = Set(actor.audit_name());
-    m.updated_at = Set(Utc::now());
+    m.updated_at = Set(app.now());
     let saved = m.save(&txn).await?;
     audit::append(
         &txn,

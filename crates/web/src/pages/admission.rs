@@ -124,13 +124,13 @@ async fn verify(
         };
         return Ok(Html(page.render()?).into_response());
     }
-    session.insert(VERIFIED_AT, Utc::now().timestamp()).await?;
+    session.insert(VERIFIED_AT, state.app.now().timestamp()).await?;
     Ok(Redirect::to("/admission/apply").into_response())
 }
 
-async fn verified(session: &Session) -> bool {
+async fn verified(state: &AppState, session: &Session) -> bool {
     let at: Option<i64> = session.get(VERIFIED_AT).await.ok().flatten();
-    at.is_some_and(|t| Utc::now().timestamp() - t < VERIFIED_MINUTES * 60)
+    at.is_some_and(|t| state.app.now().timestamp() - t < VERIFIED_MINUTES * 60)
 }
 
 #[derive(Template)]
@@ -192,7 +192,7 @@ async fn apply_page(
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
 ) -> WebResult<Response> {
-    if !verified(&session).await {
+    if !verified(&state, &session).await {
         return Ok(Redirect::to("/admission").into_response());
     }
     let blank = Profile {
@@ -240,7 +240,7 @@ async fn apply(
     session: Session,
     multipart: Multipart,
 ) -> WebResult<Response> {
-    if !verified(&session).await {
+    if !verified(&state, &session).await {
         return Ok(Redirect::to("/admission").into_response());
     }
     let a = read_form(multipart).await?;

@@ -84,7 +84,10 @@ async fn cashier_page(state: &AppState, csrf: CsrfToken, token: &str, pay: bool)
     dev_on(state)?;
     let order = payment::dev::order_of(&state.app.settings, token).ok_or(WebError::NotFound)?;
     let amount = cmis_app::inspection::settings::yuan(order.amount_cents);
-    let result =
-        if pay { Some(payment::dev::pay(&state.app.settings, token).await.map_err(|e| e.to_string())) } else { None };
+    let result = if pay {
+        Some(payment::dev::pay(&state.app.settings, token, state.app.now()).await.map_err(|e| e.to_string()))
+    } else {
+        None
+    };
     Ok(Html(Cashier { order, amount, csrf: csrf.0, result }.render()?))
 }

@@ -105,7 +105,7 @@ async fn s3_attachments_round_trip_through_an_s3_compatible_store() {
         allow_http: true,
         ..Default::default()
     };
-    let app = cmis_app::App::new(db, s).await.unwrap().with_fixed_captcha(CAPTCHA);
+    let app = app_on(db, s).await.with_fixed_captcha(CAPTCHA);
     cmis_app::demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
     let app = std::sync::Arc::new(app);
     let router = cmis_web::router(app.clone(), cmis_web::WebOptions { secure_cookies: false, trusted_proxies: 1 });

@@ -52,7 +52,7 @@ async fn concurrent_appends_keep_one_chain() {
     for i in 0..20 {
         let app = t.app.clone();
         tasks.push(tokio::spawn(async move {
-            let txn = app.db.write().await.unwrap();
+            let txn = app.write().await.unwrap();
             audit::append(&txn, "test", "concurrent", &format!("n:{i}"), serde_json::json!({})).await.unwrap();
             txn.commit().await.unwrap();
         }));

@@ -72,7 +72,7 @@ async fn a_new_member_downloads_a_pdf_whose_qr_code_verifies_offline() {
     assert!(r.body.starts_with("%PDF"));
 
     // The payload, checked offline with nothing but the published key.
-    let payload = t.app.signer.payload(&creds.cert_no, admission::today());
+    let payload = t.app.signer.payload(&creds.cert_no, t.app.today());
     let key_page = c.get("/certificate/public-key").await.body;
     let key_b64 = between(&key_page, "data-testid=\"public-key\">", "<");
     let key: [u8; 32] = base64::engine::general_purpose::STANDARD.decode(key_b64).unwrap().try_into().unwrap();

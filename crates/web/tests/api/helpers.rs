@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use cmis_app::clock::FixedClock;
 use cmis_app::{App, Settings, demo};
 use cmis_store::Db;
 use http_body_util::BodyExt;
@@ -14,10 +15,33 @@ use sea_orm::{ConnectionTrait, Database};
 use tower::ServiceExt;
 
 pub const CAPTCHA: &str = "test";
+
+/// The instant every test app's clock stands at: `CMIS_TEST_NOW` (RFC 3339),
+/// or a day in the middle of an inspection window. scripts/test runs the
+/// suite again at the turn of a year.
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    let at = std::env::var("CMIS_TEST_NOW").ok().filter(|v| !v.is_empty());
+    let at = at.unwrap_or_else(|| "2026-06-15T10:00:00+08:00".into());
+    chrono::DateTime::parse_from_rfc3339(&at).expect("CMIS_TEST_NOW is RFC 3339").to_utc()
+}
+
+/// The year inspected now: the year before today's, in China.
+pub fn inspected() -> i32 {
+    chrono::Datelike::year(&cmis_app::clock::date_of(test_now())) - 1
+}
+
+/// `text` with {P}, {Y} and {N} filled in: the year before the inspected one,
+/// the inspected year, and this year.
+pub fn years(text: &str) -> String {
+    let y = inspected();
+    text.replace("{P}", &(y - 1).to_string()).replace("{Y}", &y.to_string()).replace("{N}", &(y + 1).to_string())
+}
 pub const PASSWORD: &str = demo::DEMO_PASSWORD;
 
 pub struct TestApp {
     pub app: Arc<App>,
+    /// The app's clock, to move forward.
+    pub clock: FixedClock,
     pub router: Router,
     /// The database's URL, for a second instance on the same data.
     pub url: String,
@@ -78,14 +102,15 @@ pub fn settings() -> Settings {
     s
 }
 
+/// An app on `db` with the test clock (for tests that build their own).
+pub async fn app_on(db: Db, s: Settings) -> App {
+    App::with_clock(db, s, Arc::new(FixedClock::at(test_now()))).await.unwrap()
+}
+
 impl TestApp {
     /// A fresh database with a few demo accounts of every type.
     pub async fn new() -> TestApp {
-        let (db, url, dir) = database_with_url().await;
-        let app = App::new(db, settings()).await.unwrap().with_fixed_captcha(CAPTCHA);
-        demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
-        let app = Arc::new(app);
-        TestApp { router: web(app.clone()), app, url, _dir: dir }
+        TestApp::with_settings(|_| {}).await
     }
 
     /// A fresh database, with settings changed by `f`.
@@ -93,10 +118,11 @@ impl TestApp {
         let (db, url, dir) = database_with_url().await;
         let mut s = settings();
         f(&mut s);
-        let app = App::new(db, s).await.unwrap().with_fixed_captcha(CAPTCHA);
+        let clock = FixedClock::at(test_now());
+        let app = App::with_clock(db, s, Arc::new(clock.clone())).await.unwrap().with_fixed_captcha(CAPTCHA);
         demo::generate(&app, &demo_options(), &|_, _, _| {}).await.unwrap();
         let app = Arc::new(app);
-        TestApp { router: web(app.clone()), app, url, _dir: dir }
+        TestApp { router: web(app.clone()), app, clock, url, _dir: dir }
     }
 
     /// Also listening on a loopback port, for calls the system makes to itself
@@ -119,7 +145,8 @@ impl TestApp {
     /// Another instance of the system on the same database.
     pub async fn second_instance(&self) -> Router {
         let db = Db::connect(&self.url).await.unwrap();
-        web(Arc::new(App::new(db, settings()).await.unwrap().with_fixed_captcha(CAPTCHA)))
+        let app = App::with_clock(db, settings(), Arc::new(self.clock.clone())).await.unwrap();
+        web(Arc::new(app.with_fixed_captcha(CAPTCHA)))
     }
 
     pub fn client(&self) -> Client {

@@ -29,8 +29,19 @@ fn profile_form(go: &'static str) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// CICPA opens the window of the year inspected now for all of this year
+/// (by default it opens on 29 May), so that members may apply on any test date.
+async fn open_window(t: &TestApp) {
+    use cmis_app::inspection::settings::{self, InspectionSettings, SettingsForm};
+    let cicpa = cmis_app::auth::actor_for(&t.app, t.login_id("staffcicpa").await).await.unwrap().unwrap();
+    let mut form = SettingsForm::from_settings(&InspectionSettings::builtin(cicpa.association_id, inspected()));
+    (form.window_start, form.window_end) = (years("{N}-01-01"), years("{N}-12-31"));
+    settings::save(&t.app, &cicpa, inspected(), &form).await.unwrap();
+}
+
 /// A member (Guangdong's first) who completed 完善信息, logged in; and staff44.
 async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
+    open_window(t).await;
     let login = t.login_of(UserType::NonPracticingMember).await;
     assert!(login.starts_with("44"), "the first demo member is Guangdong's");
     let mut m = t.client();
@@ -46,12 +57,12 @@ async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
     (m, s, login)
 }
 
-/// 年检设置 for 2025, saved by staff: the window from 2026-01-01 to `end`.
+/// 年检设置 for the year inspected now, saved by staff: the window from 1 January of this year to `end`.
 async fn save_settings(s: &mut Client, end: &str, fee: &str, materials: &str, notice: &str) -> Response {
     s.post(
-        "/association/inspection-settings?year=2025",
+        years("/association/inspection-settings?year={Y}").as_str(),
         &[
-            ("window_start", "2026-01-01"),
+            ("window_start", years("{N}-01-01").as_str()),
             ("window_end", end),
             ("annual_hours", "40"),
             ("fee_yuan", fee),
@@ -71,7 +82,7 @@ async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
             &[
                 ("cert_no", cert),
                 ("kind", "record"),
-                ("year", "2025"),
+                ("year", years("{Y}").as_str()),
                 ("hours", hours),
                 ("category", "professional"),
                 ("title", "企业会计准则专题"),
@@ -142,10 +153,10 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
 
     // Applying twice for a year is refused.
     let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
-    assert!(r.body.contains("2025年度年检已申请"), "{}", r.body);
+    assert!(r.body.contains(years("{Y}年度年检已申请").as_str()), "{}", r.body);
     // So is deferring now.
     let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "出国")]).await;
-    assert!(r.body.contains("2025年度年检已申请"));
+    assert!(r.body.contains(years("{Y}年度年检已申请").as_str()));
 
     // The queue lists it; a return needs a reason, and may name what to fix.
     let id = inspection_id(&t, &cert).await;
@@ -170,7 +181,7 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     let home = m.get("/home").await.body;
     assert!(home.contains("已退回"));
     let msgs = m.get("/messages").await.body;
-    assert!(msgs.contains("2025年度年检：地方注协退回"));
+    assert!(msgs.contains(years("{Y}年度年检：地方注协退回").as_str()));
     let page = m.get("/inspection/apply").await.body;
     assert!(page.contains("通讯地址不完整") && page.contains("需修改：通讯地址"), "{page}");
     let outbox = cmis_app::notify::recent(&t.app, 10).await.unwrap();
@@ -194,7 +205,7 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
         assert!(view.contains(node), "{node}");
     }
     assert!(view.contains("广东省注册会计师协会"), "办理单位");
-    let hist = m.get("/inspection/history?year=2025&state=passed").await.body;
+    let hist = m.get(years("/inspection/history?year={Y}&state=passed").as_str()).await.body;
     assert!(hist.contains("年检通过"));
     let none = m.get("/inspection/history?state=returned").await.body;
     assert!(none.contains("暂无年检记录"));
@@ -215,7 +226,7 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     let png = m.get("/inspection/qr.png").await;
     assert_eq!(png.headers.get("content-type").unwrap(), "image/png");
     let public = t.client().get(&format!("/q/{p1}")).await;
-    assert!(public.body.contains("2025") && public.body.contains("年检通过"), "{}", public.body);
+    assert!(public.body.contains(years("{Y}").as_str()) && public.body.contains("年检通过"), "{}", public.body);
     assert!(!public.body.contains(&m_name(&t, &cert).await), "the name is masked");
     assert_eq!(t.client().get(&format!("/q/{forged}")).await.status, 404);
 }
@@ -290,7 +301,7 @@ async fn deferral_is_returned_and_then_approved() {
     assert_eq!(state_of(&t, &cert).await, "deferred");
     // Nothing more to apply for this year.
     let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
-    assert!(r.body.contains("2025年度年检已申请"));
+    assert!(r.body.contains(years("{Y}年度年检已申请").as_str()));
 }
 
 #[tokio::test]
@@ -301,9 +312,9 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     // The province collects no fee this year, then closes the window.
     const NOTICE: &str = "广东省注协：请于12月31日前关注审核结果。";
     const MATERIALS: &str = "*社保缴纳证明\n工作单位证明";
-    let r = save_settings(&mut s, "2025-12-31", "0", MATERIALS, NOTICE).await;
+    let r = save_settings(&mut s, years("{Y}-12-31").as_str(), "0", MATERIALS, NOTICE).await;
     assert!(r.body.contains("结束日期不能早于开始日期"));
-    let r = save_settings(&mut s, "2026-12-31", "0", MATERIALS, NOTICE).await;
+    let r = save_settings(&mut s, years("{N}-12-31").as_str(), "0", MATERIALS, NOTICE).await;
     assert!(r.location().contains("saved=1"), "{}", r.body);
     let page = m.get("/inspection/apply/materials?agreed=1").await.body;
     assert!(page.contains("免会费") && page.contains("社保缴纳证明"));
@@ -329,9 +340,10 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     assert!(public.contains("会籍已注销") && public.contains("年检不予通过"));
 
     // Closed window: another member is told the dates.
-    save_settings(&mut s, "2026-01-31", "0", MATERIALS, NOTICE).await;
+    save_settings(&mut s, years("{N}-01-31").as_str(), "0", MATERIALS, NOTICE).await;
     let audit: Vec<_> = cmis_store::entity::audit_event::Entity::find()
         .filter(cmis_store::entity::audit_event::Column::Action.eq("inspection_settings_saved"))
+        .filter(cmis_store::entity::audit_event::Column::Actor.eq("staff:staff44"))
         .all(t.app.db.conn())
         .await
         .unwrap();
@@ -348,7 +360,7 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
         c.login("member", &u.login_name, PASSWORD).await;
         c.post("/inspection/profile", &profile_form("apply")).await;
         let r = c.post("/inspection/apply", &[("commitment", "1")]).await;
-        assert!(r.body.contains("不在2025年度年检时间内（2026-01-01至2026-01-31）"), "{}", r.body);
+        assert!(r.body.contains(years("不在{Y}年度年检时间内（{N}-01-01至{N}-01-31）").as_str()), "{}", r.body);
     }
     // Members cannot reach the association's pages.
     assert_eq!(m.get("/association/inspections").await.status, 403);
@@ -370,13 +382,13 @@ async fn batch_pass_progress_and_export() {
     assert!(r.location().contains("999999"), "the unknown one is named");
     assert_eq!(state_of(&t, &cert).await, "passed");
 
-    let progress = s.get("/association/inspection-progress?year=2025").await.body;
+    let progress = s.get(years("/association/inspection-progress?year={Y}").as_str()).await.body;
     assert!(progress.contains("data-testid=\"count-passed\">1<"), "{progress}");
-    let xlsx = s.get("/association/inspection-progress/export.xlsx?year=2025").await;
+    let xlsx = s.get(years("/association/inspection-progress/export.xlsx?year={Y}").as_str()).await;
     assert_eq!(xlsx.status, 200);
     let bytes = {
         let staff = cmis_app::auth::actor_for(&t.app, staff_id(&t).await).await.unwrap().unwrap();
-        cmis_app::inspection::report::export(&t.app, &staff, 2025, None).await.unwrap()
+        cmis_app::inspection::report::export(&t.app, &staff, inspected(), None).await.unwrap()
     };
     use calamine::Reader;
     let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
@@ -389,7 +401,7 @@ async fn batch_pass_progress_and_export() {
     // CICPA sees it too; another province does not.
     let mut other = t.client();
     other.login("staff", "staff11", PASSWORD).await;
-    assert!(!other.get("/association/inspections?state=passed&year=2025").await.body.contains(&cert));
+    assert!(!other.get(years("/association/inspections?state=passed&year={Y}").as_str()).await.body.contains(&cert));
 }
 
 async fn staff_id(t: &TestApp) -> i32 {
@@ -403,12 +415,18 @@ async fn learning_records_import_shows_errors_before_saving() {
     let mut s = t.client();
     s.login("staff", "staff44", PASSWORD).await;
     let sheet = |rows: &[[&str; 5]]| learning::template_workbook(rows).unwrap();
-    let bad = sheet(&[[&login, "2025", "8", "专业", "审计准则"], ["99999999999", "2025", "x", "娱乐", ""]]);
+    let bad = sheet(&[
+        [&login, years("{Y}").as_str(), "8", "专业", "审计准则"],
+        ["99999999999", years("{Y}").as_str(), "x", "娱乐", ""],
+    ]);
     let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", &bad)]).await;
     assert!(r.body.contains("1 行有错误"), "{}", r.body);
     assert!(r.body.contains("会员编号不存在或不属于本单位管辖") && r.body.contains("类别应为"));
     assert!(!r.body.contains(">确认导入</button>"), "no import while any row is wrong");
-    let good = sheet(&[[&login, "2025", "8", "专业", "审计准则"], [&login, "2025", "4", "职业道德", "职业道德"]]);
+    let good = sheet(&[
+        [&login, years("{Y}").as_str(), "8", "专业", "审计准则"],
+        [&login, years("{Y}").as_str(), "4", "职业道德", "职业道德"],
+    ]);
     let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", &good)]).await;
     assert!(r.body.contains("全部无误"), "{}", r.body);
     let token = between(&r.body, "name=\"token\" value=\"", "\"").to_owned();
@@ -424,7 +442,7 @@ async fn learning_records_import_shows_errors_before_saving() {
         .await
         .unwrap()
         .unwrap();
-    let h = learning::hours_of(&t.app, t.app.db.conn(), &m, 2025).await.unwrap();
+    let h = learning::hours_of(&t.app, t.app.db.conn(), &m, inspected()).await.unwrap();
     assert_eq!((h.done, h.ethics), (12.0, 4.0));
     // A maternity reduction lowers the hours owed.
     s.post(
@@ -432,14 +450,14 @@ async fn learning_records_import_shows_errors_before_saving() {
         &[
             ("cert_no", &login),
             ("kind", "reduction"),
-            ("year", "2025"),
+            ("year", years("{Y}").as_str()),
             ("hours", "20"),
             ("category", "maternity"),
             ("title", "产假"),
         ],
     )
     .await;
-    let h2 = learning::hours_of(&t.app, t.app.db.conn(), &m, 2025).await.unwrap();
+    let h2 = learning::hours_of(&t.app, t.app.db.conn(), &m, inspected()).await.unwrap();
     assert_eq!(h2.required, (h.required - 20.0).max(0.0));
 }
 
@@ -464,7 +482,7 @@ async fn online_payment_over_the_provider_protocol() {
         order_no: order.order_no.clone(),
         amount_cents: 10_000,
         txn_id: "T1".into(),
-        paid_at: chrono::Utc::now(),
+        paid_at: t.app.now(),
     };
     let (body, sig) = payment::dev::sign_notification(&t.app.settings, &note);
     let forged = payment::dev::sign_notification(
@@ -488,7 +506,7 @@ async fn online_payment_over_the_provider_protocol() {
     let (cb, cs) = payment::dev::sign_notification(&t.app.settings, &cheaper);
     assert_eq!(c.send(post(cb, cs)).await.status, 422, "the amount must match the order");
     // The payer pays at the provider's cashier; it notifies us over HTTP.
-    let reply = payment::dev::pay(&t.app.settings, code_url.rsplit('/').next().unwrap()).await.unwrap();
+    let reply = payment::dev::pay(&t.app.settings, code_url.rsplit('/').next().unwrap(), t.app.now()).await.unwrap();
     assert_eq!(reply, "SUCCESS");
     let r = c.send(post(body.clone(), sig.clone())).await;
     assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "SUCCESS"), "a repeat is answered the same");
@@ -525,7 +543,7 @@ async fn the_whole_flow_through_the_api() {
 
     let (st, o) = c.json("GET", "/api/v1/me/inspection", Some(&member), json!(null)).await;
     assert_eq!(st, 200, "{o}");
-    assert_eq!((o["year"].as_i64(), o["fee_status"].as_str()), (Some(2025), Some("unpaid")));
+    assert_eq!((o["year"].as_i64(), o["fee_status"].as_str()), (Some(inspected() as i64), Some("unpaid")));
     assert_eq!(o["fee_blocker"], "请先缴纳会费");
     let (st, e) = c.json("POST", "/api/v1/me/inspection", Some(&member), json!({ "commitment": true })).await;
     assert_eq!((st.as_u16(), e["error"].as_str()), (422, Some("请先缴纳会费")));
@@ -559,7 +577,8 @@ async fn the_whole_flow_through_the_api() {
     assert_eq!(d["state"]["code"], "submitted");
     let id = d["id"].as_i64().unwrap();
 
-    let (_, q) = c.json("GET", "/api/v1/association/inspections?year=2025", Some(&staff), json!(null)).await;
+    let (_, q) =
+        c.json("GET", years("/api/v1/association/inspections?year={Y}").as_str(), Some(&staff), json!(null)).await;
     assert!(q["items"].as_array().unwrap().iter().any(|r| r["id"].as_i64() == Some(id)), "{q}");
     let (_, det) = c.json("GET", &format!("/api/v1/association/inspections/{id}"), Some(&staff), json!(null)).await;
     assert_eq!(det["actions"], json!(["pass", "return", "fail"]));
@@ -617,7 +636,7 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
                 &[
                     ("cert_no", &m.cert_no),
                     ("kind", "reduction"),
-                    ("year", "2025"),
+                    ("year", years("{Y}").as_str()),
                     ("hours", "20"),
                     ("category", "maternity"),
                     ("title", "产假"),
@@ -625,20 +644,20 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
             )
             .await;
         assert!(r.location().contains("saved=1"), "{}", r.body);
-        let st = settings::effective(&t.app, m.association_id, 2025).await.unwrap();
-        let fee = fees::status_of(t.app.db.conn(), m, 2025, &st).await.unwrap();
+        let st = settings::effective(&t.app, m.association_id, inspected()).await.unwrap();
+        let fee = fees::status_of(t.app.db.conn(), m, inspected(), &st).await.unwrap();
         let expected = if m.sex == "F" { FeeStatus::Exempt } else { FeeStatus::Unpaid };
         assert_eq!(fee, expected, "{} {}", m.cert_no, m.sex);
     }
 
-    // Deferred for 2024 already: with the longest deferral of one year, no second one.
+    // Deferred for the year before already: with the longest deferral of one year, no second one.
     let (mut c, _, cert) = member_and_staff(&t).await;
     let m = members.iter().find(|m| m.cert_no == cert).unwrap();
-    let now = chrono::Utc::now();
+    let now = t.app.now();
     use sea_orm::{ActiveModelTrait, Set};
     annual_inspection::ActiveModel {
         member_id: Set(m.id),
-        year: Set(2024),
+        year: Set(inspected() - 1),
         association_id: Set(m.association_id),
         city_association_id: Set(None),
         cert_no: Set(cert.clone()),
@@ -669,7 +688,8 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
 async fn each_material_keeps_the_limits_its_association_set() {
     let t = TestApp::new().await;
     let (mut m, mut s, _) = member_and_staff(&t).await;
-    let r = save_settings(&mut s, "2026-12-31", "100", "*社保缴纳证明|pdf|1|1\n照片|jpg,png", "ok").await;
+    let r =
+        save_settings(&mut s, years("{N}-12-31").as_str(), "100", "*社保缴纳证明|pdf|1|1\n照片|jpg,png", "ok").await;
     assert!(r.location().contains("saved=1"), "{}", r.body);
     let page = m.get("/inspection/apply/materials?agreed=1").await.body;
     assert!(page.contains("pdf，最多1个，每个不超过1MB"), "{page}");
@@ -682,7 +702,7 @@ async fn each_material_keeps_the_limits_its_association_set() {
     m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", PDF)]).await;
     let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "b.pdf", PDF)]).await;
     assert!(r.body.contains("“社保缴纳证明”最多可上传1个附件"), "{}", r.body);
-    let r = save_settings(&mut s, "2026-12-31", "100", "证明|doc", "ok").await;
+    let r = save_settings(&mut s, years("{N}-12-31").as_str(), "100", "证明|doc", "ok").await;
     assert!(r.body.contains("文件类型应为pdf、jpg、png、xls"), "{}", r.body);
 }
 

@@ -229,8 +229,9 @@ async fn an_expired_captcha_is_refused() {
     let t = TestApp::new().await;
     let login = t.login_of(UserType::Cpa).await;
     let mut c = t.client();
-    c.get("/").await;
-    let id = cmis_app::captcha::seal(&t.app, CAPTCHA, chrono::Utc::now() - chrono::Duration::seconds(1));
+    let portal = c.get("/").await;
+    let id = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+    t.clock.advance(cmis_app::captcha::LIFETIME + chrono::Duration::seconds(1));
     let r = c
         .post(
             "/login",
@@ -265,33 +266,26 @@ async fn a_session_started_on_one_instance_is_valid_on_another() {
 #[tokio::test]
 async fn an_active_session_slides_forward_and_an_idle_one_ends() {
     use cmis_store::entity::session;
-    use sea_orm::sea_query::Expr;
     use sea_orm::{EntityTrait, QueryOrder};
     let t = TestApp::new().await;
     let login = t.login_of(UserType::Firm).await;
     let mut c = t.client();
     c.login("firm", &login, PASSWORD).await;
     let db = t.app.db.conn();
-    let set_expiry = |minutes: i64| async move {
-        session::Entity::update_many()
-            .col_expr(session::Column::ExpiresAt, Expr::value(chrono::Utc::now() + chrono::Duration::minutes(minutes)))
-            .exec(db)
-            .await
-            .unwrap();
-    };
     let expiry = || async {
         session::Entity::find().order_by_desc(session::Column::ExpiresAt).one(db).await.unwrap().unwrap().expires_at
     };
 
     // Early in the period a request writes nothing…
     let before = expiry().await;
+    t.clock.advance(chrono::Duration::minutes(5));
     assert_eq!(c.get("/home").await.status, 200);
     assert_eq!(expiry().await, before);
     // …past half of it, a request moves the deadline a full period ahead.
-    set_expiry(5).await;
+    t.clock.advance(chrono::Duration::minutes(20));
     assert_eq!(c.get("/home").await.status, 200);
-    assert!(expiry().await > chrono::Utc::now() + chrono::Duration::minutes(25));
+    assert_eq!(expiry().await, t.app.now() + chrono::Duration::minutes(30));
     // Idle past the deadline: logged out.
-    set_expiry(-1).await;
+    t.clock.advance(chrono::Duration::minutes(31));
     assert_eq!(c.get("/home").await.location(), "/?expired=1");
 }

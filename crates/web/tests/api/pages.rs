@@ -60,17 +60,13 @@ async fn the_bell_counts_unread_messages_and_reading_one_clears_it() {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         user::Entity::find().filter(user::Column::LoginName.eq(&login)).one(t.app.db.conn()).await.unwrap().unwrap().id
     };
+    let tx = t.app.write().await.unwrap();
     for i in 0..12 {
-        cmis_app::messages::send(
-            t.app.db.conn(),
-            uid,
-            &format!("年检申请已退回{i}"),
-            "退回原因：请重新上传材料。",
-            Some("/home"),
-        )
-        .await
-        .unwrap();
+        cmis_app::messages::send(&tx, uid, &format!("年检申请已退回{i}"), "退回原因：请重新上传材料。", Some("/home"))
+            .await
+            .unwrap();
     }
+    tx.commit().await.unwrap();
     let home = c.get("/home").await.body;
     assert_eq!(between(&home, "data-testid=\"unread\">", "<"), "12");
     let list = c.get("/messages").await.body;
@@ -140,7 +136,7 @@ async fn the_dev_outbox_shows_what_was_sent_only_when_switched_on() {
     let (db, _dir) = database().await;
     let mut s = settings();
     s.dev_outbox = false;
-    let app = std::sync::Arc::new(cmis_app::App::new(db, s).await.unwrap());
+    let app = std::sync::Arc::new(app_on(db, s).await);
     let router = cmis_web::router(app, cmis_web::WebOptions { secure_cookies: false, trusted_proxies: 0 });
     let mut off = Client { router, cookies: Default::default(), address: "10.9.9.9".into(), token: None };
     assert_eq!(off.get("/dev/outbox").await.status, 404);

@@ -62,7 +62,7 @@ async fn concurrent_write_transactions_all_commit() {
         tasks.push(tokio::spawn(async move {
             // Read, then write, in one transaction: the shape that fails with
             // SQLITE_BUSY when a deferred transaction has to upgrade its lock.
-            let txn = app.db.write().await?;
+            let txn = app.write().await?;
             let _ = cmis_store::entity::message::Entity::find().count(&txn).await?;
             cmis_app::messages::send(&txn, uid, &format!("m{i}"), "body", None).await?;
             txn.commit().await
@@ -80,7 +80,7 @@ async fn the_approval_trail_keeps_its_order() {
     use cmis_app::approval::{self, Subject};
     let t = TestApp::new().await;
     let s = Subject { kind: "annual_inspection", id: 7 };
-    let txn = t.app.db.write().await.unwrap();
+    let txn = t.app.write().await.unwrap();
     approval::record(&txn, s, "会员提交申请", "张三", "member:1", "").await.unwrap();
     approval::record(&txn, s, "地方注协非执业会员审核暂缓退回", "浙江省注册会计师协会", "staff:33", "请重新上传材料。")
         .await
