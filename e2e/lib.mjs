@@ -15,7 +15,8 @@ export const PASSWORD = "Cmis2026";
 export const WIDTHS = [390, 1366];
 const root = path.resolve(import.meta.dirname, "..");
 const bin = process.env.CMIS_BIN || path.join(root, "target/debug/cmis");
-export const shots = path.join(import.meta.dirname, "screenshots");
+/** Screenshots and rendered files go outside the source tree. */
+export const shots = process.env.CMIS_SHOTS || path.join(os.tmpdir(), "cmis-screenshots");
 mkdirSync(shots, { recursive: true });
 
 function freePort() {

@@ -74,7 +74,7 @@ async function progressByNumber(page, no) {
 
 /** 基本信息查询: name, ID number, certificate number, the sum, the captcha. */
 async function progressByInfo(page, a) {
-  await page.goto(`${server.url}/admission/progress/info`);
+  await page.goto(`${server.url}/member-admission/progress/info`);
   await page.getByLabel("您的姓名").fill(a.name);
   await page.getByLabel("您的证件号码").fill(a.id);
   await page.getByLabel("全科合格证号").fill(a.cert);
@@ -89,7 +89,7 @@ async function staffOpens(width, user, menu, no) {
   const page = await openPage(browser, width);
   await login(page, server.url, "中\\省\\市注协", user, PASSWORD);
   await page.waitForURL("**/home");
-  await page.goto(`${server.url}/association/admissions`);
+  await page.goto(`${server.url}/association/member-admissions`);
   await page.getByRole("heading", { name: menu }).waitFor();
   await page.getByRole("row", { name: new RegExp(no) }).getByRole("link", { name: "查看" }).click();
   await page.getByRole("heading", { name: "入会申请详情" }).waitFor();

@@ -222,7 +222,7 @@ for (const [n, width] of WIDTHS.entries()) {
     const page = await openPage(browser, width);
     await login(page, server.url, "非执业会员", member, PASSWORD);
     await page.waitForURL("**/home");
-    await page.goto(`${server.url}/inspection/profile`);
+    await page.goto(`${server.url}/member-inspection/profile`);
     await completeProfile(page);
     await page.getByRole("button", { name: "暂缓年检申请", exact: true }).click();
     await page.getByRole("heading", { name: "2025年度暂缓年检申请" }).waitFor();
@@ -243,7 +243,7 @@ for (const [n, width] of WIDTHS.entries()) {
     await staff.getByRole("button", { name: "暂缓退回" }).click();
     await staff.getByText("已办理：暂缓退回").waitFor();
 
-    await page.goto(`${server.url}/inspection/history`);
+    await page.goto(`${server.url}/member-inspection/history`);
     await page.getByRole("link", { name: "地方注协暂缓退回" }).click();
     const trail = page.getByRole("region", { name: "查看审批信息" });
     await trail.getByText("地方注协非执业会员审核暂缓退回", { exact: true }).first().waitFor();
@@ -254,7 +254,7 @@ for (const [n, width] of WIDTHS.entries()) {
 
     // 再次申请, this time the inspection itself; the fee is paid elsewhere.
     await addHours(staff, member, "40");
-    await page.goto(`${server.url}/inspection`);
+    await page.goto(`${server.url}/member-inspection`);
     await page.getByRole("link", { name: "再次申请" }).click();
     await page.getByRole("button", { name: "年检申请", exact: true }).click();
     await page.getByLabel("本人已阅读并同意以上承诺").check();

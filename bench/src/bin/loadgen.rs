@@ -74,7 +74,7 @@ fn photo() -> Vec<u8> {
 /// 阅读入会须知 → 验证 (untimed), then the timed POST of the application.
 async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Result<(Duration, String)> {
     let mut jar = Jar::default();
-    get(c, &mut jar, &format!("{}/admission", a.url)).await?;
+    get(c, &mut jar, &format!("{}/member-admission", a.url)).await?;
     let csrf = jar.token();
     let post = |path: &str, body: String, jar: &Jar| {
         c.post(format!("{}{path}", a.url))
@@ -82,13 +82,14 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
     };
-    let r = post("/admission/accept", format!("_csrf={csrf}&accept=1"), &jar).send().await?;
+    let r = post("/member-admission/accept", format!("_csrf={csrf}&accept=1"), &jar).send().await?;
     jar.take(&r);
-    let (_, page) = get(c, &mut jar, &format!("{}/admission/verify", a.url)).await?;
+    let (_, page) = get(c, &mut jar, &format!("{}/member-admission/verify", a.url)).await?;
     let captcha_id = between(&page, "name=\"captcha_id\" value=\"", "\"").unwrap_or_default().to_owned();
-    let r = post("/admission/verify", format!("_csrf={csrf}&captcha_id={captcha_id}&captcha={}", a.captcha), &jar)
-        .send()
-        .await?;
+    let r =
+        post("/member-admission/verify", format!("_csrf={csrf}&captcha_id={captcha_id}&captcha={}", a.captcha), &jar)
+            .send()
+            .await?;
     jar.take(&r);
     let (id, birth, sex) = resident_id(k);
     let mut form = reqwest::multipart::Form::new().text("_csrf", csrf);
@@ -122,8 +123,12 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
     }
     form = form.part("photo", reqwest::multipart::Part::bytes(photo()).file_name("photo.jpg"));
     let t = Instant::now();
-    let res =
-        c.post(format!("{}/admission/apply", a.url)).header("cookie", jar.header()).multipart(form).send().await?;
+    let res = c
+        .post(format!("{}/member-admission/apply", a.url))
+        .header("cookie", jar.header())
+        .multipart(form)
+        .send()
+        .await?;
     let took = t.elapsed();
     let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     anyhow::ensure!(res.status().as_u16() == 303 && location.contains("no="), "application refused: {}", res.status());
@@ -133,12 +138,12 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
 /// 业务编号查询: the captcha page untimed, then the timed query.
 async fn query_progress(c: &reqwest::Client, a: &Args, no: &str) -> anyhow::Result<Duration> {
     let mut jar = Jar::default();
-    let (_, page) = get(c, &mut jar, &format!("{}/admission/progress/number", a.url)).await?;
+    let (_, page) = get(c, &mut jar, &format!("{}/member-admission/progress/number", a.url)).await?;
     let captcha_id = between(&page, "name=\"captcha_id\" value=\"", "\"").unwrap_or_default().to_owned();
     let csrf = jar.token();
     let t = Instant::now();
     let res = c
-        .post(format!("{}/admission/progress/number", a.url))
+        .post(format!("{}/member-admission/progress/number", a.url))
         .header("cookie", jar.header())
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("_csrf={csrf}&business_no={no}&captcha_id={captcha_id}&captcha={}", a.captcha))
@@ -292,7 +297,7 @@ async fn inspection_settings(c: &reqwest::Client, a: &Args) -> anyhow::Result<()
     let res = post_form(
         c,
         &mut jar,
-        &format!("{}/association/inspection-settings?year=2025", a.url),
+        &format!("{}/association/member-inspection-settings?year=2025", a.url),
         &[
             ("window_start", "2026-05-29"),
             ("window_end", "2026-12-31"),
@@ -316,7 +321,7 @@ async fn ready_member(c: &reqwest::Client, a: &Args, user: &str) -> anyhow::Resu
     let res = post_form(
         c,
         &mut jar,
-        &format!("{}/inspection/profile", a.url),
+        &format!("{}/member-inspection/profile", a.url),
         &[
             ("ethnicity", "汉族"),
             ("political_status", "中共党员"),
@@ -334,7 +339,7 @@ async fn ready_member(c: &reqwest::Client, a: &Args, user: &str) -> anyhow::Resu
         ],
     )
     .await?;
-    anyhow::ensure!(location(&res) == "/inspection/apply", "profile not saved: {}", res.status());
+    anyhow::ensure!(location(&res) == "/member-inspection/apply", "profile not saved: {}", res.status());
     Ok(jar)
 }
 
@@ -345,11 +350,19 @@ async fn submit_inspection(c: &reqwest::Client, a: &Args, jar: &mut Jar, file: &
         "file",
         reqwest::multipart::Part::bytes(file.to_vec()).file_name("社保缴纳证明.pdf").mime_str("application/pdf")?,
     );
-    let res =
-        c.post(format!("{}/inspection/materials", a.url)).header("cookie", jar.header()).multipart(form).send().await?;
-    anyhow::ensure!(location(&res).starts_with("/inspection/apply/materials"), "upload refused: {}", res.status());
-    let res = post_form(c, jar, &format!("{}/inspection/apply", a.url), &[("commitment", "1")]).await?;
-    anyhow::ensure!(location(&res).starts_with("/inspection/done/"), "submission refused: {}", res.status());
+    let res = c
+        .post(format!("{}/member-inspection/materials", a.url))
+        .header("cookie", jar.header())
+        .multipart(form)
+        .send()
+        .await?;
+    anyhow::ensure!(
+        location(&res).starts_with("/member-inspection/apply/materials"),
+        "upload refused: {}",
+        res.status()
+    );
+    let res = post_form(c, jar, &format!("{}/member-inspection/apply", a.url), &[("commitment", "1")]).await?;
+    anyhow::ensure!(location(&res).starts_with("/member-inspection/done/"), "submission refused: {}", res.status());
     Ok(t.elapsed())
 }
 
@@ -464,7 +477,7 @@ async fn main() -> anyhow::Result<()> {
                     "review-queue" => {
                         page = page % 50 + 1;
                         let t = Instant::now();
-                        get(&c, &mut jar, &format!("{}/association/inspections?year=2025&page={page}", a.url))
+                        get(&c, &mut jar, &format!("{}/association/member-inspections?year=2025&page={page}", a.url))
                             .await
                             .and_then(|(s, body)| {
                                 anyhow::ensure!(s == 200 && body.contains("地方注协待审核"), "status {s}");

@@ -3,7 +3,6 @@
 use cmis_domain::{AssociationLevel, UserType};
 use serde::Serialize;
 
-use crate::App;
 use crate::error::{AppError, AppResult};
 
 /// A logged-in user, as loaded for one request.
@@ -29,15 +28,6 @@ impl Actor {
 
     pub fn is_staff(&self) -> bool {
         self.user_type == UserType::AssociationStaff
-    }
-
-    /// Staff act on their own association and those below it.
-    pub fn require_staff_over(&self, app: &App, association_id: i32) -> AppResult<()> {
-        if self.is_staff() && app.orgs.is_within(association_id, self.association_id) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden)
-        }
     }
 
     /// A label for the audit log and the approval trail: `type:login`.

@@ -16,6 +16,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::scope::{Filed, Scope};
 use crate::{Actor, App, audit};
 use cmis_domain::UserType;
 
@@ -264,25 +265,27 @@ pub async fn list(app: &App, actor: &Actor, limits: Limits, owner: Owner<'_>) ->
         .collect())
 }
 
+/// A file, if its uploader is in the actor's scope (the uploader themselves,
+/// or staff of the association, or the city association, they are filed under).
 async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::Model> {
-    let m = attachment::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("附件"))?;
-    if m.uploaded_by == actor.user_id {
-        return Ok(m);
-    }
-    let uploader =
-        user::Entity::find_by_id(m.uploaded_by).one(app.db.conn()).await?.ok_or(AppError::NotFound("附件"))?;
-    if actor.require_staff_over(app, uploader.association_id).is_ok() {
-        return Ok(m);
-    }
-    // A city association sees the files of the members filed under it.
-    if actor.is_staff()
-        && let Some(member_id) = uploader.member_id
-        && let Some(mm) = cmis_store::entity::member::Entity::find_by_id(member_id).one(app.db.conn()).await?
-        && mm.city_association_id.is_some_and(|c| app.orgs.is_within(c, actor.association_id))
-    {
-        return Ok(m);
-    }
-    Err(AppError::Forbidden)
+    let db = app.db.conn();
+    let m = attachment::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("附件"))?;
+    let uploader = user::Entity::find_by_id(m.uploaded_by).one(db).await?.ok_or(AppError::NotFound("附件"))?;
+    let city = match uploader.member_id {
+        Some(mid) => {
+            cmis_store::entity::member::Entity::find_by_id(mid).one(db).await?.and_then(|m| m.city_association_id)
+        }
+        None => None,
+    };
+    let filed = Filed {
+        association_id: Some(uploader.association_id),
+        city_association_id: city,
+        firm_id: uploader.firm_id,
+        member_id: uploader.member_id,
+        user_id: Some(uploader.id),
+    };
+    Scope::of(app, actor).check(&filed, "附件")?;
+    Ok(m)
 }
 
 /// The file, for the uploader or staff over them; staff views are audited.

@@ -22,6 +22,7 @@ use object_store::path::Path as StorePath;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::{AppError, AppResult};
+use crate::scope::Permission;
 use crate::{Actor, App, member_profile};
 
 /// A subset of Noto Sans CJK SC (SIL OFL 1.1): GB2312, ASCII and CJK punctuation.
@@ -276,24 +277,12 @@ pub struct PhotoSubject {
 }
 
 async fn member_in_scope(app: &App, actor: &Actor, cert_no: &str) -> AppResult<member::Model> {
-    let m = member::Entity::find()
-        .filter(member::Column::CertNo.eq(cert_no.trim()))
-        .one(app.db.conn())
-        .await?
-        .ok_or_else(|| crate::FieldErrors::one("cert_no", "未找到该会员证书编号"))?;
-    let within = actor.require_staff_over(app, m.association_id).is_ok()
-        || m.city_association_id.is_some_and(|c| actor.require_staff_over(app, c).is_ok());
-    if !within {
-        return Err(crate::FieldErrors::one("cert_no", "该会员不属于本协会"));
-    }
-    Ok(m)
+    Permission::MemberPhotos.require(actor)?;
+    member_profile::member_in_scope(app, actor, cert_no).await
 }
 
 /// 会员照片: staff find a member of their association.
 pub async fn photo_subject(app: &App, actor: &Actor, cert_no: &str) -> AppResult<PhotoSubject> {
-    if !actor.is_staff() {
-        return Err(AppError::Forbidden);
-    }
     let m = member_in_scope(app, actor, cert_no).await?;
     Ok(PhotoSubject {
         member_id: m.id,
@@ -316,7 +305,7 @@ pub async fn member_photo(app: &App, actor: &Actor, cert_no: &str) -> AppResult<
 /// The earlier photo stays stored: the admission application still shows it.
 /// Whether the actor may approve members' photos (staff): asked before the upload is read.
 pub fn may_approve_photo(actor: &Actor) -> AppResult<()> {
-    if actor.is_staff() { Ok(()) } else { Err(AppError::Forbidden) }
+    Permission::MemberPhotos.require(actor)
 }
 
 pub async fn approve_photo(app: &App, actor: &Actor, cert_no: &str, photo: bytes::Bytes) -> AppResult<()> {

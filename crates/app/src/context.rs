@@ -30,6 +30,8 @@ pub struct App {
     pub settings: Settings,
     /// The payment provider, when one is configured.
     pub payments: Option<Arc<dyn crate::payment::PaymentProvider>>,
+    /// Rings when a message is queued, so the outbox worker sends it at once.
+    outbox_queued: Arc<tokio::sync::Notify>,
     /// Browser tests only: every captcha has this answer. Set by `cmis serve
     /// --e2e-fixed-captcha`, which refuses to start unless bound to loopback.
     fixed_captcha: Option<String>,
@@ -66,11 +68,24 @@ impl App {
         let pii = Pii::new(&pii_key);
         let secrets = Secrets::derive(&pii_key);
         let files = object_store_from(&settings)?;
-        let senders = Senders::from_settings(&db, &settings, &pii_key, clock.clone());
+        let senders = Senders::from_settings(&settings);
         let orgs = Organisations::load(&db).await?;
         let signer = CertificateSigner::new(&sign_key);
         let payments = crate::payment::from_settings(&settings)?;
-        Ok(App { db, clock, pii, secrets, files, senders, orgs, signer, settings, payments, fixed_captcha: None })
+        Ok(App {
+            db,
+            clock,
+            pii,
+            secrets,
+            files,
+            senders,
+            orgs,
+            signer,
+            settings,
+            payments,
+            fixed_captcha: None,
+            outbox_queued: Arc::new(tokio::sync::Notify::new()),
+        })
     }
 
     /// Now, by the application's clock.
@@ -86,6 +101,16 @@ impl App {
     /// A write transaction at the clock's present instant (see `Db::write`).
     pub async fn write(&self) -> Result<Tx, sea_orm::DbErr> {
         Ok(Tx::new(self.db.write().await?, self.now()))
+    }
+
+    /// Tells this instance's outbox worker that a message waits.
+    pub fn wake_deliveries(&self) {
+        self.outbox_queued.notify_one();
+    }
+
+    /// Until a message is queued on this instance.
+    pub async fn deliveries_waiting(&self) {
+        self.outbox_queued.notified().await
     }
 
     pub fn with_fixed_captcha(mut self, answer: &str) -> App {

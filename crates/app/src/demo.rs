@@ -537,8 +537,11 @@ async fn inspections<C: sea_orm::ConnectionTrait>(
     ids: &std::collections::HashMap<String, i32>,
 ) -> anyhow::Result<()> {
     use chrono::Datelike;
-    use cmis_domain::inspection::{FeeStatus, InspectionState as S, hours_required};
-    use cmis_store::entity::{annual_inspection, fee_payment, learning_record};
+    use cmis_domain::Hours;
+    use cmis_domain::member_inspection::{FeeStatus, InspectionState as S, hours_required};
+    use cmis_domain::review::Workflow;
+    use cmis_store::entity::{fee_payment, learning_record, member_inspection, review_case};
+    type W = cmis_domain::member_inspection::MemberInspection;
     let people: Vec<&DemoMember> = people.iter().filter(|p| p.m >= 20).collect();
     let Some(first) = people.first() else { return Ok(()) };
     let first_id = ids[&first.cert];
@@ -558,23 +561,23 @@ async fn inspections<C: sea_orm::ConnectionTrait>(
             if p.admitted.year() > year {
                 continue;
             }
-            let required = hours_required(40.0, p.admitted, year, 0.0);
+            let required = hours_required(Hours::whole(40), p.admitted, year, Hours::ZERO);
             let short = year == this && mix(seed, p.m, 40) % 100 < 15;
             let done = if short {
-                (mix(seed, p.m, 41) % 9 * 4) as f64
+                Hours::whole((mix(seed, p.m, 41) % 9 * 4) as i64)
             } else {
-                required + (mix(seed, p.m, 42) % 3 * 4) as f64
+                required + Hours::whole((mix(seed, p.m, 42) % 3 * 4) as i64)
             };
             for (category, title, hours) in [
-                ("ethics", "职业道德与执业规范", done.min(4.0)),
-                ("professional", "企业会计准则专题", (done - 4.0).max(0.0)),
+                ("ethics", "职业道德与执业规范", done.min(Hours::whole(4))),
+                ("professional", "企业会计准则专题", done.saturating_sub(Hours::whole(4))),
             ] {
-                if hours > 0.0 {
+                if hours > Hours::ZERO {
                     records.push(learning_record::ActiveModel {
                         member_id: Set(id),
                         year: Set(year),
                         kind: Set("record".into()),
-                        hours: Set(hours),
+                        hours_x100: Set(hours.hundredths()),
                         category: Set(category.into()),
                         title: Set(title.into()),
                         source: Set("import".into()),
@@ -616,41 +619,82 @@ async fn inspections<C: sea_orm::ConnectionTrait>(
             let Some(state) = state else { continue };
             let submitted =
                 now - Duration::days((mix(seed, p.m, 44) % 40) as i64) - Duration::days(365 * (this - year) as i64);
-            apps.push(annual_inspection::ActiveModel {
-                member_id: Set(id),
-                year: Set(year),
+            let case = review_case::ActiveModel {
+                kind: Set(W::KIND.into()),
+                state: Set(state.code().into()),
+                year: Set(Some(year)),
                 association_id: Set(p.association_id),
                 city_association_id: Set(p.city_id),
-                cert_no: Set(p.cert.clone()),
+                firm_id: Set(None),
+                member_id: Set(Some(id)),
+                applicant_user_id: Set(None),
+                number: Set(p.cert.clone()),
                 name: Set(p.name.clone()),
-                state: Set(state.code().into()),
-                hours_required: Set(required),
-                hours_done: Set(done),
-                fee_status: Set(fee.code().into()),
-                deferral_reason: Set(state.is_deferral().then(|| "出国（境）学习，时间超过6个月".to_owned())),
+                first_submitted_at: Set(submitted),
+                submitted_at: Set(submitted),
+                deadline: Set(cmis_domain::workdays::add(
+                    submitted.date_naive(),
+                    crate::member_inspection::REVIEW_DAYS,
+                    &[],
+                )),
+                decided_at: Set((!state.is_pending()).then_some(submitted + Duration::days(3))),
                 return_reason: Set((state == S::Returned).then(|| "请补充上传社保缴纳证明".to_owned())),
                 return_items: Set(None),
-                submitted_at: Set(submitted),
-                deadline: Set(cmis_domain::workdays::add(submitted.date_naive(), crate::inspection::REVIEW_DAYS, &[])),
-                decided_at: Set((!state.is_pending()).then_some(submitted + Duration::days(3))),
                 created_at: Set(submitted),
                 updated_at: Set(submitted),
                 ..Default::default()
-            });
+            };
+            let inspection = member_inspection::ActiveModel {
+                case_id: Set(0),
+                member_id: Set(id),
+                year: Set(year),
+                hours_required_x100: Set(required.hundredths()),
+                hours_done_x100: Set(done.hundredths()),
+                fee_status: Set(fee.code().into()),
+                deferral_reason: Set(state.is_deferral().then(|| "出国（境）学习，时间超过6个月".to_owned())),
+            };
+            apps.push((case, inspection));
         }
     }
     for chunk in chunks(records, 400) {
         learning_record::Entity::insert_many(chunk).exec_without_returning(txn).await?;
     }
+    // Cases first; then each payload under the id its case got.
+    let users: std::collections::HashMap<i32, i32> = user::Entity::find()
+        .filter(user::Column::MemberId.is_not_null())
+        .select_only()
+        .column(user::Column::MemberId)
+        .column(user::Column::Id)
+        .into_tuple::<(Option<i32>, i32)>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .filter_map(|(m, u)| m.map(|m| (m, u)))
+        .collect();
     for chunk in chunks(apps, 200) {
-        annual_inspection::Entity::insert_many(chunk)
-            .on_conflict(
-                OnConflict::columns([annual_inspection::Column::MemberId, annual_inspection::Column::Year])
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(txn)
-            .await?;
+        let members: Vec<i32> = chunk.iter().map(|(_, p)| *p.member_id.as_ref()).collect();
+        let (cases, mut payloads): (Vec<_>, Vec<_>) = chunk.into_iter().unzip();
+        let cases: Vec<review_case::ActiveModel> = cases
+            .into_iter()
+            .map(|mut c| {
+                let member = *c.member_id.as_ref();
+                c.applicant_user_id = Set(member.and_then(|m| users.get(&m).copied()));
+                c
+            })
+            .collect();
+        review_case::Entity::insert_many(cases).exec_without_returning(txn).await?;
+        let ids: std::collections::HashMap<(i32, i32), i32> = review_case::Entity::find()
+            .filter(review_case::Column::Kind.eq(W::KIND))
+            .filter(review_case::Column::MemberId.is_in(members))
+            .all(txn)
+            .await?
+            .into_iter()
+            .filter_map(|c| Some(((c.member_id?, c.year?), c.id)))
+            .collect();
+        for p in payloads.iter_mut() {
+            p.case_id = Set(ids[&(*p.member_id.as_ref(), *p.year.as_ref())]);
+        }
+        member_inspection::Entity::insert_many(payloads).exec_without_returning(txn).await?;
     }
     for chunk in chunks(fees, 300) {
         fee_payment::Entity::insert_many(chunk)

@@ -63,3 +63,9 @@ impl From<sea_orm::DbErr> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<cmis_domain::coded::UnknownCode> for AppError {
+    fn from(e: cmis_domain::coded::UnknownCode) -> Self {
+        AppError::Internal(e.into())
+    }
+}

@@ -2,12 +2,13 @@
 //! for staff the size of what their association oversees.
 
 use chrono::NaiveDate;
-use cmis_domain::{AssociationLevel, IdType, Sex, UserType, mask};
+use cmis_domain::{IdType, Sex, UserType, mask};
 use cmis_store::entity::{cpa, firm, member};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryTrait};
 use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
+use crate::scope::Scope;
 use crate::{Actor, App};
 
 #[derive(Debug, Clone, Serialize)]
@@ -100,22 +101,19 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
             })
         }
         UserType::AssociationStaff => {
-            // CICPA sees everything: no need to list every association in the filter.
-            let scope =
-                (actor.association_level != AssociationLevel::National).then(|| app.orgs.scope(actor.association_id));
-            let scope = scope.as_deref();
+            let scope = Scope::of(app, actor);
             let members = count_in::<member::Entity, _>(
                 db,
-                scope,
+                &scope,
                 member::Column::AssociationId,
                 member::Column::CityAssociationId,
             )
             .await?;
             let firms =
-                count_in::<firm::Entity, _>(db, scope, firm::Column::AssociationId, firm::Column::CityAssociationId)
+                count_in::<firm::Entity, _>(db, &scope, firm::Column::AssociationId, firm::Column::CityAssociationId)
                     .await?;
             let cpas =
-                count_in::<cpa::Entity, _>(db, scope, cpa::Column::AssociationId, cpa::Column::CityAssociationId)
+                count_in::<cpa::Entity, _>(db, &scope, cpa::Column::AssociationId, cpa::Column::CityAssociationId)
                     .await?;
             Ok(Summary::Staff {
                 association: actor.association_name.clone(),
@@ -129,16 +127,13 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
     }
 }
 
-/// How many rows belong to the associations of `scope` (all rows when `None`),
-/// by their provincial or their city association.
-async fn count_in<E, C>(db: &C, scope: Option<&[i32]>, provincial: E::Column, city: E::Column) -> AppResult<u64>
+/// How many rows of a table filed by association are in the scope.
+async fn count_in<E, C>(db: &C, scope: &Scope, provincial: E::Column, city: E::Column) -> AppResult<u64>
 where
     E: EntityTrait,
     E::Model: Sync,
     C: sea_orm::ConnectionTrait,
 {
-    let q = E::find().apply_if(scope, |q, s| {
-        q.filter(Condition::any().add(provincial.is_in(s.to_vec())).add(city.is_in(s.to_vec())))
-    });
+    let q = E::find().apply_if(scope.association_condition(provincial, Some(city)), |q, c| q.filter(c));
     Ok(q.count(db).await?)
 }

@@ -18,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use chrono::Utc;
 use cmis_store::Db;
-use cmis_store::entity::{admission_application, cpa, key_fingerprint, member};
+use cmis_store::entity::{cpa, key_fingerprint, member, member_admission};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sea_orm::sea_query::OnConflict;
@@ -48,7 +48,7 @@ pub async fn holds_personal_data(db: &Db) -> anyhow::Result<bool> {
     let c = db.conn();
     Ok(member::Entity::find().count(c).await? > 0
         || cpa::Entity::find().count(c).await? > 0
-        || admission_application::Entity::find().count(c).await? > 0)
+        || member_admission::Entity::find().count(c).await? > 0)
 }
 
 /// The key of `spec`, checked against the fingerprint the database recorded.

@@ -2,7 +2,6 @@
 //! scope; web handlers and the JSON API only parse and render.
 
 pub mod actor;
-pub mod admission;
 pub mod approval;
 pub mod attachments;
 pub mod audit;
@@ -10,12 +9,14 @@ pub mod auth;
 pub mod captcha;
 pub mod certificate;
 pub mod clock;
+pub mod deliveries;
 pub mod demo;
 pub mod error;
 pub mod home;
 pub mod housekeeping;
-pub mod inspection;
 pub mod keys;
+pub mod member_admission;
+pub mod member_inspection;
 pub mod member_profile;
 pub mod messages;
 pub mod notices;
@@ -26,6 +27,8 @@ pub mod password_reset;
 pub mod payment;
 pub mod pii;
 pub mod qr;
+pub mod review;
+pub mod scope;
 pub mod settings;
 pub mod spreadsheet;
 pub mod throttle;

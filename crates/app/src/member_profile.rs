@@ -4,10 +4,11 @@
 use cmis_domain::UserType;
 use cmis_domain::profile::Profile;
 use cmis_store::entity::member;
-use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::scope::{Filed, Scope};
 use crate::{Actor, App, audit};
 
 /// Fields that identify the member: set at admission, changed only by the
@@ -23,6 +24,24 @@ async fn own(app: &App, actor: &Actor) -> AppResult<member::Model> {
 
 /// The profile of a member: the stored one, or, for members admitted before
 /// profiles were collected, what their record holds.
+/// A member by certificate number, as staff look one up in a form: one answer,
+/// beside the field, whether the number does not exist or is outside their scope.
+pub async fn member_in_scope(app: &App, actor: &Actor, cert_no: &str) -> AppResult<member::Model> {
+    let found = member::Entity::find().filter(member::Column::CertNo.eq(cert_no.trim())).one(app.db.conn()).await?;
+    let scope = Scope::of(app, actor);
+    found
+        .filter(|m| {
+            let filed = Filed {
+                association_id: Some(m.association_id),
+                city_association_id: m.city_association_id,
+                member_id: Some(m.id),
+                ..Filed::default()
+            };
+            scope.covers(&filed)
+        })
+        .ok_or_else(|| FieldErrors::one("cert_no", "本单位管辖范围内没有该会员编号的非执业会员"))
+}
+
 pub fn profile_of(app: &App, m: &member::Model) -> AppResult<Profile> {
     if let Some(enc) = &m.profile_enc {
         return Ok(serde_json::from_str(&app.pii.decrypt(enc)?).map_err(anyhow::Error::from)?);

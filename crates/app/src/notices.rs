@@ -2,7 +2,6 @@
 //! them; the portal lists what is published.
 
 use chrono::{DateTime, Utc};
-use cmis_domain::{AssociationLevel, UserType};
 use cmis_store::entity::notice;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set};
 use serde_json::json;
@@ -59,11 +58,7 @@ fn to_notice(m: notice::Model) -> Notice {
 }
 
 fn require_editor(actor: &Actor) -> AppResult<()> {
-    if actor.user_type == UserType::AssociationStaff && actor.association_level == AssociationLevel::National {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
+    crate::scope::Permission::PortalNotices.require(actor)
 }
 
 /// The newest published entries of a kind, for the portal.

@@ -1,20 +1,13 @@
-//! Outgoing notifications. Providers (an SMS gateway, a mail server, the
-//! bound notification account) implement these traits. With `dev_outbox`
-//! the development implementation writes them to the outbox table that a dev
-//! page shows, recipient and text encrypted like any personal information;
-//! without it and without a provider, nothing is written anywhere and the
-//! sender answers that no provider is configured.
+//! The providers that deliver messages (an SMS gateway, a mail server, the
+//! bound notification account) implement these traits; the outbox worker
+//! (`deliveries`) hands them what use cases queued. With `dev_outbox` the
+//! development provider accepts everything and sends nothing: the queued rows
+//! are the development outbox. Without it and without a provider, sending
+//! fails and use cases that must send now (reset codes) say so first.
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-use cmis_domain::mask;
-use cmis_store::Db;
-use cmis_store::entity::outbox;
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, QuerySelect, Set};
-
-use crate::clock::Clock;
-use crate::pii::Pii;
+use crate::deliveries::mask_recipient;
 use crate::settings::Settings;
 
 #[async_trait::async_trait]
@@ -38,28 +31,44 @@ pub struct Senders {
     pub sms: Arc<dyn SmsSender>,
     pub mail: Arc<dyn MailSender>,
     pub bound: Arc<dyn BoundAccountSender>,
+    /// Whether a provider is there at all (development included).
+    pub configured: bool,
 }
 
 impl Senders {
-    /// The development outbox when `dev_outbox` is on, else no provider.
-    pub fn from_settings(db: &Db, settings: &Settings, pii_key: &[u8; 32], clock: Arc<dyn Clock>) -> Senders {
+    /// The development provider when `dev_outbox` is on, else none.
+    pub fn from_settings(settings: &Settings) -> Senders {
         if settings.dev_outbox {
-            let o = Arc::new(Outbox { db: db.clone(), pii: Pii::new(pii_key), clock });
-            Senders { sms: o.clone(), mail: o.clone(), bound: o }
+            let d = Arc::new(Development);
+            Senders { sms: d.clone(), mail: d.clone(), bound: d, configured: true }
         } else {
             let n = Arc::new(Unconfigured);
-            Senders { sms: n.clone(), mail: n.clone(), bound: n }
+            Senders { sms: n.clone(), mail: n.clone(), bound: n, configured: false }
         }
     }
 }
 
-/// A recipient as logs and lists show it: a phone number masked, anything
-/// else cut to its first characters.
-pub fn mask_recipient(r: &str) -> String {
-    if r.len() == 11 && r.bytes().all(|b| b.is_ascii_digit()) {
-        mask::phone(r)
-    } else {
-        format!("{}****", r.chars().take(3).collect::<String>())
+/// Development: accepted, not sent (the outbox row shows what would have gone).
+pub struct Development;
+
+#[async_trait::async_trait]
+impl SmsSender for Development {
+    async fn send_sms(&self, _phone: &str, _text: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl MailSender for Development {
+    async fn send_mail(&self, _to: &str, _subject: &str, _body: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl BoundAccountSender for Development {
+    async fn send_to_account(&self, _account: &str, _text: &str) -> anyhow::Result<()> {
+        Ok(())
     }
 }
 
@@ -93,77 +102,4 @@ impl BoundAccountSender for Unconfigured {
     async fn send_to_account(&self, account: &str, _text: &str) -> anyhow::Result<()> {
         Unconfigured::refuse("bound account", account)
     }
-}
-
-pub struct Outbox {
-    db: Db,
-    pii: Pii,
-    clock: Arc<dyn Clock>,
-}
-
-impl Outbox {
-    async fn put(&self, channel: &str, recipient: &str, subject: &str, body: &str) -> anyhow::Result<()> {
-        outbox::ActiveModel {
-            channel: Set(channel.to_owned()),
-            recipient: Set(mask_recipient(recipient)),
-            recipient_enc: Set(Some(self.pii.encrypt(recipient))),
-            subject: Set(subject.to_owned()),
-            body: Set(self.pii.encrypt(body)),
-            created_at: Set(self.clock.now()),
-            ..Default::default()
-        }
-        .insert(self.db.conn())
-        .await?;
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl SmsSender for Outbox {
-    async fn send_sms(&self, phone: &str, text: &str) -> anyhow::Result<()> {
-        self.put("短信", phone, "", text).await
-    }
-}
-
-#[async_trait::async_trait]
-impl MailSender for Outbox {
-    async fn send_mail(&self, to: &str, subject: &str, body: &str) -> anyhow::Result<()> {
-        self.put("邮件", to, subject, body).await
-    }
-}
-
-#[async_trait::async_trait]
-impl BoundAccountSender for Outbox {
-    async fn send_to_account(&self, account: &str, text: &str) -> anyhow::Result<()> {
-        self.put("公众号", account, "", text).await
-    }
-}
-
-/// One message of the development outbox, decrypted.
-#[derive(Debug, Clone)]
-pub struct Sent {
-    pub channel: String,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-}
-
-/// The newest outbox entries, for the development page (and tests).
-pub async fn recent(app: &crate::App, limit: u64) -> anyhow::Result<Vec<Sent>> {
-    let rows = outbox::Entity::find().order_by_desc(outbox::Column::Id).limit(limit).all(app.db.conn()).await?;
-    rows.into_iter()
-        .map(|m| {
-            Ok(Sent {
-                recipient: match &m.recipient_enc {
-                    Some(r) => app.pii.decrypt(r)?,
-                    None => m.recipient,
-                },
-                body: app.pii.decrypt(&m.body)?,
-                channel: m.channel,
-                subject: m.subject,
-                created_at: m.created_at,
-            })
-        })
-        .collect()
 }

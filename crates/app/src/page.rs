@@ -42,4 +42,9 @@ impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), page: self.page, pages: self.pages, total: self.total }
     }
+
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        let items = self.items.into_iter().map(f).collect::<Result<Vec<U>, E>>()?;
+        Ok(Page { items, page: self.page, pages: self.pages, total: self.total })
+    }
 }

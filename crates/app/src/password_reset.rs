@@ -25,6 +25,7 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 
+use crate::deliveries::{self, Channel, Outgoing, Purpose};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::keys::Secrets;
 use crate::{App, audit, auth, captcha, throttle};
@@ -256,7 +257,19 @@ async fn uncount_check(app: &App, r: &Recovery) -> AppResult<()> {
     Ok(())
 }
 
-async fn issue_code(app: &App, u: &user::Model, channel: &str, address: &str) -> AppResult<String> {
+/// A new code for the account, sent to `to` on `channel`: the code and its
+/// message are written in one transaction, and the outbox sends it.
+async fn send_code(
+    app: &App,
+    u: &user::Model,
+    channel: Channel,
+    to: &str,
+    address: &str,
+    text: impl Fn(&str) -> String,
+) -> AppResult<()> {
+    if !app.senders.configured {
+        return Err(AppError::Refused("验证码发送失败，请稍后再试或使用其他信息验证".into()));
+    }
     let now = app.now();
     let db = app.db.conn();
     let gap = throttle::hit(db, &format!("code-gap:{}", u.id), CODE_GAP, now).await?;
@@ -272,9 +285,10 @@ async fn issue_code(app: &App, u: &user::Model, channel: &str, address: &str) ->
         }
     }
     let code = format!("{:06}", rand::rng().random_range(0..1_000_000));
+    let tx = app.write().await?;
     reset_code::ActiveModel {
         user_id: Set(u.id),
-        channel: Set(channel.to_owned()),
+        channel: Set(channel.code().to_owned()),
         code_hash: Set(code_hash(app, u.id, &code)),
         address: Set(address.to_owned()),
         attempts: Set(0),
@@ -283,14 +297,20 @@ async fn issue_code(app: &App, u: &user::Model, channel: &str, address: &str) ->
         used_at: Set(None),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&tx)
     .await?;
-    Ok(code)
-}
-
-fn not_sent(e: anyhow::Error) -> AppError {
-    tracing::warn!(error = %e, "recovery code not sent");
-    AppError::Refused("验证码发送失败，请稍后再试或使用其他信息验证".into())
+    let body = text(&code);
+    let o = Outgoing {
+        channel,
+        purpose: Purpose::ResetCode,
+        to,
+        subject: "找回密码验证码",
+        body: &body,
+        association_id: Some(u.association_id),
+    };
+    deliveries::queue(app, &tx, o).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// (a) 手机号验证: the registered mobile number in full, then an SMS code.
@@ -309,12 +329,12 @@ pub async fn send_sms_code(app: &App, r: &Recovery, mobile: &str, address: &str)
         _ => return Err(FieldErrors::one("mobile", "手机号码与登记的不一致，请输入完整的登记手机号码")),
     };
     uncount_check(app, r).await?;
-    let code = issue_code(app, u, "sms", address).await?;
-    let text = format!(
-        "【中注协】您正在找回行业管理信息系统登录密码，验证码{code}，{CODE_MINUTES}分钟内有效。如非本人操作，请忽略。"
-    );
-    app.senders.sms.send_sms(mobile, &text).await.map_err(not_sent)?;
-    Ok(())
+    send_code(app, u, Channel::Sms, mobile, address, |code| {
+        format!(
+            "【中注协】您正在找回行业管理信息系统登录密码，验证码{code}，{CODE_MINUTES}分钟内有效。如非本人操作，请忽略。"
+        )
+    })
+    .await
 }
 
 /// (c) 公众号验证: a code to the bound notification account.
@@ -326,10 +346,10 @@ pub async fn send_bound_code(app: &App, r: &Recovery, address: &str) -> AppResul
         },
         None => return Err(AppError::Refused("该账号尚未绑定公众号".into())),
     };
-    let code = issue_code(app, u, "bound", address).await?;
-    let text = format!("您正在找回密码，验证码{code}，{CODE_MINUTES}分钟内有效。");
-    app.senders.bound.send_to_account(&account, &text).await.map_err(not_sent)?;
-    Ok(())
+    send_code(app, u, Channel::Bound, &account, address, |code| {
+        format!("您正在找回密码，验证码{code}，{CODE_MINUTES}分钟内有效。")
+    })
+    .await
 }
 
 async fn mark_verified(app: &App, r: &Recovery) -> AppResult<()> {

@@ -299,6 +299,8 @@ async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>, e2e_clock: Op
             }
         }
     });
+    // The outbox's worker: sends what committed transactions queued.
+    tokio::spawn(cmis_app::deliveries::run(app.clone()));
     if !cfg.metrics_listen.is_empty() {
         let at: SocketAddr =
             cfg.metrics_listen.parse().with_context(|| format!("metrics_listen = {}", cfg.metrics_listen))?;

@@ -3,17 +3,21 @@
 //! A value of one of the identifier types exists only if it is valid: it is
 //! made by `parse`, and nothing downstream checks the string again.
 
-pub mod admission;
+pub mod coded;
+pub mod hours;
 pub mod identifiers;
-pub mod inspection;
 pub mod mask;
+pub mod member_admission;
+pub mod member_inspection;
 pub mod password;
 pub mod profile;
 pub mod region;
+pub mod review;
 pub mod role;
 pub mod text;
 pub mod throttle;
 pub mod workdays;
 
+pub use hours::Hours;
 pub use identifiers::{CpaNo, ExamCertNo, FirmNo, IdError, IdType, MemberCertNo, ResidentId, Sex};
 pub use role::{AssociationLevel, UserType};

@@ -5,6 +5,7 @@
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
+use cmis_app::scope::Permission;
 use cmis_app::{Actor, auth, messages};
 use cmis_domain::{AssociationLevel, UserType};
 use tower_sessions::Session;
@@ -29,59 +30,60 @@ fn item(label: &'static str, href: &'static str) -> MenuItem {
     MenuItem { label, href }
 }
 
+/// The menu lists a page when the role has the permission its use case asks.
 pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
+    use Permission as P;
+    let can = |p: P| actor.can(p);
     let mut groups = vec![MenuGroup { title: "首页", items: vec![item("首页", "/home")] }];
-    let review = match (actor.user_type, actor.association_level) {
-        (UserType::AssociationStaff, AssociationLevel::National) => Some("入会申请确认"),
-        (UserType::AssociationStaff, AssociationLevel::Provincial) => Some("入会申请审核"),
-        _ => None,
+    let mut add = |title: &'static str, items: Vec<Option<MenuItem>>| {
+        let items: Vec<MenuItem> = items.into_iter().flatten().collect();
+        if !items.is_empty() {
+            groups.push(MenuGroup { title, items });
+        }
     };
-    if actor.user_type == UserType::NonPracticingMember {
-        groups.push(MenuGroup {
-            title: "个人信息",
-            items: vec![item("基本信息", "/profile"), item("下载会员证", "/certificate")],
-        });
-        groups.push(MenuGroup {
-            title: "年检",
-            items: vec![
-                item("非执业会员年检申请", "/inspection"),
-                item("年检信息查询", "/inspection/history"),
-                item("年检二维码", "/inspection/qr"),
-            ],
-        });
-    }
-    if actor.user_type == UserType::AssociationStaff {
-        let mut items = Vec::new();
-        if let Some(label) = review {
-            items.push(item(label, "/association/admissions"));
-        }
-        items.push(item("会员照片", "/association/member-photo"));
-        groups.push(MenuGroup { title: "会员管理", items });
-    }
-    if actor.user_type == UserType::AssociationStaff {
-        let mut items = vec![item("年检审核", "/association/inspections")];
-        if actor.association_level == AssociationLevel::Provincial {
-            items.push(item("会费确认", "/association/inspection-fees"));
-        }
-        items.push(item("年检进度", "/association/inspection-progress"));
-        if actor.association_level != AssociationLevel::City {
-            items.push(item("年检设置", "/association/inspection-settings"));
-        }
-        items.push(item("学时记录", "/association/learning-records"));
-        groups.push(MenuGroup { title: "非执业会员年检", items });
-    }
-    if actor.user_type == UserType::AssociationStaff && actor.association_level == AssociationLevel::National {
-        groups.push(MenuGroup {
-            title: "门户管理", items: vec![item("通知公告与常见问题", "/association/notices")]
-        });
-    }
-    groups.push(MenuGroup { title: "消息", items: vec![item("消息列表", "/messages")] });
-    let mut account = vec![item("修改密码", "/account/password")];
-    if actor.user_type != UserType::AssociationStaff {
-        account.insert(0, item("我的", "/me"));
-    }
-    groups.push(MenuGroup { title: "个人设置", items: account });
-    groups.push(MenuGroup { title: "帮助", items: vec![item("联系方式", "/contacts")] });
+    let when = |p: P, label: &'static str, href: &'static str| can(p).then(|| item(label, href));
+    add(
+        "个人信息",
+        vec![
+            when(P::OwnMemberProfile, "基本信息", "/profile"),
+            when(P::OwnMemberProfile, "下载会员证", "/certificate"),
+        ],
+    );
+    add(
+        "年检",
+        vec![
+            when(P::ApplyMemberInspection, "非执业会员年检申请", "/member-inspection"),
+            when(P::ApplyMemberInspection, "年检信息查询", "/member-inspection/history"),
+            when(P::ApplyMemberInspection, "年检二维码", "/member-inspection/qr"),
+        ],
+    );
+    let admissions =
+        if actor.association_level == AssociationLevel::National { "入会申请确认" } else { "入会申请审核" };
+    add(
+        "会员管理",
+        vec![
+            when(P::ReviewMemberAdmissions, admissions, "/association/member-admissions"),
+            when(P::MemberPhotos, "会员照片", "/association/member-photo"),
+        ],
+    );
+    add(
+        "非执业会员年检",
+        vec![
+            when(P::ReviewMemberInspections, "年检审核", "/association/member-inspections"),
+            when(P::ConfirmFees, "会费确认", "/association/member-inspection-fees"),
+            when(P::InspectionProgress, "年检进度", "/association/member-inspection-progress"),
+            when(P::InspectionSettings, "年检设置", "/association/member-inspection-settings"),
+            when(P::LearningLedger, "学时记录", "/association/learning-records"),
+        ],
+    );
+    add("门户管理", vec![when(P::PortalNotices, "通知公告与常见问题", "/association/notices")]);
+    add(
+        "消息",
+        vec![Some(item("消息列表", "/messages")), when(P::DeliveryLog, "消息发送记录", "/association/deliveries")],
+    );
+    let staff = actor.user_type == UserType::AssociationStaff;
+    add("个人设置", vec![(!staff).then(|| item("我的", "/me")), Some(item("修改密码", "/account/password"))]);
+    add("帮助", vec![Some(item("联系方式", "/contacts"))]);
     groups
 }
 
@@ -132,7 +134,7 @@ impl Shell {
     pub fn tab(&self) -> &'static str {
         if self.path.starts_with("/messages") {
             "messages"
-        } else if ["/me", "/account", "/contacts", "/profile", "/inspection/qr"]
+        } else if ["/me", "/account", "/contacts", "/profile", "/member-inspection/qr"]
             .iter()
             .any(|p| self.path.starts_with(p))
         {

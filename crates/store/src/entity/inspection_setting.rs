@@ -9,7 +9,8 @@ pub struct Model {
     pub year: i32,
     pub window_start: Date,
     pub window_end: Date,
-    pub annual_hours: f64,
+    /// Hours in hundredths.
+    pub annual_hours_x100: i64,
     pub fee_cents: i64,
     pub exempt_maternity: bool,
     /// JSON: [{name, required, kinds, max_count, max_mb}].

@@ -9,7 +9,8 @@ pub struct Model {
     pub year: i32,
     /// `record` (hours done) or `reduction` (hours granted off the requirement).
     pub kind: String,
-    pub hours: f64,
+    /// Hours in hundredths: 12.5 hours is 1250.
+    pub hours_x100: i64,
     /// For records: `professional` or `ethics`; for reductions: the ground.
     pub category: String,
     pub title: String,

@@ -9,6 +9,8 @@ mod m0004_password_reset;
 mod m0005_notices;
 mod m0006_inspection;
 mod m0007_security;
+mod m0008_review_cases;
+mod m0009_deliveries;
 
 pub struct Migrator;
 
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_notices::Migration),
             Box::new(m0006_inspection::Migration),
             Box::new(m0007_security::Migration),
+            Box::new(m0008_review_cases::Migration),
+            Box::new(m0009_deliveries::Migration),
         ]
     }
 }

@@ -1,14 +1,16 @@
 //! 非执业会员年检 in the JSON API: the member's flow (the step's table,
 //! materials, 去支付 / 确认已缴费, 确认申请, 暂缓年检申请, history, the QR
-//! code) and the association's review. The same use cases as the pages.
+//! code) and the association's 会费确认 (the review itself is `reviews`). The
+//! same use cases as the pages.
 
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use cmis_app::AppError;
 use cmis_app::attachments::Attachment;
-use cmis_app::inspection::{self, Done, HistoryRow, fees, qr, review};
-use cmis_app::{AppError, FieldErrors};
-use cmis_domain::inspection::{InspectionAction, InspectionState};
+use cmis_app::member_inspection::{self, Done, HistoryRow, fees, qr};
+use cmis_domain::Hours;
+use cmis_domain::member_inspection::InspectionState;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -17,20 +19,16 @@ use crate::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/me/inspection", get(overview).post(apply))
-        .route("/me/inspection/deferral", post(defer))
-        .route("/me/inspection/materials", post(material))
-        .route("/me/inspection/proofs", post(proof))
-        .route("/me/inspection/fee/order", post(fee_order))
-        .route("/me/inspection/fee/paid", post(fee_paid))
-        .route("/me/inspections", get(history))
-        .route("/me/inspections/{id}", get(one))
-        .route("/me/inspection-qr", get(member_qr))
-        .route("/association/inspections", get(queue))
-        .route("/association/inspections/batch-pass", post(batch_pass))
-        .route("/association/inspections/{id}", get(detail))
-        .route("/association/inspections/{id}/decision", post(decide))
-        .route("/association/inspection-fees/confirm", post(confirm_fees))
+        .route("/me/member-inspection", get(overview).post(apply))
+        .route("/me/member-inspection/deferral", post(defer))
+        .route("/me/member-inspection/materials", post(material))
+        .route("/me/member-inspection/proofs", post(proof))
+        .route("/me/member-inspection/fee/order", post(fee_order))
+        .route("/me/member-inspection/fee/paid", post(fee_paid))
+        .route("/me/member-inspections", get(history))
+        .route("/me/member-inspections/{id}", get(one))
+        .route("/me/member-inspection-qr", get(member_qr))
+        .route("/association/member-inspection-fees/confirm", post(confirm_fees))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -70,9 +68,11 @@ pub struct OverviewOut {
     /// 最后年检年度
     pub last_year: Option<i32>,
     /// 累计应完成学时
-    pub hours_required: f64,
+    #[schema(value_type = f64)]
+    pub hours_required: Hours,
     /// 累计已完成学时
-    pub hours_done: f64,
+    #[schema(value_type = f64)]
+    pub hours_done: Hours,
     /// 缴费情况: exempt (免会费), confirmed (已确认), unpaid (去支付), pending_confirmation (待确认)
     pub fee_status: String,
     pub fee_label: String,
@@ -102,9 +102,9 @@ pub struct CurrentOut {
 }
 
 /// 年检申请: the step's table and its blockers.
-#[utoipa::path(get, path = "/me/inspection", security(("bearer" = [])), responses((status = 200, body = OverviewOut)))]
+#[utoipa::path(get, path = "/me/member-inspection", security(("bearer" = [])), responses((status = 200, body = OverviewOut)))]
 pub async fn overview(State(s): State<AppState>, who: ApiAuth) -> ApiResult<OverviewOut> {
-    let o = inspection::overview(&s.app, &who.0).await?;
+    let o = member_inspection::overview(&s.app, &who.0).await?;
     Ok(Json(OverviewOut {
         year: o.year,
         last_year: o.last_year,
@@ -133,8 +133,8 @@ pub async fn overview(State(s): State<AppState>, who: ApiAuth) -> ApiResult<Over
         drafts: o.drafts.iter().map(file_out).collect(),
         proofs: o.proofs.iter().map(file_out).collect(),
         online_payment: o.online_payment,
-        commitment: inspection::COMMITMENT.into(),
-        deferral_commitment: inspection::DEFERRAL_COMMITMENT.into(),
+        commitment: member_inspection::COMMITMENT.into(),
+        deferral_commitment: member_inspection::DEFERRAL_COMMITMENT.into(),
     }))
 }
 
@@ -158,10 +158,10 @@ fn done_out(d: Done) -> DoneOut {
 }
 
 /// 确认申请 (also 再次申请 after a return).
-#[utoipa::path(post, path = "/me/inspection", security(("bearer" = [])), request_body = ApplyIn,
+#[utoipa::path(post, path = "/me/member-inspection", security(("bearer" = [])), request_body = ApplyIn,
     responses((status = 200, body = DoneOut), (status = 422, body = ApiErrorBody)))]
 pub async fn apply(State(s): State<AppState>, who: ApiAuth, Json(a): Json<ApplyIn>) -> ApiResult<DoneOut> {
-    Ok(Json(done_out(inspection::apply(&s.app, &who.0, a.commitment).await?)))
+    Ok(Json(done_out(member_inspection::apply(&s.app, &who.0, a.commitment).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -172,10 +172,10 @@ pub struct DeferIn {
 }
 
 /// 暂缓年检申请 → 确定提交 (upload the proof first).
-#[utoipa::path(post, path = "/me/inspection/deferral", security(("bearer" = [])), request_body = DeferIn,
+#[utoipa::path(post, path = "/me/member-inspection/deferral", security(("bearer" = [])), request_body = DeferIn,
     responses((status = 200, body = DoneOut), (status = 422, body = ApiErrorBody)))]
 pub async fn defer(State(s): State<AppState>, who: ApiAuth, Json(d): Json<DeferIn>) -> ApiResult<DoneOut> {
-    Ok(Json(done_out(inspection::defer(&s.app, &who.0, d.commitment, &d.reason).await?)))
+    Ok(Json(done_out(member_inspection::defer(&s.app, &who.0, d.commitment, &d.reason).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -189,20 +189,20 @@ pub struct FileIn {
 }
 
 /// 上传材料 (at most 5 files of 5 MB).
-#[utoipa::path(post, path = "/me/inspection/materials", security(("bearer" = [])), request_body = FileIn,
+#[utoipa::path(post, path = "/me/member-inspection/materials", security(("bearer" = [])), request_body = FileIn,
     responses((status = 200, body = FileOut), (status = 422, body = ApiErrorBody)))]
 pub async fn material(State(s): State<AppState>, who: ApiAuth, Json(f): Json<FileIn>) -> ApiResult<FileOut> {
-    let bytes = inspection::decode_file(&f.data_base64)?;
-    let a = inspection::upload_material(&s.app, &who.0, &f.label, &f.file_name, bytes).await?;
+    let bytes = member_inspection::decode_file(&f.data_base64)?;
+    let a = member_inspection::upload_material(&s.app, &who.0, &f.label, &f.file_name, bytes).await?;
     Ok(Json(file_out(&a)))
 }
 
 /// 暂缓证明材料 (at most 5 files of 50 MB).
-#[utoipa::path(post, path = "/me/inspection/proofs", security(("bearer" = [])), request_body = FileIn,
+#[utoipa::path(post, path = "/me/member-inspection/proofs", security(("bearer" = [])), request_body = FileIn,
     responses((status = 200, body = FileOut), (status = 422, body = ApiErrorBody)))]
 pub async fn proof(State(s): State<AppState>, who: ApiAuth, Json(f): Json<FileIn>) -> ApiResult<FileOut> {
-    let bytes = inspection::decode_file(&f.data_base64)?;
-    let a = inspection::upload_proof(&s.app, &who.0, &f.file_name, bytes).await?;
+    let bytes = member_inspection::decode_file(&f.data_base64)?;
+    let a = member_inspection::upload_proof(&s.app, &who.0, &f.file_name, bytes).await?;
     Ok(Json(file_out(&a)))
 }
 
@@ -215,7 +215,7 @@ pub struct PaymentOut {
 }
 
 /// 去支付: an order with the payment provider.
-#[utoipa::path(post, path = "/me/inspection/fee/order", security(("bearer" = [])),
+#[utoipa::path(post, path = "/me/member-inspection/fee/order", security(("bearer" = [])),
     responses((status = 200, body = PaymentOut), (status = 422, body = ApiErrorBody)))]
 pub async fn fee_order(State(s): State<AppState>, who: ApiAuth) -> ApiResult<PaymentOut> {
     let p = fees::start_payment(&s.app, &who.0).await?;
@@ -229,7 +229,7 @@ pub struct FeeOut {
 }
 
 /// 确认已缴费: 已确认 if the provider confirmed, otherwise 待确认.
-#[utoipa::path(post, path = "/me/inspection/fee/paid", security(("bearer" = [])), responses((status = 200, body = FeeOut)))]
+#[utoipa::path(post, path = "/me/member-inspection/fee/paid", security(("bearer" = [])), responses((status = 200, body = FeeOut)))]
 pub async fn fee_paid(State(s): State<AppState>, who: ApiAuth) -> ApiResult<FeeOut> {
     let f = fees::claim_paid(&s.app, &who.0).await?;
     Ok(Json(FeeOut { fee_status: f.code().into(), fee_label: f.label().into() }))
@@ -249,8 +249,10 @@ pub struct HistoryOut {
     pub year: i32,
     pub state: StateOut,
     pub fee_label: String,
-    pub hours_required: f64,
-    pub hours_done: f64,
+    #[schema(value_type = f64)]
+    pub hours_required: Hours,
+    #[schema(value_type = f64)]
+    pub hours_done: Hours,
     pub association: String,
     pub submitted_at: String,
 }
@@ -269,23 +271,23 @@ fn history_out(r: HistoryRow) -> HistoryOut {
 }
 
 /// 年检信息查询: every year's application.
-#[utoipa::path(get, path = "/me/inspections", security(("bearer" = [])), params(HistoryQuery),
+#[utoipa::path(get, path = "/me/member-inspections", security(("bearer" = [])), params(HistoryQuery),
     responses((status = 200, body = Vec<HistoryOut>)))]
 pub async fn history(
     State(s): State<AppState>,
     who: ApiAuth,
     Query(q): Query<HistoryQuery>,
 ) -> ApiResult<Vec<HistoryOut>> {
-    let st = q.state.as_deref().and_then(InspectionState::from_code);
-    let rows = inspection::history(&s.app, &who.0, q.year, st).await?;
+    let st = q.state.as_deref().and_then(|c| InspectionState::parse(c).ok());
+    let rows = member_inspection::history(&s.app, &who.0, q.year, st).await?;
     Ok(Json(rows.into_iter().map(history_out).collect()))
 }
 
 /// 查看: personal information, inspection information, training hours and the approval trail.
-#[utoipa::path(get, path = "/me/inspections/{id}", security(("bearer" = [])),
+#[utoipa::path(get, path = "/me/member-inspections/{id}", security(("bearer" = [])),
     responses((status = 200, body = Object, description = "the application with profile, records, files and trail")))]
 pub async fn one(State(s): State<AppState>, who: ApiAuth, Path(id): Path<i32>) -> ApiResult<serde_json::Value> {
-    let v = inspection::view(&s.app, &who.0, id).await?;
+    let v = member_inspection::view(&s.app, &who.0, id).await?;
     Ok(Json(serde_json::to_value(v).map_err(anyhow::Error::from)?))
 }
 
@@ -298,132 +300,10 @@ pub struct QrOut {
 }
 
 /// 年检二维码.
-#[utoipa::path(get, path = "/me/inspection-qr", security(("bearer" = [])), responses((status = 200, body = QrOut)))]
+#[utoipa::path(get, path = "/me/member-inspection-qr", security(("bearer" = [])), responses((status = 200, body = QrOut)))]
 pub async fn member_qr(State(s): State<AppState>, who: ApiAuth) -> ApiResult<QrOut> {
     let q = qr::of_member(&s.app, &who.0).await?;
     Ok(Json(QrOut { payload: q.payload, url: q.url }))
-}
-
-#[derive(Deserialize, IntoParams)]
-pub struct QueueQuery {
-    pub year: Option<i32>,
-    /// Empty: waiting for a decision.
-    pub state: Option<String>,
-    pub city: Option<i32>,
-    #[serde(default)]
-    pub overdue: bool,
-    #[serde(default)]
-    pub keyword: String,
-    pub page: Option<u64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct QueueRowOut {
-    pub id: i32,
-    pub year: i32,
-    pub cert_no: String,
-    pub name: String,
-    pub city: String,
-    pub state: StateOut,
-    pub fee_label: String,
-    pub hours: String,
-    pub submitted_at: String,
-    /// Working days left; negative when overdue.
-    pub days_left: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct QueueOut {
-    pub items: Vec<QueueRowOut>,
-    pub page: u64,
-    pub pages: u64,
-    pub total: u64,
-}
-
-/// 年检审核: the queue, filtered and a page at a time.
-#[utoipa::path(get, path = "/association/inspections", security(("bearer" = [])), params(QueueQuery),
-    responses((status = 200, body = QueueOut)))]
-pub async fn queue(State(s): State<AppState>, who: ApiAuth, Query(q): Query<QueueQuery>) -> ApiResult<QueueOut> {
-    let f = review::QueueFilter {
-        year: q.year,
-        state: q.state.as_deref().and_then(InspectionState::from_code),
-        city: q.city,
-        overdue: q.overdue,
-        keyword: q.keyword,
-        page: q.page.unwrap_or(1),
-    };
-    let p = review::queue(&s.app, &who.0, &f).await?;
-    Ok(Json(QueueOut {
-        page: p.page,
-        pages: p.pages,
-        total: p.total,
-        items: p
-            .items
-            .into_iter()
-            .map(|r| QueueRowOut {
-                id: r.id,
-                year: r.year,
-                cert_no: r.cert_no,
-                name: r.name,
-                city: r.city,
-                state: state_out(r.state),
-                fee_label: r.fee,
-                hours: r.hours,
-                submitted_at: r.submitted_at.to_rfc3339(),
-                days_left: r.days_left,
-            })
-            .collect(),
-    }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DetailOut {
-    /// The application with profile, records, files and trail.
-    #[schema(value_type = Object)]
-    pub inspection: serde_json::Value,
-    /// The decisions this reviewer may take now (codes for /decision).
-    pub actions: Vec<String>,
-    pub days_left: Option<i64>,
-    /// What a return may name.
-    pub returnable: Vec<String>,
-}
-
-/// The review detail (opening it is audited).
-#[utoipa::path(get, path = "/association/inspections/{id}", security(("bearer" = [])), responses((status = 200, body = DetailOut)))]
-pub async fn detail(State(s): State<AppState>, who: ApiAuth, Path(id): Path<i32>) -> ApiResult<DetailOut> {
-    let d = review::detail(&s.app, &who.0, id).await?;
-    Ok(Json(DetailOut {
-        inspection: serde_json::to_value(&d.view).map_err(anyhow::Error::from)?,
-        actions: d.actions.iter().map(|a| a.code().to_owned()).collect(),
-        days_left: d.days_left,
-        returnable: d.returnable,
-    }))
-}
-
-#[derive(Deserialize, ToSchema)]
-pub struct DecisionIn {
-    /// pass (年检通过), return (退回), fail (年检不予通过), approve_deferral (暂缓通过), return_deferral (暂缓退回)
-    pub action: String,
-    #[serde(default)]
-    pub reason: String,
-    /// For returns: the fields and materials to change.
-    #[serde(default)]
-    pub items: Vec<String>,
-}
-
-/// A decision; the member is told in the message centre and by SMS.
-#[utoipa::path(post, path = "/association/inspections/{id}/decision", security(("bearer" = [])), request_body = DecisionIn,
-    responses((status = 200, body = StateOut), (status = 422, body = ApiErrorBody)))]
-pub async fn decide(
-    State(s): State<AppState>,
-    who: ApiAuth,
-    Path(id): Path<i32>,
-    Json(d): Json<DecisionIn>,
-) -> ApiResult<StateOut> {
-    let action = InspectionAction::from_code(&d.action)
-        .filter(|a| !a.by_member())
-        .ok_or_else(|| FieldErrors::one("action", "未知的操作"))?;
-    Ok(Json(state_out(review::decide(&s.app, &who.0, id, action, &d.reason, &d.items).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -432,27 +312,12 @@ pub struct IdsIn {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct BatchOut {
-    pub passed: usize,
-    /// Those left as they were, and why.
-    pub skipped: Vec<String>,
-}
-
-/// 批量通过.
-#[utoipa::path(post, path = "/association/inspections/batch-pass", security(("bearer" = [])), request_body = IdsIn,
-    responses((status = 200, body = BatchOut)))]
-pub async fn batch_pass(State(s): State<AppState>, who: ApiAuth, Json(b): Json<IdsIn>) -> ApiResult<BatchOut> {
-    let (passed, skipped) = review::batch_pass(&s.app, &who.0, &b.ids).await?;
-    Ok(Json(BatchOut { passed, skipped }))
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct ConfirmedOut {
     pub confirmed: usize,
 }
 
 /// 会费确认 of 待确认 payments.
-#[utoipa::path(post, path = "/association/inspection-fees/confirm", security(("bearer" = [])), request_body = IdsIn,
+#[utoipa::path(post, path = "/association/member-inspection-fees/confirm", security(("bearer" = [])), request_body = IdsIn,
     responses((status = 200, body = ConfirmedOut)))]
 pub async fn confirm_fees(State(s): State<AppState>, who: ApiAuth, Json(b): Json<IdsIn>) -> ApiResult<ConfirmedOut> {
     if b.ids.is_empty() {

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use base64::Engine;
 use bytes::Bytes;
 use chrono::Utc;
-use cmis_app::admission::{self, Application, InfoQuery, Progress};
+use cmis_app::member_admission::{self, Application, InfoQuery, Progress};
 use cmis_app::password_reset::{self, Fact};
 use cmis_app::{FieldErrors, captcha, member_profile};
 use cmis_domain::UserType;
@@ -22,11 +22,11 @@ use crate::pages::ClientAddr;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/admission/declarations", get(declarations))
-        .route("/admission/applications", post(apply))
-        .route("/admission/applications/resubmit", post(resubmit))
-        .route("/admission/progress/by-number", post(by_number))
-        .route("/admission/progress/by-info", post(by_info))
+        .route("/member-admission/declarations", get(declarations))
+        .route("/member-admission/applications", post(apply))
+        .route("/member-admission/applications/resubmit", post(resubmit))
+        .route("/member-admission/progress/by-number", post(by_number))
+        .route("/member-admission/progress/by-info", post(by_info))
         .route("/password/start", post(recovery_start))
         .route("/password/sms", post(recovery_sms))
         .route("/password/bound", post(recovery_bound))
@@ -52,9 +52,9 @@ pub struct DeclarationsOut {
 }
 
 /// 入会申请 声明事项.
-#[utoipa::path(get, path = "/admission/declarations", responses((status = 200, body = DeclarationsOut)))]
+#[utoipa::path(get, path = "/member-admission/declarations", responses((status = 200, body = DeclarationsOut)))]
 pub async fn declarations() -> Json<DeclarationsOut> {
-    Json(DeclarationsOut { declarations: admission::DECLARATIONS.iter().map(|d| d.to_string()).collect() })
+    Json(DeclarationsOut { declarations: member_admission::DECLARATIONS.iter().map(|d| d.to_string()).collect() })
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -85,12 +85,12 @@ fn photo(b64: &Option<String>) -> Result<Option<(String, Bytes)>, ApiError> {
 }
 
 /// 提交入会申请. The captcha stands for the verification step.
-#[utoipa::path(post, path = "/admission/applications", request_body = ApplicationIn,
+#[utoipa::path(post, path = "/member-admission/applications", request_body = ApplicationIn,
     responses((status = 200, body = SubmittedOut), (status = 422, body = ApiErrorBody)))]
 pub async fn apply(State(s): State<AppState>, Json(i): Json<ApplicationIn>) -> ApiResult<SubmittedOut> {
     require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
     let a = Application { profile: i.profile, declarations: i.declarations, photo: photo(&i.photo_base64)? };
-    Ok(Json(SubmittedOut { business_no: admission::submit(&s.app, a).await? }))
+    Ok(Json(SubmittedOut { business_no: member_admission::submit(&s.app, a).await? }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -110,12 +110,12 @@ pub struct ResubmitIn {
 /// 再次提交 a returned application under the same business number. An
 /// unknown number and a wrong ID number get the same answer, and tries at
 /// one number are limited.
-#[utoipa::path(post, path = "/admission/applications/resubmit", request_body = ResubmitIn,
+#[utoipa::path(post, path = "/member-admission/applications/resubmit", request_body = ResubmitIn,
     responses((status = 200, body = SubmittedOut), (status = 422, body = ApiErrorBody)))]
 pub async fn resubmit(State(s): State<AppState>, Json(i): Json<ResubmitIn>) -> ApiResult<SubmittedOut> {
     require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
     let a = Application { profile: i.profile, declarations: i.declarations, photo: photo(&i.photo_base64)? };
-    admission::resubmit(&s.app, &i.business_no, &i.id_number, a).await?;
+    member_admission::resubmit(&s.app, &i.business_no, &i.id_number, a).await?;
     Ok(Json(SubmittedOut { business_no: i.business_no }))
 }
 
@@ -176,11 +176,11 @@ pub struct ByNumberIn {
 }
 
 /// 业务编号查询.
-#[utoipa::path(post, path = "/admission/progress/by-number", request_body = ByNumberIn,
+#[utoipa::path(post, path = "/member-admission/progress/by-number", request_body = ByNumberIn,
     responses((status = 200, body = ProgressOut), (status = 422, body = ApiErrorBody)))]
 pub async fn by_number(State(s): State<AppState>, Json(i): Json<ByNumberIn>) -> ApiResult<ProgressOut> {
     require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
-    Ok(Json(admission::progress_by_business_no(&s.app, &i.business_no).await?.into()))
+    Ok(Json(member_admission::progress_by_business_no(&s.app, &i.business_no).await?.into()))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -196,7 +196,7 @@ pub struct ByInfoIn {
 }
 
 /// 基本信息查询.
-#[utoipa::path(post, path = "/admission/progress/by-info", request_body = ByInfoIn,
+#[utoipa::path(post, path = "/member-admission/progress/by-info", request_body = ByInfoIn,
     responses((status = 200, body = ProgressOut), (status = 422, body = ApiErrorBody)))]
 pub async fn by_info(State(s): State<AppState>, Json(i): Json<ByInfoIn>) -> ApiResult<ProgressOut> {
     require_captcha(captcha::check(&s.app, &i.captcha_id, &i.captcha).await?)?;
@@ -207,7 +207,7 @@ pub async fn by_info(State(s): State<AppState>, Json(i): Json<ByInfoIn>) -> ApiR
         qualification_method: i.qualification_method,
         exam_cert_no: i.exam_cert_no,
     };
-    Ok(Json(admission::progress_by_info(&s.app, &q).await?.into()))
+    Ok(Json(member_admission::progress_by_info(&s.app, &q).await?.into()))
 }
 
 // 忘记密码: a recovery token carries one recovery between calls. It opens

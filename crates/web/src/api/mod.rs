@@ -22,6 +22,7 @@ use crate::pages::ClientAddr;
 
 mod inspections;
 mod members;
+mod reviews;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/organisations", get(organisations))
         .merge(members::routes())
         .merge(inspections::routes())
+        .merge(reviews::routes())
 }
 
 pub fn docs() -> Router<AppState> {
@@ -50,7 +52,8 @@ pub fn docs() -> Router<AppState> {
         members::certificate_pdf,
         inspections::overview, inspections::apply, inspections::defer, inspections::material, inspections::proof,
         inspections::fee_order, inspections::fee_paid, inspections::history, inspections::one, inspections::member_qr,
-        inspections::queue, inspections::detail, inspections::decide, inspections::batch_pass, inspections::confirm_fees,
+        inspections::confirm_fees,
+        reviews::queue, reviews::detail, reviews::decide, reviews::batch,
     ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),
     modifiers(&BearerAuth),

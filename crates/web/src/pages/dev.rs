@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
-use cmis_app::notify;
+use cmis_app::deliveries;
 
 use crate::AppState;
 use crate::error::{WebError, WebResult};
@@ -19,13 +19,13 @@ pub fn routes() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "dev/outbox.html")]
 struct OutboxPage {
-    items: Vec<notify::Sent>,
+    items: Vec<deliveries::Sent>,
 }
 
 async fn outbox_page(State(state): State<AppState>) -> WebResult<Html<String>> {
     if !state.app.settings.dev_outbox {
         return Err(WebError::NotFound);
     }
-    let items = notify::recent(&state.app, 100).await?;
+    let items = deliveries::recent(&state.app, 100).await?;
     Ok(Html(OutboxPage { items }.render()?))
 }

@@ -6,11 +6,14 @@ use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use cmis_app::home::{self, Summary};
-use cmis_app::inspection::{self, review};
-use cmis_app::{AppError, admission};
+use cmis_app::member_inspection;
+use cmis_app::review;
+use cmis_domain::member_admission::MemberAdmission;
+use cmis_domain::member_inspection::MemberInspection;
 
 use crate::AppState;
 use crate::error::WebResult;
+use crate::pages::review::ReviewPage;
 use crate::shell::Shell;
 
 pub fn routes() -> Router<AppState> {
@@ -27,7 +30,7 @@ struct HomePage {
     /// For staff: annual inspections waiting for this association.
     inspections: Option<u64>,
     /// For members: the latest application's state, marking the 年检申请 tile.
-    inspection: Option<cmis_domain::inspection::InspectionState>,
+    inspection: Option<cmis_domain::member_inspection::InspectionState>,
 }
 
 impl HomePage {
@@ -38,17 +41,18 @@ impl HomePage {
 
 async fn home_page(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
     let summary = home::summary(&state.app, &shell.actor).await?;
-    let admissions = match admission::awaiting_count(&state.app, &shell.actor).await {
-        Ok(n) => Some((crate::pages::admission_review::title_for(&shell), n)),
-        Err(AppError::Forbidden) => None,
-        Err(e) => return Err(e.into()),
-    };
-    let inspections = if review::decides(&shell.actor) {
-        Some(review::awaiting_count(&state.app, &shell.actor).await?)
+    let admissions = if review::decides::<MemberAdmission>(&shell.actor) {
+        let n = review::awaiting_count::<MemberAdmission>(&state.app, &shell.actor).await?;
+        Some((<MemberAdmission as ReviewPage>::title(&shell), n))
     } else {
         None
     };
-    let inspection = inspection::latest_state(&state.app, &shell.actor).await?;
+    let inspections = if review::decides::<MemberInspection>(&shell.actor) {
+        Some(review::awaiting_count::<MemberInspection>(&state.app, &shell.actor).await?)
+    } else {
+        None
+    };
+    let inspection = member_inspection::latest_state(&state.app, &shell.actor).await?;
     Ok(Html(HomePage { shell, summary, admissions, inspections, inspection }.render()?))
 }
 

@@ -11,14 +11,14 @@ use crate::AppState;
 use crate::error::WebError;
 
 mod account;
-pub mod admission;
-pub mod admission_review;
 mod attachments;
 mod certificate;
 mod dev;
 mod home;
-pub mod inspection;
-mod inspection_review;
+pub mod member_admission;
+mod member_admission_staff;
+pub mod member_inspection;
+mod member_inspection_staff;
 mod member_photo;
 mod messages;
 mod notices;
@@ -26,14 +26,15 @@ pub mod password;
 mod payment;
 mod portal;
 mod profile;
+pub mod review;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(portal::routes())
         .merge(home::routes())
         .merge(account::routes())
-        .merge(admission::routes())
-        .merge(admission_review::routes())
+        .merge(member_admission::routes())
+        .merge(member_admission_staff::routes())
         .merge(member_photo::routes())
         .merge(messages::routes())
         .merge(notices::routes())
@@ -42,8 +43,8 @@ pub fn routes() -> Router<AppState> {
         .merge(attachments::routes())
         .merge(certificate::routes())
         .merge(dev::routes())
-        .merge(inspection::routes())
-        .merge(inspection_review::routes())
+        .merge(member_inspection::routes())
+        .merge(member_inspection_staff::routes())
         .merge(payment::routes())
 }
 

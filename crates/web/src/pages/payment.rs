@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use cmis_app::AppError;
-use cmis_app::inspection::fees;
+use cmis_app::member_inspection::fees;
 use cmis_app::payment::{self, NOTIFY_PATH, SIGNATURE_HEADER};
 
 use crate::AppState;
@@ -83,7 +83,7 @@ async fn cashier_pay(
 async fn cashier_page(state: &AppState, csrf: CsrfToken, token: &str, pay: bool) -> WebResult<Html<String>> {
     dev_on(state)?;
     let order = payment::dev::order_of(&state.app.settings, token).ok_or(WebError::NotFound)?;
-    let amount = cmis_app::inspection::settings::yuan(order.amount_cents);
+    let amount = cmis_app::member_inspection::settings::yuan(order.amount_cents);
     let result = if pay {
         Some(payment::dev::pay(&state.app.settings, token, state.app.now()).await.map_err(|e| e.to_string()))
     } else {

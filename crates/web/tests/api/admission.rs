@@ -2,9 +2,10 @@
 
 use bytes::Bytes;
 use chrono::NaiveDate;
-use cmis_app::admission::{self, Application, InfoQuery, QueueFilter};
+use cmis_app::member_admission::{self, Application, InfoQuery};
+use cmis_app::review::{self, QueueFilter};
 use cmis_app::{Actor, AppError, auth};
-use cmis_domain::admission::{AdmissionAction, AdmissionState};
+use cmis_domain::member_admission::{AdmissionAction, AdmissionState, MemberAdmission};
 use cmis_domain::profile::Profile;
 use cmis_domain::{ResidentId, UserType};
 
@@ -44,7 +45,7 @@ pub fn profile(seq: u16) -> Profile {
 pub fn application(p: Profile) -> Application {
     Application {
         profile: p,
-        declarations: (0..admission::DECLARATIONS.len()).collect(),
+        declarations: (0..member_admission::DECLARATIONS.len()).collect(),
         photo: Some(("photo.jpg".into(), Bytes::from_static(PHOTO))),
     }
 }
@@ -63,29 +64,44 @@ fn field(e: AppError, key: &str) -> String {
     }
 }
 
+/// A reviewer's decision on an application, through the review kernel.
+pub async fn decide(
+    t: &TestApp,
+    actor: &Actor,
+    id: i32,
+    action: AdmissionAction,
+    reason: &str,
+) -> Result<AdmissionState, AppError> {
+    review::decide::<MemberAdmission>(&t.app, actor, id, action, reason, &[]).await
+}
+
 /// The local association approves and CICPA confirms the application.
 pub async fn confirm(t: &TestApp, business_no: &str) {
     let id = id_of(t, business_no).await;
-    admission::decide(&t.app, &staff(t, "staff33").await, id, AdmissionAction::LocalApprove, "").await.unwrap();
-    admission::decide(&t.app, &staff(t, "staffcicpa").await, id, AdmissionAction::CicpaConfirm, "").await.unwrap();
+    decide(t, &staff(t, "staff33").await, id, AdmissionAction::LocalApprove, "").await.unwrap();
+    decide(t, &staff(t, "staffcicpa").await, id, AdmissionAction::CicpaConfirm, "").await.unwrap();
 }
 
 /// The local association returns the application.
 pub async fn return_it(t: &TestApp, business_no: &str) {
     let id = id_of(t, business_no).await;
-    admission::decide(&t.app, &staff(t, "staff33").await, id, AdmissionAction::LocalReturn, "请补充工作单位全称")
-        .await
-        .unwrap();
+    decide(t, &staff(t, "staff33").await, id, AdmissionAction::LocalReturn, "请补充工作单位全称").await.unwrap();
 }
 
 async fn id_of(t: &TestApp, business_no: &str) -> i32 {
-    use cmis_store::entity::admission_application as row;
+    use cmis_store::entity::member_admission as row;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    row::Entity::find().filter(row::Column::BusinessNo.eq(business_no)).one(t.app.db.conn()).await.unwrap().unwrap().id
+    row::Entity::find()
+        .filter(row::Column::BusinessNo.eq(business_no))
+        .one(t.app.db.conn())
+        .await
+        .unwrap()
+        .unwrap()
+        .case_id
 }
 
 /// 会员编号, 登录名 and 初始密码, as 基本信息查询 shows them to the applicant.
-pub async fn credentials_of(t: &TestApp, p: &cmis_domain::profile::Profile) -> admission::Credentials {
+pub async fn credentials_of(t: &TestApp, p: &cmis_domain::profile::Profile) -> member_admission::Credentials {
     let q = InfoQuery {
         name: p.name.clone(),
         id_type: p.id_type.clone(),
@@ -93,19 +109,19 @@ pub async fn credentials_of(t: &TestApp, p: &cmis_domain::profile::Profile) -> a
         qualification_method: p.qualification_method.clone(),
         exam_cert_no: p.exam_cert_no.clone(),
     };
-    admission::progress_by_info(&t.app, &q).await.unwrap().credentials.unwrap()
+    member_admission::progress_by_info(&t.app, &q).await.unwrap().credentials.unwrap()
 }
 
 #[tokio::test]
 async fn a_valid_application_gets_a_business_number_and_waits_for_the_local_association() {
     let t = TestApp::new().await;
-    let no = admission::submit(&t.app, application(profile(11))).await.unwrap();
+    let no = member_admission::submit(&t.app, application(profile(11))).await.unwrap();
     assert_eq!(no.len(), 18, "the date and ten random digits: {no}");
-    let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    let p = member_admission::progress_by_business_no(&t.app, &no).await.unwrap();
     assert_eq!(p.state.label(), "地方注协待审核");
     assert_eq!(p.association, "浙江省注册会计师协会");
     assert!(p.credentials.is_none());
-    let second = admission::submit(&t.app, application(profile(13))).await.unwrap();
+    let second = member_admission::submit(&t.app, application(profile(13))).await.unwrap();
     assert_eq!(second[..8], no[..8], "the same day");
     assert_ne!(second.parse::<u64>().unwrap(), no.parse::<u64>().unwrap() + 1, "the next number cannot be guessed");
 }
@@ -117,7 +133,7 @@ async fn the_form_rules_and_uniqueness_are_checked_before_anything_is_saved() {
     a.declarations.pop();
     a.photo = Some(("x.pdf".into(), Bytes::from_static(b"%PDF-1.4")));
     a.profile.region = "4401".into();
-    let e = admission::submit(&t.app, a).await.unwrap_err();
+    let e = member_admission::submit(&t.app, a).await.unwrap_err();
     let AppError::Invalid(f) = e else { panic!() };
     assert_eq!(f.get("declarations"), Some("请阅读并勾选全部声明事项"));
     assert_eq!(f.get("photo"), Some("照片应为jpg或png格式的图片"));
@@ -125,7 +141,7 @@ async fn the_form_rules_and_uniqueness_are_checked_before_anything_is_saved() {
 
     let mut a = application(profile(21));
     a.photo = None;
-    assert_eq!(field(admission::submit(&t.app, a).await.unwrap_err(), "photo"), "请上传本人近期免冠证件照片");
+    assert_eq!(field(member_admission::submit(&t.app, a).await.unwrap_err(), "photo"), "请上传本人近期免冠证件照片");
 
     // An ID that belongs to a member.
     let m = {
@@ -139,27 +155,27 @@ async fn the_form_rules_and_uniqueness_are_checked_before_anything_is_saved() {
     p.birth_date = Some(id.birth_date());
     p.sex = id.sex().code().into();
     assert_eq!(
-        field(admission::submit(&t.app, application(p)).await.unwrap_err(), "id_number"),
+        field(member_admission::submit(&t.app, application(p)).await.unwrap_err(), "id_number"),
         "该证件号码已是非执业会员，无需重复申请"
     );
     let mut p = profile(25);
     p.exam_cert_no = m.exam_cert_no.clone().unwrap();
     assert_eq!(
-        field(admission::submit(&t.app, application(p)).await.unwrap_err(), "exam_cert_no"),
+        field(member_admission::submit(&t.app, application(p)).await.unwrap_err(), "exam_cert_no"),
         "该全科合格证号已属于一名会员，请核对"
     );
 
     // An ID with an application under way.
-    let no = admission::submit(&t.app, application(profile(27))).await.unwrap();
+    let no = member_admission::submit(&t.app, application(profile(27))).await.unwrap();
     let mut again = profile(27);
     again.exam_cert_no = "QZ233399999".into();
-    let msg = field(admission::submit(&t.app, application(again)).await.unwrap_err(), "id_number");
+    let msg = field(member_admission::submit(&t.app, application(again)).await.unwrap_err(), "id_number");
     assert!(msg.contains(&no), "{msg}");
 
     let n = {
-        use cmis_store::entity::admission_application;
+        use cmis_store::entity::member_admission as payload;
         use sea_orm::{EntityTrait, PaginatorTrait};
-        admission_application::Entity::find().count(t.app.db.conn()).await.unwrap()
+        payload::Entity::find().count(t.app.db.conn()).await.unwrap()
     };
     assert_eq!(n, 1, "nothing saved half-way");
 }
@@ -167,36 +183,31 @@ async fn the_form_rules_and_uniqueness_are_checked_before_anything_is_saved() {
 #[tokio::test]
 async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_the_password() {
     let t = TestApp::new().await;
-    let no = admission::submit(&t.app, application(profile(31))).await.unwrap();
+    let no = member_admission::submit(&t.app, application(profile(31))).await.unwrap();
     let zj = staff(&t, "staff33").await;
     let cicpa = staff(&t, "staffcicpa").await;
 
-    let q = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap();
+    let queue = |a: Actor| {
+        let t = &t;
+        async move { review::queue::<MemberAdmission>(&t.app, &a, &QueueFilter::default()).await.unwrap().rows }
+    };
+    let q = queue(zj.clone()).await;
     assert_eq!(q.total, 1);
     let row = &q.items[0];
-    assert_eq!((row.business_no.as_str(), row.days_left), (no.as_str(), Some(20)));
-    assert!(row.id_number.contains("********"), "masked in the list");
-    assert_eq!(admission::queue(&t.app, &cicpa, &QueueFilter::default()).await.unwrap().total, 0);
+    assert_eq!((row.case.number.as_str(), row.days_left), (no.as_str(), Some(20)));
+    assert!(row.cells[0].contains("********"), "masked in the list");
+    assert_eq!(queue(cicpa.clone()).await.total, 0);
+    let id = row.case.id;
 
-    // Only the province's own staff, and not a city, may decide.
-    for other in ["staff44", "staff4401"] {
-        let a = staff(&t, other).await;
-        assert!(
-            matches!(
-                admission::decide(&t.app, &a, row.id, AdmissionAction::LocalApprove, "").await,
-                Err(AppError::Forbidden)
-            ),
-            "{other}"
-        );
-    }
-    assert!(matches!(
-        admission::decide(&t.app, &cicpa, row.id, AdmissionAction::LocalApprove, "").await,
-        Err(AppError::Forbidden)
-    ));
-    assert!(matches!(
-        admission::decide(&t.app, &zj, row.id, AdmissionAction::CicpaConfirm, "").await,
-        Err(AppError::Forbidden)
-    ));
+    // Only the province's own staff may decide: another province and a city
+    // are out of scope (as if the application did not exist).
+    let e = decide(&t, &staff(&t, "staff44").await, id, AdmissionAction::LocalApprove, "").await;
+    assert!(matches!(e, Err(AppError::NotFound(_))), "another province");
+    let e = decide(&t, &staff(&t, "staff4401").await, id, AdmissionAction::LocalApprove, "").await;
+    assert!(matches!(e, Err(AppError::Forbidden)), "a city does not review admissions");
+    let e = decide(&t, &cicpa, id, AdmissionAction::LocalApprove, "").await;
+    assert!(matches!(e, Err(AppError::Forbidden)));
+    assert!(matches!(decide(&t, &zj, id, AdmissionAction::CicpaConfirm, "").await, Err(AppError::Forbidden)));
 
     let mut browser_zj = t.client();
     browser_zj.login("staff", "staff33", PASSWORD).await;
@@ -204,18 +215,18 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
         between(&browser_zj.get("/home").await.body, "data-testid=\"awaiting\">", "<"),
         "入会申请审核：待本单位办理 1 件"
     );
-    let s = admission::decide(&t.app, &zj, row.id, AdmissionAction::LocalApprove, "").await.unwrap();
+    let s = decide(&t, &zj, id, AdmissionAction::LocalApprove, "").await.unwrap();
     assert!(browser_zj.get("/home").await.body.contains("待本单位办理 0 件"));
     assert_eq!(s, AdmissionState::LocalApproved);
     assert_eq!(
-        admission::progress_by_business_no(&t.app, &no).await.unwrap().state.label(),
+        member_admission::progress_by_business_no(&t.app, &no).await.unwrap().state.label(),
         "地方注协审核通过待中注协确认"
     );
-    let q = admission::queue(&t.app, &cicpa, &QueueFilter::default()).await.unwrap();
+    let q = queue(cicpa.clone()).await;
     assert_eq!((q.total, q.items[0].days_left), (1, Some(10)));
 
-    admission::decide(&t.app, &cicpa, row.id, AdmissionAction::CicpaConfirm, "").await.unwrap();
-    let p = admission::progress_by_info(
+    decide(&t, &cicpa, id, AdmissionAction::CicpaConfirm, "").await.unwrap();
+    let p = member_admission::progress_by_info(
         &t.app,
         &InfoQuery {
             name: "周晓梅".into(),
@@ -232,7 +243,8 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
     assert_eq!(c.login_name, c.cert_no);
     assert!(c.cert_no.starts_with("33"), "numbered in Zhejiang: {}", c.cert_no);
     let initial = c.initial_password.unwrap();
-    let by_number = admission::progress_by_business_no(&t.app, &p.business_no).await.unwrap().credentials.unwrap();
+    let by_number =
+        member_admission::progress_by_business_no(&t.app, &p.business_no).await.unwrap().credentials.unwrap();
     assert_eq!(
         (by_number.initial_password, by_number.password_withheld),
         (None, true),
@@ -244,91 +256,94 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
 
     let mut browser = t.client();
     assert_eq!(browser.login("member", &c.login_name, &initial).await.location(), "/account/password");
-    let again = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    let again = member_admission::progress_by_business_no(&t.app, &no).await.unwrap();
     assert_eq!(again.credentials.unwrap().initial_password, None, "shown only until the first login");
-    assert!(t.app.senders.sms.send_sms("x", "y").await.is_ok());
-    let sent = cmis_app::notify::recent(&t.app, 10).await.unwrap();
+    let sent = cmis_app::deliveries::recent(&t.app, 10).await.unwrap();
     assert!(sent.iter().any(|m| m.recipient == "13912345678" && m.body.contains(&c.cert_no)));
 }
 
 #[tokio::test]
 async fn a_returned_application_is_corrected_and_resubmitted_under_the_same_number() {
     let t = TestApp::new().await;
-    let no = admission::submit(&t.app, application(profile(41))).await.unwrap();
+    let no = member_admission::submit(&t.app, application(profile(41))).await.unwrap();
     let zj = staff(&t, "staff33").await;
-    let id = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap().items[0].id;
-    let e = admission::decide(&t.app, &zj, id, AdmissionAction::LocalReturn, " ").await.unwrap_err();
+    let id =
+        review::queue::<MemberAdmission>(&t.app, &zj, &QueueFilter::default()).await.unwrap().rows.items[0].case.id;
+    let e = decide(&t, &zj, id, AdmissionAction::LocalReturn, " ").await.unwrap_err();
     assert_eq!(field(e, "reason"), "请填写原因");
-    admission::decide(&t.app, &zj, id, AdmissionAction::LocalReturn, "工作单位请填写全称").await.unwrap();
+    decide(&t, &zj, id, AdmissionAction::LocalReturn, "工作单位请填写全称").await.unwrap();
 
-    let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    let p = member_admission::progress_by_business_no(&t.app, &no).await.unwrap();
     assert_eq!((p.state.label(), p.return_reason.as_deref()), ("地方注协退回", Some("工作单位请填写全称")));
-    let sms = cmis_app::notify::recent(&t.app, 5).await.unwrap();
+    let sms = cmis_app::deliveries::recent(&t.app, 5).await.unwrap();
     assert!(sms[0].body.contains("工作单位请填写全称"));
 
     let id_number = profile(41).id_number;
-    let wrong = admission::returned_for_edit(&t.app, &no, "11010519491231002X").await.unwrap_err();
+    let wrong = member_admission::returned_for_edit(&t.app, &no, "11010519491231002X").await.unwrap_err();
     assert_eq!(field(wrong, "id_number"), "业务编号或证件号码不正确，请核对");
-    let unknown = admission::returned_for_edit(&t.app, "202601010000000000", &id_number).await.unwrap_err();
+    let unknown = member_admission::returned_for_edit(&t.app, "202601010000000000", &id_number).await.unwrap_err();
     assert_eq!(field(unknown, "id_number"), "业务编号或证件号码不正确，请核对", "the same answer");
-    let mut p = admission::returned_for_edit(&t.app, &no, &id_number).await.unwrap();
+    let mut p = member_admission::returned_for_edit(&t.app, &no, &id_number).await.unwrap();
     assert_eq!(p.work_unit, "浙江某集团有限公司");
     p.work_unit = "浙江某集团有限公司杭州分公司".into();
     let a = Application { photo: None, ..application(p) };
-    admission::resubmit(&t.app, &no, &id_number, a).await.unwrap();
+    member_admission::resubmit(&t.app, &no, &id_number, a).await.unwrap();
 
-    let p = admission::progress_by_business_no(&t.app, &no).await.unwrap();
+    let p = member_admission::progress_by_business_no(&t.app, &no).await.unwrap();
     assert_eq!(p.state, AdmissionState::Submitted);
     assert_eq!(p.trail.last().unwrap().node, "申请人再次提交");
-    let d = admission::detail(&t.app, &zj, id).await.unwrap();
+    let d = member_admission::sent(&t.app, &zj, id).await.unwrap();
     assert_eq!(d.profile.work_unit, "浙江某集团有限公司杭州分公司");
-    assert_eq!(d.actions.len(), 3);
+    assert_eq!(review::open::<MemberAdmission>(&t.app, &zj, id).await.unwrap().decisions.len(), 3);
     // Resubmitting what was not returned is refused.
     let again = Application { photo: None, ..application(d.profile.clone()) };
-    assert!(matches!(admission::resubmit(&t.app, &no, &id_number, again).await, Err(AppError::Refused(_))));
+    assert!(matches!(member_admission::resubmit(&t.app, &no, &id_number, again).await, Err(AppError::Refused(_))));
     // And a refusal is final.
-    admission::decide(&t.app, &zj, id, AdmissionAction::LocalReject, "不符合入会条件").await.unwrap();
-    let e = admission::decide(&t.app, &zj, id, AdmissionAction::LocalApprove, "").await.unwrap_err();
-    assert_eq!(e.to_string(), "该申请当前状态为“不予通过”，不能进行此操作");
+    decide(&t, &zj, id, AdmissionAction::LocalReject, "不符合入会条件").await.unwrap();
+    let e = decide(&t, &zj, id, AdmissionAction::LocalApprove, "").await.unwrap_err();
+    assert_eq!(e.to_string(), "该申请当前状态为“不予通过”，不能办理“通过”");
 }
 
 #[tokio::test]
 async fn the_queue_filters_by_keyword_and_overdue() {
-    use cmis_store::entity::admission_application;
+    use cmis_store::entity::review_case;
     use sea_orm::sea_query::Expr;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let t = TestApp::new().await;
-    let first = admission::submit(&t.app, application(profile(51))).await.unwrap();
+    let first = member_admission::submit(&t.app, application(profile(51))).await.unwrap();
     let mut p = profile(53);
     p.name = "陈立".into();
-    admission::submit(&t.app, application(p)).await.unwrap();
-    admission_application::Entity::update_many()
-        .col_expr(admission_application::Column::Deadline, Expr::value(t.app.today() - chrono::Duration::days(30)))
-        .filter(admission_application::Column::BusinessNo.eq(&first))
+    member_admission::submit(&t.app, application(p)).await.unwrap();
+    review_case::Entity::update_many()
+        .col_expr(review_case::Column::Deadline, Expr::value(t.app.today() - chrono::Duration::days(30)))
+        .filter(review_case::Column::Id.eq(id_of(&t, &first).await))
         .exec(t.app.db.conn())
         .await
         .unwrap();
     let zj = staff(&t, "staff33").await;
-    let all = admission::queue(&t.app, &zj, &QueueFilter::default()).await.unwrap();
+    let queue = |f: QueueFilter| {
+        let zj = zj.clone();
+        let t = &t;
+        async move { review::queue::<MemberAdmission>(&t.app, &zj, &f).await.map(|q| q.rows) }
+    };
+    let all = queue(QueueFilter::default()).await.unwrap();
     assert_eq!(all.total, 2);
-    assert_eq!(all.items[0].business_no, first, "overdue first");
+    assert_eq!(all.items[0].case.number, first, "overdue first");
     assert!(all.items[0].days_left.unwrap() < 0);
-    let overdue = admission::queue(&t.app, &zj, &QueueFilter { overdue: true, ..Default::default() }).await.unwrap();
+    let overdue = queue(QueueFilter { overdue: true, ..Default::default() }).await.unwrap();
     assert_eq!(overdue.total, 1);
-    let by_name =
-        admission::queue(&t.app, &zj, &QueueFilter { keyword: "陈立".into(), ..Default::default() }).await.unwrap();
+    let by_name = queue(QueueFilter { keyword: "陈立".into(), ..Default::default() }).await.unwrap();
     assert_eq!(by_name.total, 1);
-    let by_id = admission::queue(&t.app, &zj, &QueueFilter { keyword: profile(51).id_number, ..Default::default() })
-        .await
-        .unwrap();
-    assert_eq!(by_id.items[0].business_no, first);
+    let by_id = queue(QueueFilter { keyword: profile(51).id_number, ..Default::default() }).await.unwrap();
+    assert_eq!(by_id.items[0].case.number, first);
     let member = staff(&t, &t.login_of(UserType::NonPracticingMember).await).await;
-    assert!(matches!(admission::queue(&t.app, &member, &QueueFilter::default()).await, Err(AppError::Forbidden)));
+    let refused = review::queue::<MemberAdmission>(&t.app, &member, &QueueFilter::default()).await;
+    assert!(matches!(refused, Err(AppError::Forbidden)));
 }
 
 #[tokio::test]
 async fn every_field_rule_refuses_through_the_submission_on_this_database() {
-    use cmis_store::entity::admission_application;
+    use cmis_store::entity::member_admission as payload;
     use sea_orm::{EntityTrait, PaginatorTrait};
     let t = TestApp::new().await;
     type Change = fn(&mut Profile);
@@ -379,12 +394,12 @@ async fn every_field_rule_refuses_through_the_submission_on_this_database() {
     for (field, change, message) in cases {
         let mut p = profile(81);
         change(&mut p);
-        let e = admission::submit(&t.app, application(p)).await.unwrap_err();
+        let e = member_admission::submit(&t.app, application(p)).await.unwrap_err();
         // The upper bound of the exam year is this year.
         let expected = message.replace("2026", &chrono::Datelike::year(&t.app.today()).to_string());
         assert_eq!(field_of(e, field), expected, "{field}");
     }
-    let n = admission_application::Entity::find().count(t.app.db.conn()).await.unwrap();
+    let n = payload::Entity::find().count(t.app.db.conn()).await.unwrap();
     assert_eq!(n, 0, "no refused application was saved");
 }
 

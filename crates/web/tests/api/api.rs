@@ -65,8 +65,8 @@ async fn organisations_and_the_openapi_document_are_public() {
         "/me",
         "/organisations",
         "/captcha",
-        "/admission/applications",
-        "/admission/progress/by-info",
+        "/member-admission/applications",
+        "/member-admission/progress/by-info",
         "/password/start",
         "/password/reset",
         "/me/profile",
@@ -83,26 +83,26 @@ async fn a_mini_program_applies_and_follows_its_application() {
     use base64::Engine;
     let t = TestApp::new().await;
     let mut c = t.client();
-    let (_, d) = c.json("GET", "/api/v1/admission/declarations", None, json!(null)).await;
+    let (_, d) = c.json("GET", "/api/v1/member-admission/declarations", None, json!(null)).await;
     let n = d["declarations"].as_array().unwrap().len();
     let profile = serde_json::to_value(crate::admission::profile(61)).unwrap();
     let photo = base64::engine::general_purpose::STANDARD.encode(crate::admission::PHOTO);
     let mut body = json!({ "profile": profile, "declarations": (0..n).collect::<Vec<_>>(), "photo_base64": photo, "captcha_id": api_captcha(&mut c).await, "captcha": "bad" });
-    let (s, e) = c.json("POST", "/api/v1/admission/applications", None, body.clone()).await;
+    let (s, e) = c.json("POST", "/api/v1/member-admission/applications", None, body.clone()).await;
     assert_eq!((s.as_u16(), e["fields"]["captcha"].as_str()), (422, Some("验证码错误或已过期，请刷新后重新输入")));
     body["captcha_id"] = json!(api_captcha(&mut c).await);
     body["captcha"] = json!(CAPTCHA);
     body["profile"]["postal_code"] = json!("123");
-    let (s, e) = c.json("POST", "/api/v1/admission/applications", None, body.clone()).await;
+    let (s, e) = c.json("POST", "/api/v1/member-admission/applications", None, body.clone()).await;
     assert_eq!((s.as_u16(), e["fields"]["postal_code"].as_str()), (422, Some("邮政编码应为6位数字")));
     body["captcha_id"] = json!(api_captcha(&mut c).await);
     body["profile"]["postal_code"] = json!("310012");
-    let (s, out) = c.json("POST", "/api/v1/admission/applications", None, body).await;
+    let (s, out) = c.json("POST", "/api/v1/member-admission/applications", None, body).await;
     assert_eq!(s, 200, "{out}");
     let no = out["business_no"].as_str().unwrap().to_owned();
 
     let q = json!({ "business_no": no, "captcha_id": api_captcha(&mut c).await, "captcha": CAPTCHA });
-    let (s, p) = c.json("POST", "/api/v1/admission/progress/by-number", None, q).await;
+    let (s, p) = c.json("POST", "/api/v1/member-admission/progress/by-number", None, q).await;
     assert_eq!((s.as_u16(), p["state_label"].as_str()), (200, Some("地方注协待审核")));
     assert_eq!(p["trail"][0]["node"], "申请人提交申请");
 }
@@ -132,7 +132,7 @@ async fn a_mini_program_recovers_a_password_and_edits_the_profile() {
     let (s, _) =
         c.json("POST", "/api/v1/password/sms", None, json!({ "recovery_token": token, "mobile": mobile })).await;
     assert_eq!(s, 204);
-    let sms = cmis_app::notify::recent(&t.app, 1).await.unwrap().remove(0);
+    let sms = cmis_app::deliveries::recent(&t.app, 1).await.unwrap().remove(0);
     let i = sms.body.find("验证码").unwrap() + "验证码".len();
     let code = &sms.body[i..i + 6];
     let (s, _) =

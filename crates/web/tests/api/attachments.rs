@@ -49,7 +49,7 @@ async fn downloads_are_for_the_uploader_and_staff_over_them_only() {
 
     let mut cpa = t.client();
     cpa.login("cpa", &t.login_of(UserType::Cpa).await, PASSWORD).await;
-    assert_eq!(cpa.get(&path).await.status, 403);
+    assert_eq!(cpa.get(&path).await.status, 404, "another's file, as if absent");
 
     // The first demo member belongs to Guangdong (广州).
     let mut gd = t.client();
@@ -60,7 +60,7 @@ async fn downloads_are_for_the_uploader_and_staff_over_them_only() {
     assert_eq!(national.get(&path).await.status, 200);
     let mut beijing = t.client();
     beijing.login("staff", "staff11", PASSWORD).await;
-    assert_eq!(beijing.get(&path).await.status, 403);
+    assert_eq!(beijing.get(&path).await.status, 404, "out of scope, as if absent");
 
     let mut anonymous = t.client();
     assert_eq!(anonymous.get(&path).await.location(), "/?expired=1");

@@ -1,10 +1,10 @@
 //! 非执业会员年检: every transition, its refusals, fees and the payment
 //! protocol, the ledger import, the QR code and the export.
 
-use cmis_app::inspection::{learning, qr};
+use cmis_app::member_inspection::{learning, qr};
 use cmis_app::payment::{self, Notification};
-use cmis_domain::UserType;
-use cmis_store::entity::{annual_inspection, fee_payment, user};
+use cmis_domain::{Hours, UserType};
+use cmis_store::entity::{fee_payment, member_inspection, review_case, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::*;
@@ -32,7 +32,7 @@ fn profile_form(go: &'static str) -> Vec<(&'static str, &'static str)> {
 /// CICPA opens the window of the year inspected now for all of this year
 /// (by default it opens on 29 May), so that members may apply on any test date.
 async fn open_window(t: &TestApp) {
-    use cmis_app::inspection::settings::{self, InspectionSettings, SettingsForm};
+    use cmis_app::member_inspection::settings::{self, InspectionSettings, SettingsForm};
     let cicpa = cmis_app::auth::actor_for(&t.app, t.login_id("staffcicpa").await).await.unwrap().unwrap();
     let mut form = SettingsForm::from_settings(&InspectionSettings::builtin(cicpa.association_id, inspected()));
     (form.window_start, form.window_end) = (years("{N}-01-01"), years("{N}-12-31"));
@@ -46,12 +46,12 @@ async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
     assert!(login.starts_with("44"), "the first demo member is Guangdong's");
     let mut m = t.client();
     m.login("member", &login, PASSWORD).await;
-    let r = m.get("/inspection/apply").await;
-    assert_eq!(r.location(), "/inspection/profile", "完善信息 comes first");
-    let page = m.get("/inspection/profile").await.body;
+    let r = m.get("/member-inspection/apply").await;
+    assert_eq!(r.location(), "/member-inspection/profile", "完善信息 comes first");
+    let page = m.get("/member-inspection/profile").await.body;
     assert!(page.contains("请先完善个人信息"), "missing fields are named");
-    let r = m.post("/inspection/profile", &profile_form("apply")).await;
-    assert_eq!(r.location(), "/inspection/apply", "{}", r.body);
+    let r = m.post("/member-inspection/profile", &profile_form("apply")).await;
+    assert_eq!(r.location(), "/member-inspection/apply", "{}", r.body);
     let mut s = t.client();
     s.login("staff", "staff44", PASSWORD).await;
     (m, s, login)
@@ -60,7 +60,7 @@ async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
 /// 年检设置 for the year inspected now, saved by staff: the window from 1 January of this year to `end`.
 async fn save_settings(s: &mut Client, end: &str, fee: &str, materials: &str, notice: &str) -> Response {
     s.post(
-        years("/association/inspection-settings?year={Y}").as_str(),
+        years("/association/member-inspection-settings?year={Y}").as_str(),
         &[
             ("window_start", years("{N}-01-01").as_str()),
             ("window_end", end),
@@ -92,9 +92,10 @@ async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
     assert!(r.location().contains("saved=1"), "{}", r.body);
 }
 
-async fn application(t: &TestApp, cert: &str) -> annual_inspection::Model {
-    annual_inspection::Entity::find()
-        .filter(annual_inspection::Column::CertNo.eq(cert))
+async fn application(t: &TestApp, cert: &str) -> review_case::Model {
+    review_case::Entity::find()
+        .filter(review_case::Column::Kind.eq("member_inspection"))
+        .filter(review_case::Column::Number.eq(cert))
         .one(t.app.db.conn())
         .await
         .unwrap()
@@ -115,22 +116,22 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     let (mut m, mut s, cert) = member_and_staff(&t).await;
 
     // Short of hours: told how many remain, and the submission is refused.
-    let page = m.get("/inspection/apply").await.body;
+    let page = m.get("/member-inspection/apply").await.body;
     assert!(page.contains("累计应完成学时") && page.contains("还需完成"), "{page}");
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     assert!(r.body.contains("还需完成"), "refused for hours: {}", r.body);
     add_hours(&mut s, &cert, "30").await;
     add_hours(&mut s, &cert, "12.5").await;
-    let page = m.get("/inspection/apply").await.body;
+    let page = m.get("/member-inspection/apply").await.body;
     assert!(page.contains("42.50") && !page.contains("还需完成"), "hours come from the ledger");
     assert!(page.contains(">去支付<"), "{page}");
 
     // 确认已缴费 → 待确认 until the province confirms.
-    let r = m.post("/inspection/fee-paid", &[]).await;
+    let r = m.post("/member-inspection/fee-paid", &[]).await;
     assert!(r.location().contains("fee=pending_confirmation"));
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     assert!(r.body.contains("会费待确认"), "{}", r.body);
-    let fees = s.get("/association/inspection-fees").await.body;
+    let fees = s.get("/association/member-inspection-fees").await.body;
     assert!(fees.contains(&cert), "in the fee-confirmation queue");
     let fee_id = fee_payment::Entity::find()
         .filter(fee_payment::Column::Status.eq("pending_confirmation"))
@@ -139,42 +140,43 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
         .unwrap()
         .unwrap()
         .id;
-    let r = s.post("/association/inspection-fees", &[("id", &fee_id.to_string())]).await;
-    assert_eq!(r.location(), "/association/inspection-fees?confirmed=1");
+    let r = s.post("/association/member-inspection-fees", &[("id", &fee_id.to_string())]).await;
+    assert_eq!(r.location(), "/association/member-inspection-fees?confirmed=1");
 
     // No commitment, no application.
-    let r = m.post("/inspection/apply", &[]).await;
+    let r = m.post("/member-inspection/apply", &[]).await;
     assert!(r.body.contains("请阅读并勾选承诺书"));
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
-    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
     let done = m.get(r.location()).await.body;
     assert!(done.contains("申请成功，请明年按时参加年检。"));
     assert_eq!(state_of(&t, &cert).await, "submitted");
 
     // Applying twice for a year is refused.
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     assert!(r.body.contains(years("{Y}年度年检已申请").as_str()), "{}", r.body);
     // So is deferring now.
-    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "出国")]).await;
+    let r = m.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "出国")]).await;
     assert!(r.body.contains(years("{Y}年度年检已申请").as_str()));
 
     // The queue lists it; a return needs a reason, and may name what to fix.
     let id = inspection_id(&t, &cert).await;
-    let queue = s.get("/association/inspections").await.body;
+    let queue = s.get("/association/member-inspections").await.body;
     assert!(queue.contains(&cert));
-    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "return"), ("reason", "")]).await;
+    let r =
+        s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "return"), ("reason", "")]).await;
     assert!(r.body.contains("请填写退回原因"));
     assert_eq!(state_of(&t, &cert).await, "submitted", "nothing saved");
     let r = s
         .post(
-            &format!("/association/inspections/{id}/decide"),
+            &format!("/association/member-inspections/{id}/decide"),
             &[("action", "return"), ("reason", "通讯地址不完整"), ("item", "通讯地址")],
         )
         .await;
     assert!(r.location().ends_with("done=return"), "{}", r.body);
     assert_eq!(state_of(&t, &cert).await, "returned");
     // Deciding what is not waiting is refused.
-    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    let r = s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "pass")]).await;
     assert!(r.body.contains("不能办理"), "{}", r.body);
 
     // The member hears of it, sees the tile marked, and 再次申请 shows the reason.
@@ -182,20 +184,20 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     assert!(home.contains("已退回"));
     let msgs = m.get("/messages").await.body;
     assert!(msgs.contains(years("{Y}年度年检：地方注协退回").as_str()));
-    let page = m.get("/inspection/apply").await.body;
+    let page = m.get("/member-inspection/apply").await.body;
     assert!(page.contains("通讯地址不完整") && page.contains("需修改：通讯地址"), "{page}");
-    let outbox = cmis_app::notify::recent(&t.app, 10).await.unwrap();
+    let outbox = cmis_app::deliveries::recent(&t.app, 10).await.unwrap();
     assert!(outbox.iter().any(|o| o.body.contains("已被退回")), "and by SMS");
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
-    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
     assert_eq!(inspection_id(&t, &cert).await, id, "the same application, with its history");
 
-    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    let r = s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "pass")]).await;
     assert!(r.location().ends_with("done=pass"));
     assert_eq!(state_of(&t, &cert).await, "passed");
 
     // 年检信息查询 with the trail of four steps.
-    let view = m.get(&format!("/inspection/{id}")).await.body;
+    let view = m.get(&format!("/member-inspection/{id}")).await.body;
     for node in [
         "非执业会员提交年检申请",
         "地方注协非执业会员审核退回",
@@ -205,16 +207,16 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
         assert!(view.contains(node), "{node}");
     }
     assert!(view.contains("广东省注册会计师协会"), "办理单位");
-    let hist = m.get(years("/inspection/history?year={Y}&state=passed").as_str()).await.body;
+    let hist = m.get(years("/member-inspection/history?year={Y}&state=passed").as_str()).await.body;
     assert!(hist.contains("年检通过"));
-    let none = m.get("/inspection/history?state=returned").await.body;
+    let none = m.get("/member-inspection/history?state=returned").await.body;
     assert!(none.contains("暂无年检记录"));
 
     // Another member cannot open it; staff of another province cannot either.
     let mut other = t.client();
     other.login("staff", "staff11", PASSWORD).await;
-    assert_eq!(other.get(&format!("/association/inspections/{id}")).await.status, 404);
-    let r = other.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert_eq!(other.get(&format!("/association/member-inspections/{id}")).await.status, 404);
+    let r = other.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "pass")]).await;
     assert_eq!(r.status, 404);
 
     // The QR code: the same every time, signed, opening the results.
@@ -223,7 +225,7 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     assert_eq!(qr::verify_with(&t.app.signer.verifying_key(), &p1), Some(cert.clone()));
     let forged = p1.replacen(&cert, "44202600999", 1);
     assert_eq!(qr::verify_with(&t.app.signer.verifying_key(), &forged), None);
-    let png = m.get("/inspection/qr.png").await;
+    let png = m.get("/member-inspection/qr.png").await;
     assert_eq!(png.headers.get("content-type").unwrap(), "image/png");
     let public = t.client().get(&format!("/q/{p1}")).await;
     assert!(public.body.contains(years("{Y}").as_str()) && public.body.contains("年检通过"), "{}", public.body);
@@ -240,18 +242,18 @@ async fn m_name(t: &TestApp, cert: &str) -> String {
 async fn deferral_is_returned_and_then_approved() {
     let t = TestApp::new().await;
     let (mut m, mut s, cert) = member_and_staff(&t).await;
-    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "")]).await;
+    let r = m.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "")]).await;
     assert!(r.body.contains("请填写暂缓原因") && r.body.contains("请上传暂缓证明材料"), "{}", r.body);
-    let r = m.multipart("/inspection/proofs", &[("notes.txt", b"plain text")]).await;
+    let r = m.multipart("/member-inspection/proofs", &[("notes.txt", b"plain text")]).await;
     assert!(r.body.contains("不是允许的文件类型"), "checked by content");
-    let r = m.multipart("/inspection/proofs", &[("出国证明.pdf", PDF)]).await;
-    assert_eq!(r.location(), "/inspection/defer/reason?agreed=1");
-    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "出国（境）工作超过6个月")]).await;
-    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let r = m.multipart("/member-inspection/proofs", &[("出国证明.pdf", PDF)]).await;
+    assert_eq!(r.location(), "/member-inspection/defer/reason?agreed=1");
+    let r = m.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "出国（境）工作超过6个月")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
     assert_eq!(state_of(&t, &cert).await, "deferral_submitted");
     let id = inspection_id(&t, &cert).await;
 
-    let detail = s.get(&format!("/association/inspections/{id}")).await.body;
+    let detail = s.get(&format!("/association/member-inspections/{id}")).await.body;
     assert!(detail.contains("出国证明.pdf") && detail.contains("?inline=1"), "the proof shows in the page");
     // The member's city association looks (and sees the proof) but does not decide.
     let file_id = between(&detail, "<iframe src=\"/attachments/", "?inline=1").to_owned();
@@ -272,35 +274,37 @@ async fn deferral_is_returned_and_then_approved() {
     };
     let mut c = t.client();
     c.login("staff", &format!("staff{city}"), PASSWORD).await;
-    let seen = c.get(&format!("/association/inspections/{id}")).await.body;
+    let seen = c.get(&format!("/association/member-inspections/{id}")).await.body;
     assert!(seen.contains("出国证明.pdf") && !seen.contains("暂缓通过"), "read-only for the city");
     assert_eq!(c.get(&format!("/attachments/{file_id}?inline=1")).await.status, 200);
     let other = if city == "4401" { "4402" } else { "4401" };
     let mut o = t.client();
     o.login("staff", &format!("staff{other}"), PASSWORD).await;
-    assert_eq!(o.get(&format!("/association/inspections/{id}")).await.status, 404);
-    assert_eq!(o.get(&format!("/attachments/{file_id}")).await.status, 403);
-    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert_eq!(o.get(&format!("/association/member-inspections/{id}")).await.status, 404);
+    assert_eq!(o.get(&format!("/attachments/{file_id}")).await.status, 404, "out of scope, as if absent");
+    let r = s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "pass")]).await;
     assert!(r.body.contains("不能办理"), "a deferral is not passed as an inspection");
     let r = s
         .post(
-            &format!("/association/inspections/{id}/decide"),
+            &format!("/association/member-inspections/{id}/decide"),
             &[("action", "return_deferral"), ("reason", "请重新上传材料。")],
         )
         .await;
     assert!(r.location().ends_with("done=return_deferral"));
     assert_eq!(state_of(&t, &cert).await, "deferral_returned");
-    let view = m.get(&format!("/inspection/{id}")).await.body;
+    let view = m.get(&format!("/member-inspection/{id}")).await.body;
     assert!(view.contains("地方注协非执业会员审核暂缓退回") && view.contains("暂缓信息"));
 
-    m.multipart("/inspection/proofs", &[("新证明.pdf", PDF)]).await;
-    let r = m.post("/inspection/defer", &[("commitment", "1"), ("reason", "出国（境）工作超过6个月，补充材料")]).await;
-    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
-    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "approve_deferral")]).await;
+    m.multipart("/member-inspection/proofs", &[("新证明.pdf", PDF)]).await;
+    let r = m
+        .post("/member-inspection/defer", &[("commitment", "1"), ("reason", "出国（境）工作超过6个月，补充材料")])
+        .await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
+    let r = s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "approve_deferral")]).await;
     assert!(r.location().ends_with("done=approve_deferral"));
     assert_eq!(state_of(&t, &cert).await, "deferred");
     // Nothing more to apply for this year.
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     assert!(r.body.contains(years("{Y}年度年检已申请").as_str()));
 }
 
@@ -316,25 +320,30 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     assert!(r.body.contains("结束日期不能早于开始日期"));
     let r = save_settings(&mut s, years("{N}-12-31").as_str(), "0", MATERIALS, NOTICE).await;
     assert!(r.location().contains("saved=1"), "{}", r.body);
-    let page = m.get("/inspection/apply/materials?agreed=1").await.body;
+    let page = m.get("/member-inspection/apply/materials?agreed=1").await.body;
     assert!(page.contains("免会费") && page.contains("社保缴纳证明"));
 
     // A required material is required; the file goes under its name.
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     assert!(r.body.contains("请上传“社保缴纳证明”"), "{}", r.body);
-    let r =
-        m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "社保.pdf", PDF)]).await;
-    assert_eq!(r.location(), "/inspection/apply/materials?agreed=1");
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
-    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let r = m
+        .multipart_fields("/member-inspection/materials", &[("label", "社保缴纳证明")], &[("file", "社保.pdf", PDF)])
+        .await;
+    assert_eq!(r.location(), "/member-inspection/apply/materials?agreed=1");
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
     let done = m.get(r.location()).await.body;
     assert!(done.contains(NOTICE), "the association's own notice");
 
     let id = inspection_id(&t, &cert).await;
-    let r = s.post(&format!("/association/inspections/{id}/decide"), &[("action", "fail"), ("reason", "")]).await;
+    let r =
+        s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "fail"), ("reason", "")]).await;
     assert!(r.body.contains("请填写不予通过原因"));
-    s.post(&format!("/association/inspections/{id}/decide"), &[("action", "fail"), ("reason", "长期未履行会员义务")])
-        .await;
+    s.post(
+        &format!("/association/member-inspections/{id}/decide"),
+        &[("action", "fail"), ("reason", "长期未履行会员义务")],
+    )
+    .await;
     assert_eq!(state_of(&t, &cert).await, "failed");
     let public = t.client().get(&format!("/q/{}", qr::payload(&t.app, &cert))).await.body;
     assert!(public.contains("会籍已注销") && public.contains("年检不予通过"));
@@ -358,13 +367,13 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     if let Some(u) = second {
         let mut c = t.client();
         c.login("member", &u.login_name, PASSWORD).await;
-        c.post("/inspection/profile", &profile_form("apply")).await;
-        let r = c.post("/inspection/apply", &[("commitment", "1")]).await;
+        c.post("/member-inspection/profile", &profile_form("apply")).await;
+        let r = c.post("/member-inspection/apply", &[("commitment", "1")]).await;
         assert!(r.body.contains(years("不在{Y}年度年检时间内（{N}-01-01至{N}-01-31）").as_str()), "{}", r.body);
     }
     // Members cannot reach the association's pages.
-    assert_eq!(m.get("/association/inspections").await.status, 403);
-    assert_eq!(m.get("/association/inspection-settings").await.status, 403);
+    assert_eq!(m.get("/association/member-inspections").await.status, 403);
+    assert_eq!(m.get("/association/member-inspection-settings").await.status, 403);
 }
 
 #[tokio::test]
@@ -372,23 +381,27 @@ async fn batch_pass_progress_and_export() {
     let t = TestApp::new().await;
     let (mut m, mut s, cert) = member_and_staff(&t).await;
     add_hours(&mut s, &cert, "40").await;
-    m.post("/inspection/fee-paid", &[]).await;
+    m.post("/member-inspection/fee-paid", &[]).await;
     let fee_id = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id;
-    s.post("/association/inspection-fees", &[("id", &fee_id.to_string())]).await;
-    m.post("/inspection/apply", &[("commitment", "1")]).await;
+    s.post("/association/member-inspection-fees", &[("id", &fee_id.to_string())]).await;
+    m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     let id = inspection_id(&t, &cert).await;
-    let r = s.post("/association/inspections/batch-pass", &[("id", &id.to_string()), ("id", "999999")]).await;
-    assert!(r.location().contains("passed=1"), "{}", r.location());
-    assert!(r.location().contains("999999"), "the unknown one is named");
+    let r = s
+        .post("/association/member-inspections/batch", &[("action", "pass"), ("id", &id.to_string()), ("id", "999999")])
+        .await;
+    let done = s.get(r.location()).await.body;
+    assert!(done.contains("已批量通过1条"), "{done}");
+    assert!(done.contains("#999999：不在本单位管辖范围"), "the unknown one is named");
+    assert!(!s.get(r.location()).await.body.contains("已批量通过"), "said once");
     assert_eq!(state_of(&t, &cert).await, "passed");
 
-    let progress = s.get(years("/association/inspection-progress?year={Y}").as_str()).await.body;
+    let progress = s.get(years("/association/member-inspection-progress?year={Y}").as_str()).await.body;
     assert!(progress.contains("data-testid=\"count-passed\">1<"), "{progress}");
-    let xlsx = s.get(years("/association/inspection-progress/export.xlsx?year={Y}").as_str()).await;
+    let xlsx = s.get(years("/association/member-inspection-progress/export.xlsx?year={Y}").as_str()).await;
     assert_eq!(xlsx.status, 200);
     let bytes = {
         let staff = cmis_app::auth::actor_for(&t.app, staff_id(&t).await).await.unwrap().unwrap();
-        cmis_app::inspection::report::export(&t.app, &staff, inspected(), None).await.unwrap()
+        cmis_app::member_inspection::report::export(&t.app, &staff, inspected(), None).await.unwrap()
     };
     use calamine::Reader;
     let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
@@ -401,7 +414,9 @@ async fn batch_pass_progress_and_export() {
     // CICPA sees it too; another province does not.
     let mut other = t.client();
     other.login("staff", "staff11", PASSWORD).await;
-    assert!(!other.get(years("/association/inspections?state=passed&year={Y}").as_str()).await.body.contains(&cert));
+    assert!(
+        !other.get(years("/association/member-inspections?state=passed&year={Y}").as_str()).await.body.contains(&cert)
+    );
 }
 
 async fn staff_id(t: &TestApp) -> i32 {
@@ -443,7 +458,7 @@ async fn learning_records_import_shows_errors_before_saving() {
         .unwrap()
         .unwrap();
     let h = learning::hours_of(&t.app, t.app.db.conn(), &m, inspected()).await.unwrap();
-    assert_eq!((h.done, h.ethics), (12.0, 4.0));
+    assert_eq!((h.done, h.ethics), (Hours::whole(12), Hours::whole(4)));
     // A maternity reduction lowers the hours owed.
     s.post(
         "/association/learning-records",
@@ -458,7 +473,7 @@ async fn learning_records_import_shows_errors_before_saving() {
     )
     .await;
     let h2 = learning::hours_of(&t.app, t.app.db.conn(), &m, inspected()).await.unwrap();
-    assert_eq!(h2.required, (h.required - 20.0).max(0.0));
+    assert_eq!(h2.required, h.required.saturating_sub(Hours::whole(20)));
 }
 
 #[tokio::test]
@@ -470,7 +485,7 @@ async fn online_payment_over_the_provider_protocol() {
     .await;
     let (mut m, mut s, cert) = member_and_staff(&t).await;
     add_hours(&mut s, &cert, "40").await;
-    let page = m.get("/inspection/pay").await.body;
+    let page = m.get("/member-inspection/pay").await.body;
     let before = page.split("\" data-testid=\"pay-link\"").next().unwrap();
     let code_url = before.rsplit("href=\"").next().unwrap().to_owned();
     assert!(code_url.contains("/dev/pay/cashier/"), "{page}");
@@ -513,10 +528,10 @@ async fn online_payment_over_the_provider_protocol() {
     let p = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap();
     assert_eq!(p.status, "confirmed");
     assert!(p.provider_txn.unwrap().starts_with("DEV"), "the first notification's transaction stays");
-    let page = m.get("/inspection/apply/materials?agreed=1").await.body;
+    let page = m.get("/member-inspection/apply/materials?agreed=1").await.body;
     assert!(page.contains("会费已确认"));
-    let r = m.post("/inspection/apply", &[("commitment", "1")]).await;
-    assert!(r.location().starts_with("/inspection/done/"), "{}", r.body);
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
 }
 
 async fn api_token(c: &mut Client, user_type: &str, login: &str) -> String {
@@ -541,23 +556,24 @@ async fn the_whole_flow_through_the_api() {
     let member = api_token(&mut c, "member", &cert).await;
     let staff = api_token(&mut c, "staff", "staff44").await;
 
-    let (st, o) = c.json("GET", "/api/v1/me/inspection", Some(&member), json!(null)).await;
+    let (st, o) = c.json("GET", "/api/v1/me/member-inspection", Some(&member), json!(null)).await;
     assert_eq!(st, 200, "{o}");
     assert_eq!((o["year"].as_i64(), o["fee_status"].as_str()), (Some(inspected() as i64), Some("unpaid")));
     assert_eq!(o["fee_blocker"], "请先缴纳会费");
-    let (st, e) = c.json("POST", "/api/v1/me/inspection", Some(&member), json!({ "commitment": true })).await;
+    let (st, e) = c.json("POST", "/api/v1/me/member-inspection", Some(&member), json!({ "commitment": true })).await;
     assert_eq!((st.as_u16(), e["error"].as_str()), (422, Some("请先缴纳会费")));
-    let (_, f) = c.json("POST", "/api/v1/me/inspection/fee/paid", Some(&member), json!({})).await;
+    let (_, f) = c.json("POST", "/api/v1/me/member-inspection/fee/paid", Some(&member), json!({})).await;
     assert_eq!(f["fee_status"], "pending_confirmation");
     let fee_id = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id;
-    let (_, n) =
-        c.json("POST", "/api/v1/association/inspection-fees/confirm", Some(&staff), json!({ "ids": [fee_id] })).await;
+    let (_, n) = c
+        .json("POST", "/api/v1/association/member-inspection-fees/confirm", Some(&staff), json!({ "ids": [fee_id] }))
+        .await;
     assert_eq!(n["confirmed"], 1);
     let b64 = base64::engine::general_purpose::STANDARD.encode(PDF);
     let (st, e) = c
         .json(
             "POST",
-            "/api/v1/me/inspection/proofs",
+            "/api/v1/me/member-inspection/proofs",
             Some(&member),
             json!({ "file_name": "x.txt", "data_base64": "aGVsbG8=" }),
         )
@@ -566,26 +582,29 @@ async fn the_whole_flow_through_the_api() {
     let (st, _) = c
         .json(
             "POST",
-            "/api/v1/me/inspection/proofs",
+            "/api/v1/me/member-inspection/proofs",
             Some(&member),
             json!({ "file_name": "证明.pdf", "data_base64": b64 }),
         )
         .await;
     assert_eq!(st, 200);
-    let (st, d) = c.json("POST", "/api/v1/me/inspection", Some(&member), json!({ "commitment": true })).await;
+    let (st, d) = c.json("POST", "/api/v1/me/member-inspection", Some(&member), json!({ "commitment": true })).await;
     assert_eq!(st, 200, "{d}");
     assert_eq!(d["state"]["code"], "submitted");
     let id = d["id"].as_i64().unwrap();
 
-    let (_, q) =
-        c.json("GET", years("/api/v1/association/inspections?year={Y}").as_str(), Some(&staff), json!(null)).await;
+    let (_, q) = c
+        .json("GET", years("/api/v1/reviews/member-inspections?year={Y}").as_str(), Some(&staff), json!(null))
+        .await;
     assert!(q["items"].as_array().unwrap().iter().any(|r| r["id"].as_i64() == Some(id)), "{q}");
-    let (_, det) = c.json("GET", &format!("/api/v1/association/inspections/{id}"), Some(&staff), json!(null)).await;
-    assert_eq!(det["actions"], json!(["pass", "return", "fail"]));
+    let (_, det) =
+        c.json("GET", &format!("/api/v1/reviews/member-inspections/{id}"), Some(&staff), json!(null)).await;
+    let codes: Vec<&str> = det["actions"].as_array().unwrap().iter().map(|a| a["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["pass", "return", "fail"]);
     let (st, e) = c
         .json(
             "POST",
-            &format!("/api/v1/association/inspections/{id}/decision"),
+            &format!("/api/v1/reviews/member-inspections/{id}/decision"),
             Some(&staff),
             json!({ "action": "return" }),
         )
@@ -594,27 +613,27 @@ async fn the_whole_flow_through_the_api() {
     let (st, e) = c
         .json(
             "POST",
-            &format!("/api/v1/association/inspections/{id}/decision"),
+            &format!("/api/v1/reviews/member-inspections/{id}/decision"),
             Some(&member),
             json!({ "action": "pass" }),
         )
         .await;
     assert_eq!(st, 403, "members do not decide: {e}");
-    let (_, r) =
-        c.json("POST", "/api/v1/association/inspections/batch-pass", Some(&staff), json!({ "ids": [id] })).await;
-    assert_eq!(r["passed"], 1);
-    let (_, h) = c.json("GET", "/api/v1/me/inspections", Some(&member), json!(null)).await;
+    let batch = json!({ "ids": [id], "action": "pass" });
+    let (_, r) = c.json("POST", "/api/v1/reviews/member-inspections/batch", Some(&staff), batch).await;
+    assert_eq!(r["decided"], 1, "{r}");
+    let (_, h) = c.json("GET", "/api/v1/me/member-inspections", Some(&member), json!(null)).await;
     assert_eq!(h[0]["state"]["label"], "年检通过");
-    let (_, v) = c.json("GET", &format!("/api/v1/me/inspections/{id}"), Some(&member), json!(null)).await;
+    let (_, v) = c.json("GET", &format!("/api/v1/me/member-inspections/{id}"), Some(&member), json!(null)).await;
     assert_eq!(v["trail"].as_array().unwrap().len(), 2);
-    let (_, qr) = c.json("GET", "/api/v1/me/inspection-qr", Some(&member), json!(null)).await;
+    let (_, qr) = c.json("GET", "/api/v1/me/member-inspection-qr", Some(&member), json!(null)).await;
     assert!(qr["url"].as_str().unwrap().ends_with(qr["payload"].as_str().unwrap()));
     let (_, doc) = c.json("GET", "/api/openapi.json", None, json!(null)).await;
     for path in [
-        "/me/inspection",
-        "/me/inspection/fee/order",
-        "/association/inspections/{id}/decision",
-        "/association/inspections/batch-pass",
+        "/me/member-inspection",
+        "/me/member-inspection/fee/order",
+        "/reviews/{workflow}/{id}/decision",
+        "/reviews/{workflow}/batch",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} documented");
     }
@@ -622,8 +641,8 @@ async fn the_whole_flow_through_the_api() {
 
 #[tokio::test]
 async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
-    use cmis_app::inspection::{fees, settings};
-    use cmis_domain::inspection::FeeStatus;
+    use cmis_app::member_inspection::{fees, settings};
+    use cmis_domain::member_inspection::FeeStatus;
     use cmis_store::entity::member;
     let t = TestApp::new().await;
     let members = member::Entity::find().all(t.app.db.conn()).await.unwrap();
@@ -655,23 +674,23 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
     let m = members.iter().find(|m| m.cert_no == cert).unwrap();
     let now = t.app.now();
     use sea_orm::{ActiveModelTrait, Set};
-    annual_inspection::ActiveModel {
-        member_id: Set(m.id),
-        year: Set(inspected() - 1),
+    let case = review_case::ActiveModel {
+        kind: Set("member_inspection".into()),
+        state: Set("deferred".into()),
+        year: Set(Some(inspected() - 1)),
         association_id: Set(m.association_id),
         city_association_id: Set(None),
-        cert_no: Set(cert.clone()),
+        firm_id: Set(None),
+        member_id: Set(Some(m.id)),
+        applicant_user_id: Set(None),
+        number: Set(cert.clone()),
         name: Set(m.name.clone()),
-        state: Set("deferred".into()),
-        hours_required: Set(40.0),
-        hours_done: Set(0.0),
-        fee_status: Set("unpaid".into()),
-        deferral_reason: Set(Some("出国".into())),
-        return_reason: Set(None),
-        return_items: Set(None),
+        first_submitted_at: Set(now),
         submitted_at: Set(now),
         deadline: Set(now.date_naive()),
         decided_at: Set(Some(now)),
+        return_reason: Set(None),
+        return_items: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -679,8 +698,20 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
     .insert(t.app.db.conn())
     .await
     .unwrap();
-    c.multipart("/inspection/proofs", &[("证明.pdf", PDF)]).await;
-    let r = c.post("/inspection/defer", &[("commitment", "1"), ("reason", "仍在国外")]).await;
+    member_inspection::ActiveModel {
+        case_id: Set(case.id),
+        member_id: Set(m.id),
+        year: Set(inspected() - 1),
+        hours_required_x100: Set(4000),
+        hours_done_x100: Set(0),
+        fee_status: Set("unpaid".into()),
+        deferral_reason: Set(Some("出国".into())),
+    }
+    .insert(t.app.db.conn())
+    .await
+    .unwrap();
+    c.multipart("/member-inspection/proofs", &[("证明.pdf", PDF)]).await;
+    let r = c.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "仍在国外")]).await;
     assert!(r.body.contains("您已连续暂缓年检1年，暂缓年检最长1年"), "{}", r.body);
 }
 
@@ -691,16 +722,22 @@ async fn each_material_keeps_the_limits_its_association_set() {
     let r =
         save_settings(&mut s, years("{N}-12-31").as_str(), "100", "*社保缴纳证明|pdf|1|1\n照片|jpg,png", "ok").await;
     assert!(r.location().contains("saved=1"), "{}", r.body);
-    let page = m.get("/inspection/apply/materials?agreed=1").await.body;
+    let page = m.get("/member-inspection/apply/materials?agreed=1").await.body;
     assert!(page.contains("pdf，最多1个，每个不超过1MB"), "{page}");
     let png = b"\x89PNG\r\n\x1a\n0000";
-    let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.png", png)]).await;
+    let r = m
+        .multipart_fields("/member-inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.png", png)])
+        .await;
     assert!(r.body.contains("“社保缴纳证明”支持的类型为pdf"), "{}", r.body);
     let big = [PDF, &vec![b' '; 1024 * 1024][..]].concat();
-    let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", &big)]).await;
+    let r = m
+        .multipart_fields("/member-inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", &big)])
+        .await;
     assert!(r.body.contains("单个附件大小不能超过1MB"), "{}", r.body);
-    m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", PDF)]).await;
-    let r = m.multipart_fields("/inspection/materials", &[("label", "社保缴纳证明")], &[("file", "b.pdf", PDF)]).await;
+    m.multipart_fields("/member-inspection/materials", &[("label", "社保缴纳证明")], &[("file", "a.pdf", PDF)]).await;
+    let r = m
+        .multipart_fields("/member-inspection/materials", &[("label", "社保缴纳证明")], &[("file", "b.pdf", PDF)])
+        .await;
     assert!(r.body.contains("“社保缴纳证明”最多可上传1个附件"), "{}", r.body);
     let r = save_settings(&mut s, years("{N}-12-31").as_str(), "100", "证明|doc", "ok").await;
     assert!(r.body.contains("文件类型应为pdf、jpg、png、xls"), "{}", r.body);
@@ -711,19 +748,19 @@ async fn two_submissions_at_once_make_one_application() {
     let t = TestApp::new().await;
     let (mut m, mut s, cert) = member_and_staff(&t).await;
     add_hours(&mut s, &cert, "40").await;
-    m.post("/inspection/fee-paid", &[]).await;
+    m.post("/member-inspection/fee-paid", &[]).await;
     let fee_id = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id;
-    s.post("/association/inspection-fees", &[("id", &fee_id.to_string())]).await;
+    s.post("/association/member-inspection-fees", &[("id", &fee_id.to_string())]).await;
     let uid =
         user::Entity::find().filter(user::Column::LoginName.eq(&cert)).one(t.app.db.conn()).await.unwrap().unwrap().id;
     let actor = cmis_app::auth::actor_for(&t.app, uid).await.unwrap().unwrap();
     let (a, b) = tokio::join!(
-        cmis_app::inspection::apply(&t.app, &actor, true),
-        cmis_app::inspection::apply(&t.app, &actor, true)
+        cmis_app::member_inspection::apply(&t.app, &actor, true),
+        cmis_app::member_inspection::apply(&t.app, &actor, true)
     );
     let refused =
         [&a, &b].iter().filter(|r| matches!(r, Err(cmis_app::AppError::Refused(m)) if m.contains("已申请"))).count();
     assert_eq!((a.is_ok() as u8 + b.is_ok() as u8, refused), (1, 1), "{a:?} {b:?}");
-    let n = annual_inspection::Entity::find().all(t.app.db.conn()).await.unwrap().len();
+    let n = member_inspection::Entity::find().all(t.app.db.conn()).await.unwrap().len();
     assert_eq!(n, 1);
 }

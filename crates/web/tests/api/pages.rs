@@ -129,7 +129,20 @@ async fn operations_endpoints_answer() {
 #[tokio::test]
 async fn the_dev_outbox_shows_what_was_sent_only_when_switched_on() {
     let t = TestApp::new().await;
-    t.app.senders.sms.send_sms("13800000000", "您的验证码为 123456").await.unwrap();
+    {
+        use cmis_app::deliveries::{self, Channel, Outgoing, Purpose};
+        let tx = t.app.write().await.unwrap();
+        let sms = Outgoing {
+            channel: Channel::Sms,
+            purpose: Purpose::ResetCode,
+            to: "13800000000",
+            subject: "找回密码",
+            body: "您的验证码为 123456",
+            association_id: None,
+        };
+        deliveries::queue(&t.app, &tx, sms).await.unwrap();
+        tx.commit().await.unwrap();
+    }
     let mut c = t.client();
     assert!(c.get("/dev/outbox").await.body.contains("您的验证码为 123456"));
 

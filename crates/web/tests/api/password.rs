@@ -7,7 +7,7 @@ use cmis_domain::UserType;
 use crate::helpers::*;
 
 async fn latest_code(t: &TestApp) -> (String, String, String) {
-    let m = cmis_app::notify::recent(&t.app, 1).await.unwrap().remove(0);
+    let m = cmis_app::deliveries::recent(&t.app, 1).await.unwrap().remove(0);
     let i = m.body.find("验证码").unwrap() + "验证码".len();
     (m.channel, m.recipient, m.body[i..i + 6].to_owned())
 }

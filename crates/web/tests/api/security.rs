@@ -35,7 +35,9 @@ async fn a_recovery_token_opens_nothing_but_the_next_recovery_step() {
     let r = recovery_token(&mut c, "member", &m.cert_no).await;
     let token = r["recovery_token"].as_str().unwrap();
     for bearer in [token.to_owned(), format!("recovery:{token}")] {
-        for (method, path) in [("GET", "/api/v1/me/profile"), ("GET", "/api/v1/me"), ("GET", "/api/v1/me/inspection")] {
+        for (method, path) in
+            [("GET", "/api/v1/me/profile"), ("GET", "/api/v1/me"), ("GET", "/api/v1/me/member-inspection")]
+        {
             let (s, _) = c.json(method, path, Some(&bearer), json!(null)).await;
             assert_eq!(s, 401, "{method} {path} with a recovery token");
         }
@@ -66,16 +68,16 @@ async fn a_recovery_token_opens_nothing_but_the_next_recovery_step() {
 async fn the_audit_chain_holds_under_concurrent_readers_and_writers() {
     let t = TestApp::new().await;
     let before = audit::verify(&t.app.db).await.unwrap();
-    cmis_app::admission::submit(&t.app, application(profile(71))).await.unwrap();
+    cmis_app::member_admission::submit(&t.app, application(profile(71))).await.unwrap();
     let mut staff = t.client();
     assert_eq!(staff.login("staff", "staff33", PASSWORD).await.location(), "/home");
-    let queue = staff.get("/association/admissions").await;
-    let id = between(&queue.body, "href=\"/association/admissions/", "\"").to_owned();
+    let queue = staff.get("/association/member-admissions").await;
+    let id = between(&queue.body, "href=\"/association/member-admissions/", "\"").to_owned();
     let member = t.login_of(UserType::NonPracticingMember).await;
     let mut tasks = Vec::new();
     for _ in 0..12 {
         let mut reader = staff.tab();
-        let path = format!("/association/admissions/{id}");
+        let path = format!("/association/member-admissions/{id}");
         tasks.push(tokio::spawn(async move {
             for _ in 0..8 {
                 assert_eq!(reader.get(&path).await.status, 200);
@@ -142,22 +144,25 @@ async fn an_xlsx_with_cells_at_both_corners_of_the_sheet_is_refused() {
 #[tokio::test]
 async fn business_numbers_cannot_be_counted_and_the_number_alone_shows_no_password() {
     let t = TestApp::new().await;
-    let a = cmis_app::admission::submit(&t.app, application(profile(72))).await.unwrap();
-    let b = cmis_app::admission::submit(&t.app, application(profile(73))).await.unwrap();
+    let a = cmis_app::member_admission::submit(&t.app, application(profile(72))).await.unwrap();
+    let b = cmis_app::member_admission::submit(&t.app, application(profile(73))).await.unwrap();
     let (a, b): (u64, u64) = (a.parse().unwrap(), b.parse().unwrap());
     assert!(a.abs_diff(b) > 1, "{a} and {b} are not neighbours");
-    let no = cmis_app::admission::submit(&t.app, application(profile(74))).await.unwrap();
+    let no = cmis_app::member_admission::submit(&t.app, application(profile(74))).await.unwrap();
     crate::admission::confirm(&t, &no).await;
 
     let mut c = t.client();
     let q = json!({ "business_no": no, "captcha_id": api_captcha(&mut c).await, "captcha": CAPTCHA });
-    let (s, p) = c.json("POST", "/api/v1/admission/progress/by-number", None, q).await;
+    let (s, p) = c.json("POST", "/api/v1/member-admission/progress/by-number", None, q).await;
     assert_eq!((s.as_u16(), p["state_label"].as_str()), (200, Some("中注协审核通过")));
     assert!(p["initial_password"].is_null(), "{p}");
-    let page = c.get("/admission/progress/number").await;
+    let page = c.get("/member-admission/progress/number").await;
     let captcha = between(&page.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
     let r = c
-        .post("/admission/progress/number", &[("business_no", &no), ("captcha_id", &captcha), ("captcha", CAPTCHA)])
+        .post(
+            "/member-admission/progress/number",
+            &[("business_no", &no), ("captcha_id", &captcha), ("captcha", CAPTCHA)],
+        )
         .await;
     assert!(r.body.contains("中注协审核通过") && !r.body.contains("initial-password"), "{}", r.body);
     assert!(r.body.contains("基本信息查询"), "where to find it");
@@ -298,7 +303,7 @@ async fn eight_wrong_codes_at_once_spend_the_code_at_five() {
     let token = r["recovery_token"].as_str().unwrap().to_owned();
     let sms = json!({ "recovery_token": token, "mobile": mobile });
     assert_eq!(c.json("POST", "/api/v1/password/sms", None, sms).await.0, 204);
-    let sent = cmis_app::notify::recent(&t.app, 1).await.unwrap().remove(0);
+    let sent = cmis_app::deliveries::recent(&t.app, 1).await.unwrap().remove(0);
     let i = sent.body.find("验证码").unwrap() + "验证码".len();
     let code = sent.body[i..i + 6].to_owned();
     let wrong = if code == "000000" { "000001" } else { "000000" };
@@ -347,7 +352,7 @@ async fn the_outbox_keeps_no_number_or_code_in_clear_and_exists_only_in_developm
     let sms = json!({ "recovery_token": r["recovery_token"], "mobile": mobile });
     assert_eq!(c.json("POST", "/api/v1/password/sms", None, sms).await.0, 204);
     let code = {
-        let sent = cmis_app::notify::recent(&t.app, 1).await.unwrap().remove(0);
+        let sent = cmis_app::deliveries::recent(&t.app, 1).await.unwrap().remove(0);
         let i = sent.body.find("验证码").unwrap() + "验证码".len();
         sent.body[i..i + 6].to_owned()
     };
@@ -355,11 +360,11 @@ async fn the_outbox_keeps_no_number_or_code_in_clear_and_exists_only_in_developm
         .app
         .db
         .conn()
-        .query_all_raw(Statement::from_string(t.app.db.backend(), "SELECT * FROM outbox"))
+        .query_all_raw(Statement::from_string(t.app.db.backend(), "SELECT * FROM deliveries"))
         .await
         .unwrap();
     assert_eq!(rows.len(), 1);
-    for col in ["recipient", "body", "recipient_enc"] {
+    for col in ["recipient_masked", "subject", "body_enc", "recipient_enc"] {
         let v: String = rows[0].try_get("", col).unwrap();
         assert!(!v.contains(&mobile) && !v.contains(&code), "{col} = {v}");
     }
@@ -377,7 +382,7 @@ async fn the_outbox_keeps_no_number_or_code_in_clear_and_exists_only_in_developm
     let sms = json!({ "recovery_token": r["recovery_token"], "mobile": mobile });
     let (s, e) = c.json("POST", "/api/v1/password/sms", None, sms).await;
     assert_eq!((s.as_u16(), e["error"].as_str()), (422, Some("验证码发送失败，请稍后再试或使用其他信息验证")));
-    let n = cmis_store::entity::outbox::Entity::find().count(t.app.db.conn()).await.unwrap();
+    let n = cmis_store::entity::delivery::Entity::find().count(t.app.db.conn()).await.unwrap();
     assert_eq!(n, 0, "nothing written without dev_outbox");
 }
 
@@ -386,34 +391,34 @@ async fn the_outbox_keeps_no_number_or_code_in_clear_and_exists_only_in_developm
 async fn a_business_number_and_an_id_number_are_no_oracle() {
     let t = TestApp::new().await;
     let p = profile(75);
-    let no = cmis_app::admission::submit(&t.app, application(p.clone())).await.unwrap();
+    let no = cmis_app::member_admission::submit(&t.app, application(p.clone())).await.unwrap();
     crate::admission::return_it(&t, &no).await;
     let mut c = t.client();
     // The page: only after a progress query (with its captcha) of this number.
-    let r = c.post("/admission/edit", &[("business_no", &no), ("id_number", &p.id_number)]).await;
-    assert_eq!(r.location(), "/admission/progress");
+    let r = c.post("/member-admission/edit", &[("business_no", &no), ("id_number", &p.id_number)]).await;
+    assert_eq!(r.location(), "/member-admission/progress");
     // The API: a captcha, the same answer for an unknown number and a wrong ID, and a limit.
     let mut body = json!({ "business_no": no, "id_number": "11010519491231002X", "profile": p, "declarations": [0,1,2,3,4,5],
         "captcha_id": "", "captcha": CAPTCHA });
-    let (s, e) = c.json("POST", "/api/v1/admission/applications/resubmit", None, body.clone()).await;
+    let (s, e) = c.json("POST", "/api/v1/member-admission/applications/resubmit", None, body.clone()).await;
     assert_eq!((s.as_u16(), e["fields"]["captcha"].is_string()), (422, true));
     let mut answers = Vec::new();
     for (number, id) in [("202601010000000000", p.id_number.as_str()), (no.as_str(), "11010519491231002X")] {
         body["business_no"] = json!(number);
         body["id_number"] = json!(id);
         body["captcha_id"] = json!(api_captcha(&mut c).await);
-        let (s, e) = c.json("POST", "/api/v1/admission/applications/resubmit", None, body.clone()).await;
+        let (s, e) = c.json("POST", "/api/v1/member-admission/applications/resubmit", None, body.clone()).await;
         answers.push((s.as_u16(), e["fields"]["id_number"].as_str().unwrap_or_default().to_owned()));
     }
     assert_eq!(answers[0], answers[1]);
     assert_eq!(answers[0], (422, "业务编号或证件号码不正确，请核对".to_owned()));
     for _ in 0..4 {
         body["captcha_id"] = json!(api_captcha(&mut c).await);
-        c.json("POST", "/api/v1/admission/applications/resubmit", None, body.clone()).await;
+        c.json("POST", "/api/v1/member-admission/applications/resubmit", None, body.clone()).await;
     }
     body["id_number"] = json!(p.id_number);
     body["captcha_id"] = json!(api_captcha(&mut c).await);
-    let (s, e) = c.json("POST", "/api/v1/admission/applications/resubmit", None, body).await;
+    let (s, e) = c.json("POST", "/api/v1/member-admission/applications/resubmit", None, body).await;
     assert_eq!((s.as_u16(), e["error"].as_str().map(|m| m.starts_with("核对次数过多"))), (422, Some(true)));
 }
 
@@ -424,7 +429,7 @@ async fn a_hundred_thousand_ids_are_refused_not_a_server_error() {
     let token = api_login(&mut c, "staff", "staff44", PASSWORD).await;
     let ids: Vec<i32> = (1..=100_000).collect();
     let (s, e) =
-        c.json("POST", "/api/v1/association/inspection-fees/confirm", Some(&token), json!({ "ids": ids })).await;
+        c.json("POST", "/api/v1/association/member-inspection-fees/confirm", Some(&token), json!({ "ids": ids })).await;
     assert_eq!((s.as_u16(), e["error"].as_str()), (422, Some("一次最多确认200条")));
 }
 
@@ -518,12 +523,12 @@ async fn only_the_roles_that_upload_may_send_an_upload() {
     let big = vec![0x25u8; 3 * 1024 * 1024];
     let mut firm = t.client();
     firm.login("firm", &t.login_of(UserType::Firm).await, PASSWORD).await;
-    assert_eq!(firm.multipart("/inspection/proofs", &[("a.pdf", &big)]).await.status, 403);
+    assert_eq!(firm.multipart("/member-inspection/proofs", &[("a.pdf", &big)]).await.status, 403);
     assert_eq!(firm.multipart("/attachments?context=deferral_proof", &[("a.pdf", &big)]).await.status, 403);
     let mut staff = t.client();
     staff.login("staff", "staff4401", PASSWORD).await;
     assert_eq!(staff.multipart("/attachments?context=inspection_materials", &[("a.pdf", &big)]).await.status, 403);
-    assert_eq!(staff.multipart("/inspection/materials", &[("a.pdf", &big)]).await.status, 403);
+    assert_eq!(staff.multipart("/member-inspection/materials", &[("a.pdf", &big)]).await.status, 403);
     // A member's file past the limit is refused by its size, with the limit named.
     let mut member = member_client(&t).await;
     let six = vec![0x25u8; 6 * 1024 * 1024];

@@ -1,0 +1,623 @@
+//! 非执业会员入会申请 (seed 003): the public application and its progress
+//! query, returns and resubmission under the same business number. The review
+//! (the local association decides, CICPA confirms) is the review kernel's; this
+//! module says what confirmation changes (a member with an account) and what
+//! the applicant is told.
+
+use bytes::Bytes;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use cmis_domain::member_admission::{self as rules, AdmissionAction, AdmissionState, MemberAdmission, RESUBMITTED};
+use cmis_domain::profile::Profile;
+use cmis_domain::review::Workflow;
+use cmis_domain::throttle::APPLICATION_OWNER;
+use cmis_domain::{AssociationLevel, MemberCertNo, UserType, mask};
+use cmis_store::entity::{member, member_admission as payload, review_case as case_row, user};
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, PutPayload};
+use rand::RngCore;
+use sea_orm::sea_query::{Query, SimpleExpr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use serde_json::json;
+
+use crate::approval::{self, Step};
+use crate::attachments::{self, PHOTO};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::review::{self, Case, NewCase, Notice, Reviewed};
+use crate::scope::Permission;
+use crate::{Actor, App, Tx, audit, auth, throttle};
+
+/// Working days each reviewer has (DOMAIN §1).
+pub const LOCAL_DAYS: u32 = 20;
+pub const CICPA_DAYS: u32 = 10;
+
+/// The eligibility declarations (会协〔2009〕51号) the applicant ticks, each of them.
+pub const DECLARATIONS: &[&str] = &[
+    "本人已通过注册会计师全国统一考试全科考试（或经考核取得全科合格证书），取得全科合格证书或离开注册会计师执业岗位未超过5年；超过5年的，已通过相应测试。",
+    "本人未受过刑事处罚，或刑罚执行完毕之日起已满5年。",
+    "本人未因在财务、会计、审计、企业管理或者其他经济管理工作中犯有严重错误受行政处罚、撤职以上处分，或自处罚、处分决定之日起已满2年。",
+    "本人未被吊销注册会计师证书，或自吊销之日起已满5年。",
+    "本人未被中国注册会计师协会开除会籍，或自开除之日起已满3年。",
+    "本人承诺以上声明及所填信息真实、准确、完整，如有不实，愿承担相应责任。",
+];
+
+type W = MemberAdmission;
+
+/// What the applicant sends.
+pub struct Application {
+    pub profile: Profile,
+    /// Indices of the ticked DECLARATIONS.
+    pub declarations: Vec<usize>,
+    /// (file name, bytes); optional only when resubmitting with the earlier photo.
+    pub photo: Option<(String, Bytes)>,
+}
+
+/// The case and what the applicant sent, read together.
+async fn by_case<C: ConnectionTrait>(db: &C, id: i32) -> AppResult<(Case<W>, payload::Model)> {
+    let c = case_row::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("入会申请"))?;
+    let p = payload::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("入会申请"))?;
+    Ok((Case::try_from(c)?, p))
+}
+
+async fn by_number<C: ConnectionTrait>(db: &C, business_no: &str) -> AppResult<Option<(Case<W>, payload::Model)>> {
+    let found = payload::Entity::find().filter(payload::Column::BusinessNo.eq(business_no.trim())).one(db).await?;
+    match found {
+        Some(p) => Ok(Some(by_case(db, p.case_id).await?)),
+        None => Ok(None),
+    }
+}
+
+/// All rules of the form, then uniqueness against members and open applications.
+async fn validate(app: &App, a: &Application, except: Option<i32>) -> AppResult<()> {
+    let mut errors = FieldErrors::new();
+    for (field, message) in a.profile.check(app.today()) {
+        errors.add(field, message);
+    }
+    let region_ok = app.orgs.by_code(&a.profile.region).is_some_and(|o| o.level == AssociationLevel::Provincial);
+    if !region_ok && errors.get("region").is_none() {
+        errors.add("region", "请选择所在地区");
+    }
+    if (0..DECLARATIONS.len()).any(|i| !a.declarations.contains(&i)) {
+        errors.add("declarations", "请阅读并勾选全部声明事项");
+    }
+    match &a.photo {
+        None if except.is_none() => errors.add("photo", "请上传本人近期免冠证件照片"),
+        None => {}
+        Some((_, bytes)) => {
+            if let Err(m) = check_photo(bytes) {
+                errors.add("photo", m);
+            }
+        }
+    }
+    if errors.get("id_number").is_none() {
+        let digest = app.pii.digest(&a.profile.id_number);
+        let db = app.db.conn();
+        if member::Entity::find().filter(member::Column::IdNumberDigest.eq(&digest)).one(db).await?.is_some() {
+            errors.add("id_number", "该证件号码已是非执业会员，无需重复申请");
+        } else if let Some(open) = open_application(app, payload::Column::IdNumberDigest, &digest, except).await? {
+            errors.add(
+                "id_number",
+                format!("该证件号码已有正在办理的入会申请（业务编号{open}），请通过进度查询了解进度"),
+            );
+        }
+    }
+    if errors.get("exam_cert_no").is_none() {
+        let cert = a.profile.exam_cert_no.trim().to_uppercase();
+        let db = app.db.conn();
+        if member::Entity::find().filter(member::Column::ExamCertNo.eq(&cert)).one(db).await?.is_some() {
+            errors.add("exam_cert_no", "该全科合格证号已属于一名会员，请核对");
+        } else if let Some(open) = open_application(app, payload::Column::ExamCertNo, &cert, except).await? {
+            errors.add("exam_cert_no", format!("该全科合格证号已有正在办理的入会申请（业务编号{open}）"));
+        }
+    }
+    errors.into_result()
+}
+
+/// An application still in someone's hands with this value, other than `except`.
+async fn open_application(
+    app: &App,
+    col: payload::Column,
+    value: &str,
+    except: Option<i32>,
+) -> AppResult<Option<String>> {
+    let pending: Vec<&str> = AdmissionState::ALL.iter().filter(|s| s.is_pending()).map(|s| s.code()).collect();
+    let db = app.db.conn();
+    for p in payload::Entity::find().filter(col.eq(value)).all(db).await? {
+        if Some(p.case_id) == except {
+            continue;
+        }
+        let open = case_row::Entity::find_by_id(p.case_id)
+            .filter(case_row::Column::State.is_in(pending.clone()))
+            .one(db)
+            .await?
+            .is_some();
+        if open {
+            return Ok(Some(p.business_no));
+        }
+    }
+    Ok(None)
+}
+
+fn check_photo(bytes: &Bytes) -> Result<(), String> {
+    match attachments::sniff(bytes) {
+        Some(k) if PHOTO.kinds.contains(&k) => {}
+        _ => return Err("照片应为jpg或png格式的图片".into()),
+    }
+    if bytes.len() as u64 > PHOTO.max_bytes {
+        return Err(format!("照片不能超过{}MB", PHOTO.max_bytes / 1024 / 1024));
+    }
+    Ok(())
+}
+
+async fn store_photo(app: &App, bytes: Bytes) -> AppResult<(String, String)> {
+    let kind = attachments::sniff(&bytes).ok_or_else(|| FieldErrors::one("photo", "照片应为jpg或png格式的图片"))?;
+    let mut rnd = [0u8; 16];
+    rand::rng().fill_bytes(&mut rnd);
+    let now = app.now();
+    let key = format!("admission/{}/{:02}/{}", now.year(), now.month(), hex::encode(rnd));
+    app.files.put(&StorePath::from(key.as_str()), PutPayload::from_bytes(bytes)).await.map_err(anyhow::Error::from)?;
+    Ok((key, kind.content_type().to_owned()))
+}
+
+/// A 业务编号 nobody can guess: the date, then ten random digits (one in ten
+/// billion a day), so that the number alone, which opens the progress
+/// query, cannot be found by counting.
+async fn new_business_no<C: ConnectionTrait>(db: &C, today: NaiveDate) -> AppResult<String> {
+    use rand::Rng;
+    loop {
+        let no = format!("{}{:010}", today.format("%Y%m%d"), rand::rng().random_range(0..10_000_000_000u64));
+        if payload::Entity::find().filter(payload::Column::BusinessNo.eq(&no)).one(db).await?.is_none() {
+            return Ok(no);
+        }
+    }
+}
+
+fn profile_json(p: &Profile) -> AppResult<String> {
+    Ok(serde_json::to_string(p).map_err(anyhow::Error::from)?)
+}
+
+/// 提交申请: returns the 业务编号 once the application is committed.
+pub async fn submit(app: &App, a: Application) -> AppResult<String> {
+    validate(app, &a, None).await?;
+    let (_, bytes) = a.photo.clone().expect("validated");
+    let (photo_key, photo_type) = store_photo(app, bytes).await?;
+    let result = insert(app, &a, &photo_key, &photo_type).await;
+    if result.is_err() {
+        let _ = app.files.delete(&StorePath::from(photo_key.as_str())).await;
+    }
+    result
+}
+
+async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -> AppResult<String> {
+    let p = &a.profile;
+    let association = app.orgs.by_code(&p.region).expect("validated");
+    let tx = app.write().await?;
+    let business_no = new_business_no(&tx, app.today()).await?;
+    let id = review::open_case(
+        &tx,
+        NewCase {
+            kind: W::KIND,
+            state: AdmissionState::Submitted.code(),
+            year: None,
+            association_id: association.id,
+            city_association_id: None,
+            firm_id: None,
+            member_id: None,
+            applicant_user_id: None,
+            number: &business_no,
+            name: p.name.trim(),
+            days: LOCAL_DAYS,
+        },
+    )
+    .await?;
+    payload::ActiveModel {
+        case_id: Set(id),
+        business_no: Set(business_no.clone()),
+        id_type: Set(p.id_type.clone()),
+        id_number_enc: Set(app.pii.encrypt(p.id_number.trim())),
+        id_number_digest: Set(app.pii.digest(&p.id_number)),
+        qualification_method: Set(p.qualification_method.clone()),
+        exam_cert_no: Set(p.exam_cert_no.trim().to_uppercase()),
+        profile_enc: Set(app.pii.encrypt(&profile_json(p)?)),
+        photo_key: Set(photo_key.to_owned()),
+        photo_type: Set(photo_type.to_owned()),
+        initial_password_enc: Set(None),
+    }
+    .insert(&tx)
+    .await?;
+    approval::record(&tx, review::Case::<W>::subject_of(id), "申请人提交申请", p.name.trim(), "applicant", "").await?;
+    audit::append(
+        &tx,
+        "applicant",
+        "member_admission_submitted",
+        &format!("{}:{id}", W::KIND),
+        json!({ "business_no": business_no }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(business_no)
+}
+
+/// What the progress query shows.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    pub business_no: String,
+    pub name: String,
+    pub state: AdmissionState,
+    pub association: String,
+    pub submitted_at: DateTime<Utc>,
+    pub return_reason: Option<String>,
+    pub trail: Vec<Step>,
+    /// On confirmation (seed 003 §2.5): 会员编号, 登录名, and the initial
+    /// password until the member first logs in.
+    pub credentials: Option<Credentials>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub cert_no: String,
+    pub login_name: String,
+    pub initial_password: Option<String>,
+    /// The initial password is still valid but was not shown: the query gave
+    /// only the business number (基本信息查询 shows it).
+    pub password_withheld: bool,
+}
+
+/// The progress of an application; the initial password only when the query
+/// proved more than the business number (`by_info`).
+async fn progress_of(app: &App, case: Case<W>, p: payload::Model, reveal_password: bool) -> AppResult<Progress> {
+    let credentials = match case.member_id {
+        None => None,
+        Some(mid) => {
+            let m = member::Entity::find_by_id(mid).one(app.db.conn()).await?.ok_or(AppError::NotFound("会员"))?;
+            let u = user::Entity::find()
+                .filter(user::Column::MemberId.eq(mid))
+                .one(app.db.conn())
+                .await?
+                .ok_or(AppError::NotFound("账户"))?;
+            let unused = u.must_change_password && u.last_login_at.is_none();
+            let initial_password = match (&p.initial_password_enc, unused && reveal_password) {
+                (Some(enc), true) => Some(app.pii.decrypt(enc)?),
+                _ => None,
+            };
+            let password_withheld = unused && !reveal_password;
+            Some(Credentials { cert_no: m.cert_no, login_name: u.login_name, initial_password, password_withheld })
+        }
+    };
+    Ok(Progress {
+        trail: review::trail::<W>(app, case.id).await?,
+        state: case.state,
+        association: app.orgs.get(case.association_id).map_or_else(String::new, |a| a.name.clone()),
+        business_no: p.business_no,
+        name: case.name,
+        submitted_at: case.submitted_at,
+        return_reason: case.return_reason,
+        credentials,
+    })
+}
+
+const NOT_FOUND: &str = "未查询到入会申请，请核对填写的信息";
+
+/// 业务编号查询. The initial password of a confirmed application is not
+/// shown this way: the number alone proves too little (基本信息查询 shows it).
+pub async fn progress_by_business_no(app: &App, business_no: &str) -> AppResult<Progress> {
+    let (case, p) =
+        by_number(app.db.conn(), business_no).await?.ok_or_else(|| FieldErrors::one("business_no", NOT_FOUND))?;
+    progress_of(app, case, p, false).await
+}
+
+pub struct InfoQuery {
+    pub name: String,
+    pub id_type: String,
+    pub id_number: String,
+    pub qualification_method: String,
+    pub exam_cert_no: String,
+}
+
+/// 基本信息查询: every field must match the application.
+pub async fn progress_by_info(app: &App, q: &InfoQuery) -> AppResult<Progress> {
+    let db = app.db.conn();
+    let candidates = payload::Entity::find()
+        .filter(payload::Column::IdNumberDigest.eq(app.pii.digest(&q.id_number)))
+        .filter(payload::Column::IdType.eq(&q.id_type))
+        .filter(payload::Column::QualificationMethod.eq(&q.qualification_method))
+        .filter(payload::Column::ExamCertNo.eq(q.exam_cert_no.trim().to_uppercase()))
+        .order_by_desc(payload::Column::CaseId)
+        .all(db)
+        .await?;
+    for p in candidates {
+        let (case, p) = by_case(db, p.case_id).await?;
+        if case.name == q.name.trim() {
+            return progress_of(app, case, p, true).await;
+        }
+    }
+    Err(FieldErrors::one("form", NOT_FOUND))
+}
+
+/// The application as its applicant sent it, for correcting after a return.
+/// `id_number` proves it is theirs.
+pub async fn returned_for_edit(app: &App, business_no: &str, id_number: &str) -> AppResult<Profile> {
+    let (case, p) = own_application(app, business_no, id_number).await?;
+    if !case.state.is_returned() {
+        return Err(AppError::Refused(format!("该申请当前状态为“{}”，不能修改", case.state.label())));
+    }
+    Ok(serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?)
+}
+
+/// The application, once its ID number proves the caller is the applicant.
+/// Each try is counted first, per business number: the number alone must not
+/// let anyone test ID numbers. An unknown number and a wrong ID number get
+/// the same answer.
+async fn own_application(app: &App, business_no: &str, id_number: &str) -> AppResult<(Case<W>, payload::Model)> {
+    let business_no = business_no.trim();
+    let now = app.now();
+    let key = format!("application:{business_no}");
+    let hit = throttle::hit(app.db.conn(), &key, APPLICATION_OWNER, now).await?;
+    if !hit.allowed(&APPLICATION_OWNER) {
+        return Err(AppError::Refused(format!("核对次数过多，请{}分钟后再试", hit.minutes_locked(now))));
+    }
+    match by_number(app.db.conn(), business_no).await? {
+        Some((case, p)) if p.id_number_digest == app.pii.digest(id_number) => {
+            throttle::clear(app.db.conn(), &key).await?;
+            Ok((case, p))
+        }
+        _ => Err(FieldErrors::one("id_number", "业务编号或证件号码不正确，请核对")),
+    }
+}
+
+/// 再次提交 after a return, under the same business number.
+pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Application) -> AppResult<()> {
+    let (case, p) = own_application(app, business_no, id_number).await?;
+    let next = rules::resubmit(case.state).map_err(|e| AppError::Refused(e.to_string()))?;
+    validate(app, &a, Some(case.id)).await?;
+    if app.pii.digest(&a.profile.id_number) != p.id_number_digest {
+        return Err(FieldErrors::one("id_number", "再次提交时不能更改证件号码；如证件号码有误，请重新申请"));
+    }
+    let new_photo = match a.photo.clone() {
+        Some((_, bytes)) => Some(store_photo(app, bytes).await?),
+        None => None,
+    };
+    let prof = &a.profile;
+    let association = app.orgs.by_code(&prof.region).expect("validated");
+    let tx = app.write().await?;
+    // Re-read inside the write transaction: a second resubmission finds it submitted.
+    let (case, p) = by_case(&tx, case.id).await?;
+    rules::resubmit(case.state).map_err(|e| AppError::Refused(e.to_string()))?;
+    let old_photo = p.photo_key.clone();
+    review::resubmit_case(&tx, case.id, next.code(), LOCAL_DAYS, prof.name.trim(), association.id).await?;
+    let mut m: payload::ActiveModel = p.into();
+    m.qualification_method = Set(prof.qualification_method.clone());
+    m.exam_cert_no = Set(prof.exam_cert_no.trim().to_uppercase());
+    m.profile_enc = Set(app.pii.encrypt(&profile_json(prof)?));
+    if let Some((key, kind)) = &new_photo {
+        m.photo_key = Set(key.clone());
+        m.photo_type = Set(kind.clone());
+    }
+    m.update(&tx).await?;
+    approval::record(&tx, case.subject(), RESUBMITTED, prof.name.trim(), "applicant", "").await?;
+    audit::append(&tx, "applicant", "member_admission_resubmitted", &format!("{}:{}", W::KIND, case.id), json!({}))
+        .await?;
+    tx.commit().await?;
+    if new_photo.is_some() {
+        let _ = app.files.delete(&StorePath::from(old_photo.as_str())).await;
+    }
+    Ok(())
+}
+
+/// What a reviewer sees of an application beside the case: the form as sent.
+pub struct Sent {
+    pub business_no: String,
+    pub profile: Profile,
+}
+
+/// The application of a case the reviewer may see (the kernel opened and audited it).
+pub async fn sent(app: &App, actor: &Actor, id: i32) -> AppResult<Sent> {
+    W::PERMISSION.require(actor)?;
+    review::load::<W, _>(app.db.conn(), app, actor, id).await?;
+    let p = payload::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("入会申请"))?;
+    let profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
+    Ok(Sent { business_no: p.business_no, profile })
+}
+
+/// The applicant's photo, for reviewers.
+pub async fn photo(app: &App, actor: &Actor, id: i32) -> AppResult<(String, Bytes)> {
+    W::PERMISSION.require(actor)?;
+    review::load::<W, _>(app.db.conn(), app, actor, id).await?;
+    let p = payload::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("入会申请"))?;
+    let bytes = app.read_file(&p.photo_key).await?;
+    Ok((p.photo_type, bytes))
+}
+
+#[async_trait::async_trait]
+impl Reviewed for MemberAdmission {
+    const PERMISSION: Permission = Permission::ReviewMemberAdmissions;
+    const NOUN: &'static str = "入会申请";
+    const NUMBER: &'static str = "业务编号";
+    const YEARLY: bool = false;
+    const BY_CITY: bool = false;
+
+    fn days(state: AdmissionState) -> u32 {
+        if state == AdmissionState::LocalApproved { CICPA_DAYS } else { LOCAL_DAYS }
+    }
+
+    fn reason_label(action: AdmissionAction) -> &'static str {
+        if action == AdmissionAction::LocalReject { "不予通过原因" } else { "退回原因" }
+    }
+
+    fn batchable(action: AdmissionAction) -> bool {
+        // Each confirmation makes an account with its own password.
+        action != AdmissionAction::CicpaConfirm
+    }
+
+    /// Also by 全科合格证号 and the full ID number.
+    fn keyword(app: &App, keyword: &str) -> Option<SimpleExpr> {
+        let ids = Query::select()
+            .column(payload::Column::CaseId)
+            .from(payload::Entity)
+            .cond_where(
+                sea_orm::Condition::any()
+                    .add(payload::Column::ExamCertNo.eq(keyword.to_uppercase()))
+                    .add(payload::Column::IdNumberDigest.eq(app.pii.digest(keyword))),
+            )
+            .to_owned();
+        Some(case_row::Column::Id.in_subquery(ids))
+    }
+
+    fn columns() -> &'static [&'static str] {
+        &["证件号码", "全科合格证号"]
+    }
+
+    async fn cells(app: &App, cases: &[Case<W>]) -> AppResult<Vec<Vec<String>>> {
+        let found: std::collections::HashMap<i32, payload::Model> = payload::Entity::find()
+            .filter(payload::Column::CaseId.is_in(cases.iter().map(|c| c.id)))
+            .all(app.db.conn())
+            .await?
+            .into_iter()
+            .map(|p| (p.case_id, p))
+            .collect();
+        Ok(cases
+            .iter()
+            .map(|c| match found.get(&c.id) {
+                Some(p) => vec![
+                    app.pii.decrypt(&p.id_number_enc).map(|v| mask::id_number(&v)).unwrap_or_default(),
+                    p.exam_cert_no.clone(),
+                ],
+                None => vec![String::new(), String::new()],
+            })
+            .collect())
+    }
+
+    /// 确认: the member is created with a new certificate number and an
+    /// initial password that must be changed at the first login.
+    async fn decided(
+        app: &App,
+        tx: &Tx,
+        case: &Case<W>,
+        _action: AdmissionAction,
+        next: AdmissionState,
+    ) -> AppResult<serde_json::Value> {
+        if next != AdmissionState::Confirmed {
+            return Ok(json!({}));
+        }
+        let p = payload::Entity::find_by_id(case.id).one(tx).await?.ok_or(AppError::NotFound("入会申请"))?;
+        let profile: Profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
+        let initial = auth::random_password();
+        let hash = auth::hash_password_async(initial.clone()).await;
+        let (member_id, cert_no) = create_member(app, tx, &profile, case.association_id, &p.photo_key, hash).await?;
+        case_row::ActiveModel { id: Set(case.id), member_id: Set(Some(member_id)), ..Default::default() }
+            .update(tx)
+            .await?;
+        let mut m: payload::ActiveModel = p.into();
+        m.initial_password_enc = Set(Some(app.pii.encrypt(&initial)));
+        m.update(tx).await?;
+        Ok(json!({ "member": cert_no }))
+    }
+
+    /// The applicant has no account yet: an SMS to the mobile of the form.
+    async fn notice(
+        app: &App,
+        tx: &Tx,
+        case: &Case<W>,
+        next: AdmissionState,
+        opinion: &str,
+        _unit: &str,
+    ) -> AppResult<Option<Notice>> {
+        let p = payload::Entity::find_by_id(case.id).one(tx).await?.ok_or(AppError::NotFound("入会申请"))?;
+        let profile: Profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
+        let no = &p.business_no;
+        let body = match next {
+            AdmissionState::Confirmed => {
+                let cert = match case_row::Entity::find_by_id(case.id).one(tx).await?.and_then(|c| c.member_id) {
+                    Some(mid) => member::Entity::find_by_id(mid).one(tx).await?.map(|m| m.cert_no),
+                    None => None,
+                };
+                format!(
+                    "【中注协】您的非执业会员入会申请（业务编号{no}）已审核通过，会员证书编号{}。请通过“非执业申请进度查询”查看登录名及初始密码。",
+                    cert.unwrap_or_default()
+                )
+            }
+            s if s.is_returned() => format!(
+                "【中注协】您的非执业会员入会申请（业务编号{no}）已被退回，原因：{opinion}。请通过进度查询修改后再次提交。"
+            ),
+            AdmissionState::Rejected => {
+                format!("【中注协】您的非执业会员入会申请（业务编号{no}）未予通过，原因：{opinion}。")
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(Notice {
+            title: format!("入会申请：{}", next.label()),
+            body,
+            sms_to: Some(profile.mobile.trim().to_owned()),
+            ..Notice::default()
+        }))
+    }
+}
+
+/// A new member and their account, inside the confirming transaction.
+async fn create_member(
+    app: &App,
+    tx: &Tx,
+    p: &Profile,
+    association_id: i32,
+    photo_key: &str,
+    password_hash: String,
+) -> AppResult<(i32, String)> {
+    let association = app.orgs.get(association_id).ok_or(AppError::NotFound("注协"))?;
+    let province = association.province_code.clone().unwrap_or_else(|| "11".into());
+    let today = crate::clock::date_of(tx.now());
+    let year = today.year();
+    // Never reuse a number: continue after the highest one issued for this province and year.
+    let prefix = format!("{province}{year}");
+    let highest: Option<String> = member::Entity::find()
+        .select_only()
+        .column_as(member::Column::CertNo.max(), "max")
+        .filter(member::Column::CertNo.starts_with(&prefix))
+        .into_tuple()
+        .one(tx)
+        .await?
+        .flatten();
+    let serial = highest.and_then(|h| h[prefix.len()..].parse::<u32>().ok()).unwrap_or(0) + 1;
+    let cert_no = MemberCertNo::compose(&province, year, serial).map_err(anyhow::Error::from)?.to_string();
+    let now = tx.now();
+    let m = member::ActiveModel {
+        cert_no: Set(cert_no.clone()),
+        name: Set(p.name.trim().to_owned()),
+        sex: Set(p.sex.clone()),
+        birth_date: Set(p.birth_date.unwrap_or(today)),
+        id_type: Set(p.id_type.clone()),
+        id_number_enc: Set(app.pii.encrypt(p.id_number.trim())),
+        id_number_digest: Set(app.pii.digest(&p.id_number)),
+        mobile_enc: Set(Some(app.pii.encrypt(p.mobile.trim()))),
+        mobile_digest: Set(Some(app.pii.digest(&p.mobile))),
+        email: Set(Some(p.email.trim().to_owned())),
+        association_id: Set(association_id),
+        city_association_id: Set(None),
+        qualification_method: Set(p.qualification_method.clone()),
+        exam_cert_no: Set(Some(p.exam_cert_no.trim().to_uppercase())),
+        exam_year: Set(p.exam_year),
+        status: Set("active".into()),
+        created_at: Set(now),
+        admitted_on: Set(today),
+        work_unit: Set(Some(p.work_unit.trim().to_owned())),
+        profile_enc: Set(Some(app.pii.encrypt(&profile_json(p)?))),
+        // The photo of the application is the member's photo until the association approves another.
+        photo_key: Set(Some(photo_key.to_owned())),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    user::ActiveModel {
+        user_type: Set(UserType::NonPracticingMember.code().into()),
+        login_name: Set(cert_no.clone()),
+        display_name: Set(m.name.clone()),
+        password_hash: Set(password_hash),
+        must_change_password: Set(true),
+        association_id: Set(association_id),
+        member_id: Set(Some(m.id)),
+        disabled: Set(false),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(tx)
+    .await?;
+    Ok((m.id, cert_no))
+}

@@ -1,0 +1,181 @@
+//! The one scope policy: what an actor may see (their scope: everything, an
+//! association and those below it, a firm, or what is their own), one way to
+//! filter a query by it, one way to check a row against it, and the list of
+//! permissions that the use cases and the menus both ask. A record outside
+//! the scope answers 404, the same everywhere; a function the role does not
+//! have answers 403.
+
+use cmis_domain::review::Reviewer;
+use cmis_domain::{AssociationLevel, UserType};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, Condition};
+
+use crate::error::{AppError, AppResult};
+use crate::{Actor, App};
+
+/// What an actor may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// 中注协: every association.
+    Everything,
+    /// A provincial or city association: it and the associations below it.
+    Associations(Vec<i32>),
+    /// A firm: its own records.
+    Firm(i32),
+    /// A member or CPA: what is their own.
+    Own { user_id: i32, member_id: Option<i32>, cpa_id: Option<i32> },
+}
+
+/// Where a record is filed: the row check compares these with the scope.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filed {
+    pub association_id: Option<i32>,
+    pub city_association_id: Option<i32>,
+    pub firm_id: Option<i32>,
+    pub member_id: Option<i32>,
+    pub user_id: Option<i32>,
+}
+
+/// The columns a table files its rows under, for the query filter.
+pub struct Columns<C> {
+    pub association: Option<C>,
+    pub city: Option<C>,
+    pub firm: Option<C>,
+    pub member: Option<C>,
+    pub user: Option<C>,
+}
+
+impl<C> Default for Columns<C> {
+    fn default() -> Self {
+        Columns { association: None, city: None, firm: None, member: None, user: None }
+    }
+}
+
+impl Scope {
+    pub fn of(app: &App, actor: &Actor) -> Scope {
+        match (actor.user_type, actor.association_level) {
+            (UserType::AssociationStaff, AssociationLevel::National) => Scope::Everything,
+            (UserType::AssociationStaff, _) => Scope::Associations(app.orgs.scope(actor.association_id)),
+            (UserType::Firm, _) => actor.firm_id.map_or(Scope::Associations(vec![]), Scope::Firm),
+            _ => Scope::Own { user_id: actor.user_id, member_id: actor.member_id, cpa_id: actor.cpa_id },
+        }
+    }
+
+    /// Whether a record filed so is in the scope.
+    pub fn covers(&self, f: &Filed) -> bool {
+        let within = |ids: &Vec<i32>, id: Option<i32>| id.is_some_and(|i| ids.contains(&i));
+        match self {
+            Scope::Everything => true,
+            Scope::Associations(ids) => within(ids, f.association_id) || within(ids, f.city_association_id),
+            Scope::Firm(id) => f.firm_id == Some(*id),
+            Scope::Own { user_id, member_id, .. } => {
+                f.user_id == Some(*user_id) || (member_id.is_some() && f.member_id == *member_id)
+            }
+        }
+    }
+
+    /// The record, or 404 naming `what` (the same answer as a record that does not exist).
+    pub fn check(&self, f: &Filed, what: &'static str) -> AppResult<()> {
+        if self.covers(f) { Ok(()) } else { Err(AppError::NotFound(what)) }
+    }
+
+    /// The condition that keeps a query's rows in scope (always true for everything).
+    pub fn condition<C: ColumnTrait>(&self, cols: Columns<C>) -> Condition {
+        let none = || Condition::all().add(Expr::val(1).eq(0));
+        match self {
+            Scope::Everything => Condition::all(),
+            Scope::Associations(ids) => {
+                let mut c = Condition::any();
+                for col in [cols.association, cols.city].into_iter().flatten() {
+                    c = c.add(col.is_in(ids.clone()));
+                }
+                if c.is_empty() { none() } else { c }
+            }
+            Scope::Firm(id) => cols.firm.map_or_else(none, |col| Condition::all().add(col.eq(*id))),
+            Scope::Own { user_id, member_id, .. } => {
+                let mut c = Condition::any();
+                if let Some(col) = cols.user {
+                    c = c.add(col.eq(*user_id));
+                }
+                if let (Some(col), Some(m)) = (cols.member, member_id) {
+                    c = c.add(col.eq(*m));
+                }
+                if c.is_empty() { none() } else { c }
+            }
+        }
+    }
+
+    /// The condition for a table filed only by association (and maybe city):
+    /// None when everything is in scope.
+    pub fn association_condition<C: ColumnTrait>(&self, association: C, city: Option<C>) -> Option<Condition> {
+        (self != &Scope::Everything)
+            .then(|| self.condition(Columns { association: Some(association), city, ..Columns::default() }))
+    }
+}
+
+/// The level an actor reviews at, if they review at all.
+pub fn reviewer(actor: &Actor) -> Option<Reviewer> {
+    match (actor.user_type, actor.association_level) {
+        (UserType::AssociationStaff, AssociationLevel::National) => Some(Reviewer::National),
+        (UserType::AssociationStaff, AssociationLevel::Provincial) => Some(Reviewer::Province),
+        (UserType::AssociationStaff, AssociationLevel::City) => Some(Reviewer::City),
+        (UserType::Firm, _) => Some(Reviewer::Firm),
+        _ => None,
+    }
+}
+
+/// What a role may do. Use cases require them; menus list what they allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// 基本信息, 修改信息, 下载会员证: a member's own.
+    OwnMemberProfile,
+    /// 非执业会员年检申请, 年检信息查询, 年检二维码.
+    ApplyMemberInspection,
+    /// 入会申请审核 (provincial) and 入会申请确认 (national).
+    ReviewMemberAdmissions,
+    /// 年检审核: every association looks; the local one decides.
+    ReviewMemberInspections,
+    /// 会费确认: the local association.
+    ConfirmFees,
+    /// 年检设置: CICPA's defaults and each local association's own.
+    InspectionSettings,
+    /// 年检进度 and its export.
+    InspectionProgress,
+    /// 学时记录: by hand or from Excel.
+    LearningLedger,
+    /// 会员照片: the photo a member brings in person.
+    MemberPhotos,
+    /// 通知公告与常见问题 of the portal.
+    PortalNotices,
+    /// 消息发送记录.
+    DeliveryLog,
+}
+
+impl Permission {
+    pub fn allows(self, actor: &Actor) -> bool {
+        use AssociationLevel::{City, National, Provincial};
+        use Permission as P;
+        let staff = actor.user_type == UserType::AssociationStaff;
+        let level = actor.association_level;
+        match self {
+            P::OwnMemberProfile | P::ApplyMemberInspection => actor.user_type == UserType::NonPracticingMember,
+            P::ReviewMemberAdmissions => staff && matches!(level, National | Provincial),
+            P::ReviewMemberInspections | P::InspectionProgress | P::LearningLedger | P::MemberPhotos => staff,
+            P::ConfirmFees => staff && level == Provincial,
+            P::InspectionSettings => staff && level != City,
+            P::PortalNotices => staff && level == National,
+            P::DeliveryLog => staff,
+        }
+    }
+
+    /// 403 unless the role has it.
+    pub fn require(self, actor: &Actor) -> AppResult<()> {
+        if self.allows(actor) { Ok(()) } else { Err(AppError::Forbidden) }
+    }
+}
+
+impl Actor {
+    pub fn can(&self, p: Permission) -> bool {
+        p.allows(self)
+    }
+}

@@ -1,0 +1,545 @@
+//! 非执业会员年检 (seed 000), the member's side: 非执业会员年检申请 (the list
+//! and 新建申请), 完善信息 → 年检申请 → 承诺书 → 缴费 and 材料 → 确认申请,
+//! 暂缓年检申请, 再次申请, 年检信息查询, 年检二维码; and the public page a
+//! scanned code opens.
+
+use askama::Template;
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+
+use cmis_app::attachments::{self, DEFERRAL_PROOF, INSPECTION_MATERIALS, Limits};
+use cmis_app::member_inspection::{self, Done, HistoryRow, InspectionView, Overview, fees, qr};
+use cmis_app::member_profile::{self, LOCKED};
+use cmis_app::{AppError, FieldErrors};
+use cmis_domain::hours::Hours;
+use cmis_domain::member_inspection::{FeeStatus, InspectionState};
+use cmis_domain::profile::Profile;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::error::WebResult;
+use crate::profile_form::{self, QualBox, Section, ShownGroup};
+use crate::shell::{Auth, Shell};
+use crate::trail::TrailView;
+use crate::upload;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/member-inspection", get(list))
+        .route("/member-inspection/profile", get(profile).post(save_profile))
+        .route("/member-inspection/apply", get(apply_page).post(apply))
+        .route("/member-inspection/apply/materials", get(materials_page))
+        .route("/member-inspection/pay", get(pay))
+        .route("/member-inspection/fee-paid", post(fee_paid))
+        .route("/member-inspection/materials", post(upload_material).layer(DefaultBodyLimit::max(12 * 1024 * 1024)))
+        .route("/member-inspection/files/{id}/delete", post(delete_file))
+        .route("/member-inspection/defer", get(defer_page).post(defer))
+        .route("/member-inspection/defer/reason", get(reason_page))
+        .route("/member-inspection/proofs", post(upload_proof).layer(DefaultBodyLimit::max(60 * 1024 * 1024)))
+        .route("/member-inspection/done/{id}", get(done))
+        .route("/member-inspection/history", get(history))
+        .route("/member-inspection/qr", get(qr_page))
+        .route("/member-inspection/qr.png", get(qr_png))
+        .route("/member-inspection/{id}", get(view))
+        .route("/q/{payload}", get(public_results))
+}
+
+/// 完善信息 → 年检申请 → 完成, as the seed's phone screens number them.
+pub const STEPS: [&str; 3] = ["完善信息", "年检申请", "完成"];
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    year: Option<String>,
+    state: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "member_inspection/list.html")]
+struct ListPage {
+    shell: Shell,
+    title: &'static str,
+    action: &'static str,
+    rows: Vec<HistoryRow>,
+    year: String,
+    state: String,
+    states: Vec<(&'static str, &'static str)>,
+    /// Whether 新建申请 / 再次申请 are offered (the application list, not the query).
+    applying: bool,
+}
+
+async fn list_for(state: AppState, shell: Shell, q: ListQuery, applying: bool) -> WebResult<Html<String>> {
+    let year = q.year.as_deref().and_then(|y| y.trim().parse::<i32>().ok());
+    let st = q.state.as_deref().and_then(|c| InspectionState::parse(c).ok());
+    let rows = member_inspection::history(&state.app, &shell.actor, year, st).await?;
+    let page = ListPage {
+        title: if applying { "非执业会员年检申请" } else { "年检信息查询" },
+        action: if applying { "/member-inspection" } else { "/member-inspection/history" },
+        rows,
+        year: year.map(|y| y.to_string()).unwrap_or_default(),
+        state: q.state.unwrap_or_default(),
+        states: InspectionState::ALL.iter().map(|s| (s.code(), s.label())).collect(),
+        applying,
+        shell,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn list(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
+    list_for(state, shell, q, true).await
+}
+
+async fn history(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
+    list_for(state, shell, q, false).await
+}
+
+// ---- 完善信息 ----
+
+#[derive(Template)]
+#[template(path = "member_inspection/profile.html")]
+struct ProfilePage {
+    shell: Shell,
+    sections: Vec<Section>,
+    qualifications: Vec<QualBox>,
+    errors: FieldErrors,
+    year: i32,
+    /// After a return: the reason and what the reviewer named.
+    returned: Option<member_inspection::Current>,
+}
+
+impl ProfilePage {
+    fn locked(&self, key: &str) -> bool {
+        LOCKED.contains(&key)
+    }
+    fn step(&self) -> usize {
+        1
+    }
+}
+
+async fn profile(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
+    let o = member_inspection::overview(&state.app, &shell.actor).await?;
+    let own = member_profile::load(&state.app, &shell.actor).await?;
+    let mut errors = FieldErrors::new();
+    for key in missing_keys(&own.profile) {
+        errors.add(key, "请填写此项");
+    }
+    let page = ProfilePage {
+        sections: profile_form::sections(&state.app, &own.profile, &errors),
+        qualifications: profile_form::qualifications(&own.profile, &errors),
+        errors,
+        year: o.year,
+        returned: o.current.filter(|c| c.state.is_returned()),
+        shell,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn missing_keys(p: &Profile) -> Vec<&'static str> {
+    cmis_domain::profile::FIELDS
+        .iter()
+        .filter(|f| f.required && p.get(f.key).trim().is_empty())
+        .map(|f| f.key)
+        .collect()
+}
+
+async fn save_profile(
+    State(state): State<AppState>,
+    shell: Shell,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let mut p = Profile::default();
+    let mut go = "apply".to_owned();
+    for (k, v) in &pairs {
+        if k == "go" {
+            go = v.clone();
+        } else {
+            p.set(k, v);
+        }
+    }
+    match member_profile::update(&state.app, &shell.actor, p.clone()).await {
+        Ok(()) => Ok(Redirect::to(if go == "defer" { "/member-inspection/defer" } else { "/member-inspection/apply" })
+            .into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let own = member_profile::load(&state.app, &shell.actor).await?;
+            for key in LOCKED {
+                p.set(key, &own.profile.get(key));
+            }
+            let o = member_inspection::overview(&state.app, &shell.actor).await?;
+            let page = ProfilePage {
+                sections: profile_form::sections(&state.app, &p, &errors),
+                qualifications: profile_form::qualifications(&p, &errors),
+                errors,
+                year: o.year,
+                returned: o.current.filter(|c| c.state.is_returned()),
+                shell,
+            };
+            Ok(Html(page.render()?).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---- 年检申请 ----
+
+#[derive(Template)]
+#[template(path = "member_inspection/apply.html")]
+struct ApplyPage {
+    shell: Shell,
+    o: Overview,
+    /// "apply": table + 承诺书; "materials": fee + materials + 确认申请;
+    /// "defer": table + 暂缓承诺书; "reason": 暂缓原因 + proof.
+    stage: &'static str,
+    blockers: Vec<String>,
+    errors: FieldErrors,
+    message: Option<String>,
+    commitment: &'static str,
+    material_hint: String,
+    proof_hint: String,
+}
+
+impl ApplyPage {
+    fn step(&self) -> usize {
+        2
+    }
+    fn error(&self, key: &str) -> Option<&str> {
+        self.errors.get(key)
+    }
+    fn fee_label(&self) -> &'static str {
+        self.o.fee.label()
+    }
+    fn unpaid(&self) -> bool {
+        self.o.fee == FeeStatus::Unpaid
+    }
+    fn deferral(&self) -> bool {
+        self.stage == "defer" || self.stage == "reason"
+    }
+    fn files_of(&self, name: &str) -> Vec<&attachments::Attachment> {
+        self.o.drafts.iter().chain(&self.o.submitted).filter(|a| a.label.as_deref() == Some(name)).collect()
+    }
+    fn is_draft(&self, a: &attachments::Attachment) -> bool {
+        self.o.drafts.iter().any(|d| d.id == a.id) || self.o.proofs.iter().any(|d| d.id == a.id)
+    }
+    /// Whether the reviewer named this item in the return.
+    fn named(&self, item: &str) -> bool {
+        self.o
+            .current
+            .as_ref()
+            .is_some_and(|c| c.return_items.iter().any(|i| i == item || i == &format!("材料：{item}")))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct StageQuery {
+    agreed: Option<String>,
+    error: Option<String>,
+    fee: Option<String>,
+}
+
+async fn render_stage(
+    state: &AppState,
+    shell: Shell,
+    stage: &'static str,
+    errors: FieldErrors,
+    message: Option<String>,
+) -> WebResult<Response> {
+    let o = member_inspection::overview(&state.app, &shell.actor).await?;
+    let deferral = stage == "defer" || stage == "reason";
+    if !o.missing.is_empty() {
+        // 完善信息 first: the missing fields are named there.
+        return Ok(Redirect::to("/member-inspection/profile").into_response());
+    }
+    let page = ApplyPage {
+        blockers: o.blockers(deferral),
+        commitment: if deferral { member_inspection::DEFERRAL_COMMITMENT } else { member_inspection::COMMITMENT },
+        material_hint: INSPECTION_MATERIALS.hint(),
+        proof_hint: DEFERRAL_PROOF.hint(),
+        o,
+        stage,
+        errors,
+        message,
+        shell,
+    };
+    Ok(Html(page.render()?).into_response())
+}
+
+async fn apply_page(State(state): State<AppState>, shell: Shell, Query(q): Query<StageQuery>) -> WebResult<Response> {
+    let mut errors = FieldErrors::new();
+    if q.error.as_deref() == Some("commitment") {
+        errors.add("commitment", "请阅读并勾选承诺书");
+    }
+    render_stage(&state, shell, "apply", errors, None).await
+}
+
+async fn materials_page(
+    State(state): State<AppState>,
+    shell: Shell,
+    Query(q): Query<StageQuery>,
+) -> WebResult<Response> {
+    if q.agreed.is_none() {
+        return Ok(Redirect::to("/member-inspection/apply?error=commitment").into_response());
+    }
+    let message = match q.fee.as_deref() {
+        Some("pending_confirmation") => Some("已提交缴费确认，会费状态为“待确认”，请等待省注协确认。".to_owned()),
+        Some("confirmed") => Some("会费已确认。".to_owned()),
+        _ => None,
+    };
+    render_stage(&state, shell, "materials", FieldErrors::new(), message).await
+}
+
+#[derive(Deserialize)]
+struct ApplyForm {
+    commitment: Option<String>,
+}
+
+fn stage_error(e: AppError) -> Result<FieldErrors, AppError> {
+    match e {
+        AppError::Invalid(f) => Ok(f),
+        AppError::Refused(m) => Ok(FieldErrors::one_set("form", m)),
+        e => Err(e),
+    }
+}
+
+async fn apply(State(state): State<AppState>, shell: Shell, Form(f): Form<ApplyForm>) -> WebResult<Response> {
+    match member_inspection::apply(&state.app, &shell.actor, f.commitment.is_some()).await {
+        Ok(d) => Ok(Redirect::to(&format!("/member-inspection/done/{}", d.id)).into_response()),
+        Err(e) => render_stage(&state, shell, "materials", stage_error(e)?, None).await,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "member_inspection/pay.html")]
+struct PayPage {
+    shell: Shell,
+    p: fees::PaymentQr,
+    svg: String,
+}
+
+async fn pay(State(state): State<AppState>, shell: Shell) -> WebResult<Response> {
+    match fees::start_payment(&state.app, &shell.actor).await {
+        Ok(p) => {
+            let svg = cmis_app::qr::svg(&p.code_url)?;
+            Ok(Html(PayPage { shell, p, svg }.render()?).into_response())
+        }
+        Err(AppError::Refused(m)) => {
+            render_stage(&state, shell, "materials", FieldErrors::one_set("fee", m), None).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn fee_paid(State(state): State<AppState>, shell: Shell) -> WebResult<Response> {
+    let s = fees::claim_paid(&state.app, &shell.actor).await?;
+    Ok(Redirect::to(&format!("/member-inspection/apply/materials?agreed=1&fee={}", s.code())).into_response())
+}
+
+/// Reads one file and the text fields of a multipart form.
+/// The one file of an upload form and its other fields, within `limits`;
+/// or the message to show.
+async fn read_upload(mp: &mut Multipart, limits: Limits) -> Result<upload::Form, String> {
+    let mb = limits.max_bytes / 1024 / 1024;
+    match upload::read(mp, limits.max_bytes, 1).await {
+        Ok(form) if form.file("file").is_some() => Ok(form),
+        Ok(_) => Err("请选择要上传的文件".to_owned()),
+        Err(r) => Err(match r.why {
+            upload::Refused::TooLarge(name) => format!("“{name}”超过{mb}MB，单个附件大小不能超过{mb}MB"),
+            upload::Refused::TooMany => "一次请上传一个文件".to_owned(),
+            _ => "上传失败：文件过大或连接中断".to_owned(),
+        }),
+    }
+}
+
+async fn upload_material(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
+    member_inspection::may_upload(&shell.actor)?;
+    let error = match read_upload(&mut mp, INSPECTION_MATERIALS).await {
+        Err(m) => Some(m),
+        Ok(form) => {
+            let label = form.field("label").unwrap_or_default();
+            let f = form.file("file").expect("checked");
+            match member_inspection::upload_material(&state.app, &shell.actor, label, &f.name, f.bytes.clone()).await {
+                Ok(_) => None,
+                Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
+            }
+        }
+    };
+    match error {
+        None => Ok(Redirect::to("/member-inspection/apply/materials?agreed=1").into_response()),
+        Some(m) => render_stage(&state, shell, "materials", FieldErrors::one_set("file", m), None).await,
+    }
+}
+
+async fn upload_proof(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
+    member_inspection::may_upload(&shell.actor)?;
+    let error = match read_upload(&mut mp, DEFERRAL_PROOF).await {
+        Err(m) => Some(m),
+        Ok(form) => {
+            let f = form.file("file").expect("checked");
+            match member_inspection::upload_proof(&state.app, &shell.actor, &f.name, f.bytes.clone()).await {
+                Ok(_) => None,
+                Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
+            }
+        }
+    };
+    match error {
+        None => Ok(Redirect::to("/member-inspection/defer/reason?agreed=1").into_response()),
+        Some(m) => render_stage(&state, shell, "reason", FieldErrors::one_set("file", m), None).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct BackQuery {
+    back: Option<String>,
+}
+
+async fn delete_file(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<i32>,
+    Query(q): Query<BackQuery>,
+) -> WebResult<Response> {
+    attachments::delete(&state.app, &actor, id).await?;
+    let back = if q.back.as_deref() == Some("reason") {
+        "/member-inspection/defer/reason?agreed=1"
+    } else {
+        "/member-inspection/apply/materials?agreed=1"
+    };
+    Ok(Redirect::to(back).into_response())
+}
+
+// ---- 暂缓年检申请 ----
+
+async fn defer_page(State(state): State<AppState>, shell: Shell, Query(q): Query<StageQuery>) -> WebResult<Response> {
+    let mut errors = FieldErrors::new();
+    if q.error.as_deref() == Some("commitment") {
+        errors.add("commitment", "请阅读并勾选承诺书");
+    }
+    render_stage(&state, shell, "defer", errors, None).await
+}
+
+async fn reason_page(State(state): State<AppState>, shell: Shell, Query(q): Query<StageQuery>) -> WebResult<Response> {
+    if q.agreed.is_none() {
+        return Ok(Redirect::to("/member-inspection/defer?error=commitment").into_response());
+    }
+    render_stage(&state, shell, "reason", FieldErrors::new(), None).await
+}
+
+#[derive(Deserialize)]
+struct DeferForm {
+    commitment: Option<String>,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn defer(State(state): State<AppState>, shell: Shell, Form(f): Form<DeferForm>) -> WebResult<Response> {
+    match member_inspection::defer(&state.app, &shell.actor, f.commitment.is_some(), &f.reason).await {
+        Ok(d) => Ok(Redirect::to(&format!("/member-inspection/done/{}", d.id)).into_response()),
+        Err(e) => render_stage(&state, shell, "reason", stage_error(e)?, None).await,
+    }
+}
+
+// ---- 完成 ----
+
+#[derive(Template)]
+#[template(path = "member_inspection/done.html")]
+struct DonePage {
+    shell: Shell,
+    d: Done,
+}
+
+impl DonePage {
+    fn step(&self) -> usize {
+        3
+    }
+}
+
+async fn done(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Html<String>> {
+    let v = member_inspection::view(&state.app, &shell.actor, id).await?;
+    let o = member_inspection::settings::effective(&state.app, shell.actor.association_id, v.row.year).await?;
+    let d = Done { id, year: v.row.year, state: v.row.state, notice: o.success_notice };
+    Ok(Html(DonePage { shell, d }.render()?))
+}
+
+// ---- 查看 ----
+
+#[derive(Template)]
+#[template(path = "member_inspection/view.html")]
+struct ViewPage {
+    shell: Shell,
+    v: InspectionView,
+    groups: Vec<ShownGroup>,
+    trail: TrailView,
+    total_hours: Hours,
+    qualifications: String,
+}
+
+impl ViewPage {}
+
+/// The profile's 基本信息, titled 个人信息 as seed 000 §2.2.3 shows it.
+pub fn personal_groups(state: &AppState, v: &InspectionView, mask_id: bool) -> Vec<ShownGroup> {
+    profile_form::shown_groups(&state.app, &v.profile, mask_id)
+        .into_iter()
+        .filter(|g| g.title == "基本信息")
+        .map(|mut g| {
+            g.title = "个人信息";
+            g
+        })
+        .collect()
+}
+
+fn view_page(state: &AppState, shell: Shell, v: InspectionView, mask_id: bool) -> ViewPage {
+    let groups = personal_groups(state, &v, mask_id);
+    let opinion_label = if v.row.state.is_deferral() { "暂缓信息" } else { "审批意见" };
+    let trail = TrailView { steps: v.trail.clone(), opinion_label };
+    let total_hours = v.records.iter().filter(|r| r.kind == "record").map(|r| r.hours).sum();
+    let qualifications = profile_form::qualification_line(&v.profile);
+    ViewPage { shell, v, groups, trail, total_hours, qualifications }
+}
+
+async fn view(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Html<String>> {
+    let v = member_inspection::view(&state.app, &shell.actor, id).await?;
+    Ok(Html(view_page(&state, shell, v, true).render()?))
+}
+
+// ---- 年检二维码 ----
+
+#[derive(Template)]
+#[template(path = "member_inspection/qr.html")]
+struct QrPage {
+    shell: Shell,
+    q: qr::MemberQr,
+    svg: String,
+}
+
+async fn qr_page(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
+    let q = qr::of_member(&state.app, &shell.actor).await?;
+    let svg = cmis_app::qr::svg(&q.url)?;
+    Ok(Html(QrPage { shell, q, svg }.render()?))
+}
+
+async fn qr_png(State(state): State<AppState>, Auth(actor): Auth) -> WebResult<Response> {
+    let q = qr::of_member(&state.app, &actor).await?;
+    let png = cmis_app::qr::png(&q.url, 10)?;
+    let disposition = format!("attachment; filename=\"nianjian-qr-{}.png\"", q.cert_no);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/png".to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        png,
+    )
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "member_inspection/public.html")]
+struct PublicPage {
+    r: cmis_app::member_inspection::qr::PublicResults,
+    public_key: String,
+}
+
+async fn public_results(State(state): State<AppState>, Path(payload): Path<String>) -> WebResult<Html<String>> {
+    let r = qr::public_results(&state.app, &payload).await?;
+    Ok(Html(PublicPage { r, public_key: state.app.signer.public_key() }.render()?))
+}

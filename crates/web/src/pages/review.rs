@@ -1,0 +1,383 @@
+//! The review pages, once for every workflow on the review kernel: the queue
+//! (filters, overdue first, batch decision), the case with its decisions and
+//! trail, and the Excel export. A workflow adds its words and the body of its
+//! case page (`ReviewPage`); everything else is here.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use cmis_app::page::Page;
+use cmis_app::review::{self, Case, QueueFilter, Reviewed, Row};
+use cmis_app::{AppError, FieldErrors};
+use cmis_domain::AssociationLevel;
+use cmis_domain::coded::Coded;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::AppState;
+use crate::error::WebResult;
+use crate::shell::Shell;
+use crate::trail::TrailView;
+
+/// What a workflow's review pages say, and the body of its case page.
+#[async_trait::async_trait]
+pub trait ReviewPage: Reviewed {
+    /// The address of its pages: /association/{SLUG}.
+    const SLUG: &'static str;
+    const KEYWORD_HINT: &'static str;
+    const EMPTY: &'static str;
+    /// The state filter's first choice, shown when none is chosen.
+    const WAITING: &'static str;
+    /// The column naming where a case is filed (市注协 or 所在地区).
+    const UNIT: &'static str;
+    /// What the trail calls its opinions.
+    const OPINION: &'static str = "审批意见";
+
+    /// The queue's title, and the menu's word for it.
+    fn title(shell: &Shell) -> &'static str;
+    /// The case page's title.
+    fn case_title(case: &Case<Self>) -> &'static str;
+    /// The decision the queue takes in bulk (批量通过), for the actor's level.
+    fn batch_action(shell: &Shell) -> Option<Self::Action>;
+    /// The body of the case page (the kernel has checked scope and audited the
+    /// view), and what a return may name.
+    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>) -> WebResult<(String, Vec<String>)>;
+    /// What the applicant sent, for the JSON API, and what a return may name.
+    async fn data(
+        state: &AppState,
+        actor: &cmis_app::Actor,
+        case: &Case<Self>,
+    ) -> WebResult<(serde_json::Value, Vec<String>)>;
+    /// Where the case is filed, as the queue shows it.
+    fn unit(state: &AppState, case: &Case<Self>) -> String;
+    /// What the page says after a decision: 已办理：….
+    fn done(action: Self::Action) -> &'static str {
+        action.label()
+    }
+}
+
+pub fn routes<W: ReviewPage>() -> Router<AppState> {
+    let base = format!("/association/{}", W::SLUG);
+    Router::new()
+        .route(&base, get(queue::<W>))
+        .route(&format!("{base}/batch"), post(batch::<W>))
+        .route(&format!("{base}/export.xlsx"), get(export::<W>))
+        .route(&format!("{base}/{{id}}"), get(detail::<W>))
+        .route(&format!("{base}/{{id}}/decide"), post(decide::<W>))
+}
+
+fn enc(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    year: Option<String>,
+    state: Option<String>,
+    city: Option<String>,
+    overdue: Option<String>,
+    keyword: Option<String>,
+    page: Option<u64>,
+}
+
+/// What the last batch decision did, kept in the session for the page it
+/// redirects to (never in the address, where anyone could write a message).
+const BATCH_RESULT: &str = "review_batch";
+
+impl QueueQuery {
+    fn filter(&self) -> QueueFilter {
+        QueueFilter {
+            year: self.year.as_deref().and_then(|y| y.trim().parse().ok()),
+            state: self.state.clone().filter(|s| !s.is_empty()),
+            city: self.city.as_deref().and_then(|c| c.parse().ok()),
+            overdue: self.overdue.is_some(),
+            keyword: self.keyword.clone().unwrap_or_default(),
+            page: self.page.unwrap_or(1),
+        }
+    }
+}
+
+/// A queue row as the page shows it.
+pub struct Line {
+    pub id: i32,
+    pub year: Option<i32>,
+    pub number: String,
+    pub name: String,
+    pub unit: String,
+    pub state: &'static str,
+    pub cells: Vec<String>,
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+    pub days_left: Option<i64>,
+    /// The batch decision can be taken on it.
+    pub selectable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "review/queue.html")]
+struct QueuePage {
+    shell: Shell,
+    base: String,
+    title: &'static str,
+    number: &'static str,
+    unit: &'static str,
+    keyword_hint: &'static str,
+    empty: &'static str,
+    waiting: &'static str,
+    yearly: bool,
+    columns: &'static [&'static str],
+    rows: Page<Line>,
+    year: String,
+    state: String,
+    city: String,
+    overdue: bool,
+    keyword: String,
+    states: Vec<(&'static str, &'static str)>,
+    cities: Vec<(i32, String)>,
+    batch: Option<(&'static str, &'static str)>,
+    message: Option<String>,
+}
+
+impl QueuePage {
+    fn page_link(&self, page: u64) -> String {
+        format!(
+            "{}?year={}&state={}&city={}&keyword={}{}&page={page}",
+            self.base,
+            self.year,
+            self.state,
+            self.city,
+            enc(&self.keyword),
+            if self.overdue { "&overdue=1" } else { "" }
+        )
+    }
+    fn overdue_row(&self, r: &Line) -> bool {
+        r.days_left.is_some_and(|d| d < 0)
+    }
+    fn city_selected(&self, id: &i32) -> bool {
+        self.city == id.to_string()
+    }
+}
+
+/// The city associations a staff member may filter by.
+fn cities_of(state: &AppState, shell: &Shell) -> Vec<(i32, String)> {
+    let orgs = &state.app.orgs;
+    match shell.actor.association_level {
+        AssociationLevel::Provincial => {
+            orgs.children(shell.actor.association_id).map(|a| (a.id, a.short_name.clone())).collect()
+        }
+        AssociationLevel::National => {
+            orgs.all().iter().filter(|a| a.level == AssociationLevel::City).map(|a| (a.id, a.name.clone())).collect()
+        }
+        AssociationLevel::City => vec![],
+    }
+}
+
+fn line<W: ReviewPage>(state: &AppState, r: Row<W>, batch: Option<W::Action>, shell: &Shell) -> Line {
+    let selectable = batch.is_some_and(|a| review::decisions(&shell.actor, &r.case).contains(&a));
+    Line {
+        unit: W::unit(state, &r.case),
+        id: r.case.id,
+        year: r.case.year,
+        state: r.case.state.label(),
+        submitted_at: r.case.submitted_at,
+        number: r.case.number,
+        name: r.case.name,
+        cells: r.cells,
+        days_left: r.days_left,
+        selectable,
+    }
+}
+
+async fn queue<W: ReviewPage>(
+    State(state): State<AppState>,
+    shell: Shell,
+    session: Session,
+    Query(q): Query<QueueQuery>,
+) -> WebResult<Html<String>> {
+    let filter = q.filter();
+    let found = review::queue::<W>(&state.app, &shell.actor, &filter).await?;
+    let batch = W::batch_action(&shell);
+    let done: Option<(usize, Vec<String>)> = session.remove(BATCH_RESULT).await.map_err(anyhow::Error::from)?;
+    let message = done.map(|(n, skipped)| {
+        if skipped.is_empty() {
+            format!("已批量通过{n}条")
+        } else {
+            format!("已批量通过{n}条；未通过：{}", skipped.join("；"))
+        }
+    });
+    let rows = found.rows.map(|r| line::<W>(&state, r, batch, &shell));
+    let page = QueuePage {
+        base: format!("/association/{}", W::SLUG),
+        title: W::title(&shell),
+        number: W::NUMBER,
+        unit: W::UNIT,
+        keyword_hint: W::KEYWORD_HINT,
+        empty: W::EMPTY,
+        waiting: W::WAITING,
+        yearly: W::YEARLY,
+        columns: W::columns(),
+        year: found.year.map(|y| y.to_string()).unwrap_or_default(),
+        state: q.state.unwrap_or_default(),
+        city: q.city.unwrap_or_default(),
+        overdue: filter.overdue,
+        keyword: filter.keyword,
+        states: W::State::ALL.iter().map(|s| (s.code(), s.label())).collect(),
+        cities: if W::BY_CITY { cities_of(&state, &shell) } else { vec![] },
+        batch: batch
+            .filter(|_| rows.items.iter().any(|r| r.selectable) || rows.total > 0)
+            .map(|a| (a.code(), "批量通过")),
+        message,
+        rows,
+        shell,
+    };
+    Ok(Html(page.render()?))
+}
+
+async fn batch<W: ReviewPage>(
+    State(state): State<AppState>,
+    shell: Shell,
+    session: Session,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let ids: Vec<i32> = pairs.iter().filter(|(k, _)| k == "id").filter_map(|(_, v)| v.parse().ok()).collect();
+    let action = W::Action::parse(&get("action")).map_err(|_| AppError::Refused("未知的操作".into()))?;
+    let (decided, skipped) = match review::batch::<W>(&state.app, &shell.actor, &ids, action).await {
+        Ok(b) => (b.decided, b.skipped),
+        Err(AppError::Refused(m)) => (0, vec![m]),
+        Err(e) => return Err(e.into()),
+    };
+    session.insert(BATCH_RESULT, (decided, skipped)).await.map_err(anyhow::Error::from)?;
+    let year = get("year");
+    let year = if year.is_empty() { String::new() } else { format!("?year={}", enc(&year)) };
+    Ok(Redirect::to(&format!("/association/{}{year}", W::SLUG)).into_response())
+}
+
+async fn export<W: ReviewPage>(
+    State(state): State<AppState>,
+    shell: Shell,
+    Query(q): Query<QueueQuery>,
+) -> WebResult<Response> {
+    let mut filter = q.filter();
+    if filter.state.is_none() {
+        filter.state = Some("all".into());
+    }
+    let bytes = review::export::<W>(&state.app, &shell.actor, &filter).await?;
+    let name = format!("{}.xlsx", W::title(&shell));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{}", enc(&name))),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// A decision as the page offers it.
+pub struct Choice {
+    pub code: &'static str,
+    pub label: &'static str,
+    /// Asks a reason: 退回原因 or 不予通过原因.
+    pub reason: Option<&'static str>,
+    /// May name what must change (a return).
+    pub items: bool,
+}
+
+#[derive(Template)]
+#[template(path = "review/detail.html")]
+struct DetailPage {
+    shell: Shell,
+    base: String,
+    title: &'static str,
+    back: &'static str,
+    id: i32,
+    body: String,
+    choices: Vec<Choice>,
+    returnable: Vec<String>,
+    trail: TrailView,
+    errors: FieldErrors,
+    done: Option<String>,
+}
+
+impl DetailPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        self.errors.get(field)
+    }
+    fn plain(&self) -> impl Iterator<Item = &Choice> {
+        self.choices.iter().filter(|c| c.reason.is_none())
+    }
+    fn reasoned(&self) -> impl Iterator<Item = &Choice> {
+        self.choices.iter().filter(|c| c.reason.is_some())
+    }
+}
+
+async fn render_detail<W: ReviewPage>(
+    state: &AppState,
+    shell: Shell,
+    id: i32,
+    errors: FieldErrors,
+    done: Option<String>,
+) -> WebResult<Html<String>> {
+    let opened = review::open::<W>(&state.app, &shell.actor, id).await?;
+    let (body, returnable) = W::body(state, &shell, &opened.case).await?;
+    let choices = opened
+        .decisions
+        .iter()
+        .map(|&a| {
+            let reason = W::needs_reason(a).then(|| W::reason_label(a));
+            Choice { code: a.code(), label: a.label(), reason, items: W::is_returned(W::next(opened.case.state, a)) }
+        })
+        .collect();
+    let page = DetailPage {
+        base: format!("/association/{}", W::SLUG),
+        title: W::case_title(&opened.case),
+        back: W::title(&shell),
+        id,
+        body,
+        choices,
+        returnable,
+        trail: TrailView { steps: opened.trail, opinion_label: W::OPINION },
+        errors,
+        done,
+        shell,
+    };
+    Ok(Html(page.render()?))
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn detail<W: ReviewPage>(
+    State(state): State<AppState>,
+    shell: Shell,
+    Path(id): Path<i32>,
+    Query(q): Query<DoneQuery>,
+) -> WebResult<Html<String>> {
+    let done = q.done.as_deref().and_then(|c| W::Action::parse(c).ok()).map(|a| format!("已办理：{}", W::done(a)));
+    render_detail::<W>(&state, shell, id, FieldErrors::new(), done).await
+}
+
+async fn decide<W: ReviewPage>(
+    State(state): State<AppState>,
+    shell: Shell,
+    Path(id): Path<i32>,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> WebResult<Response> {
+    let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let code = get("action");
+    let action = W::Action::parse(&code).map_err(|_| AppError::Refused("未知的操作".into()))?;
+    let items: Vec<String> = pairs.iter().filter(|(k, _)| k == "item").map(|(_, v)| v.clone()).collect();
+    match review::decide::<W>(&state.app, &shell.actor, id, action, &get("reason"), &items).await {
+        Ok(_) => Ok(Redirect::to(&format!("/association/{}/{id}?done={code}", W::SLUG)).into_response()),
+        Err(AppError::Invalid(errors)) => {
+            let errors = super::reason_errors(errors, &code);
+            Ok(render_detail::<W>(&state, shell, id, errors, None).await?.into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
