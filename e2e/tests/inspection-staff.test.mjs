@@ -1,5 +1,6 @@
 // The association's 年检设置, 年检进度 with its chart, and the Excel export,
-// opened in the test and checked row by row against the page.
+// opened in the test and checked row by row against the page; then 学时记录
+// imported from Excel: checked row by row, shown, and imported.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import XLSX from "xlsx";
@@ -46,7 +47,14 @@ for (const width of WIDTHS) {
     const passed = Number(await page.getByTestId("count-passed").textContent());
     await shot(page, `inspection-progress-${width}`);
 
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "导出Excel" }).click()]);
+    // 导出Excel runs as a job: its page shows the progress, then the file.
+    await page.getByRole("button", { name: "导出Excel" }).click();
+    await page.getByRole("heading", { name: "导出2025年度非执业会员年检" }).waitFor();
+    const link = page.getByRole("link", { name: /^下载 / });
+    await link.waitFor();
+    await page.getByText("已完成").waitFor();
+    await shot(page, `export-job-${width}`);
+    const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
     const chunks = [];
     for await (const c of await download.createReadStream()) chunks.push(c);
     const book = XLSX.read(Buffer.concat(chunks));
@@ -55,6 +63,66 @@ for (const width of WIDTHS) {
     assert.equal(rows.length - 1, applied, "one row per application");
     assert.equal(rows.filter((r) => r[5] === "年检通过").length, passed);
     assert.ok(rows.slice(1).every((r) => r[0] === 2025 && String(r[1]).startsWith("44")), "only this year and this province");
+    await closePage(page);
+  });
+}
+
+/** A workbook in the import template's layout. */
+function workbook(rows) {
+  const sheet = XLSX.utils.aoa_to_sheet([["会员编号", "年度", "学时", "类别", "内容"], ...rows]);
+  const book = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(book, sheet, "学时记录");
+  return XLSX.write(book, { type: "buffer", bookType: "xlsx" });
+}
+
+for (const [n, width] of WIDTHS.entries()) {
+  test(`learning records imported from Excel at ${width}px`, async () => {
+    const [member] = server.accounts("member", 1 + n).slice(n);
+    const page = await openPage(browser, width);
+    await login(page, server.url, "中\\省\\市注协", `staff${member.slice(0, 2)}`, PASSWORD);
+    await page.waitForURL("**/home");
+    await open(page, "学时记录");
+    const upload = async (rows) => {
+      await page.getByLabel("Excel文件").setInputFiles({
+        name: "学时记录.xlsx",
+        mimeType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        buffer: workbook(rows),
+      });
+      await page.getByRole("button", { name: "预览" }).click();
+      await page.getByRole("heading", { name: "学时记录导入校验" }).waitFor();
+      await page.getByTestId("import-summary").waitFor();
+    };
+
+    await upload([
+      [member, "2025", "8", "专业", "审计准则专题"],
+      ["99999999999", "2025", "x", "娱乐", ""],
+    ]);
+    await page.getByText("1 行有错误").waitFor();
+    await page.getByText("会员编号不存在或不属于本单位管辖").waitFor();
+    assert.equal(await page.getByRole("button", { name: "确认导入" }).count(), 0, "no import while a row is wrong");
+    await shot(page, `learning-import-errors-${width}`);
+
+    await page.getByRole("link", { name: "重新上传" }).click();
+    await upload([
+      [member, "2025", "8", "专业", "审计准则专题"],
+      [member, "2025", "2", "职业道德", "职业道德专题"],
+    ]);
+    await page.getByText("全部无误，合计 10.00 学时").waitFor();
+    await shot(page, `learning-import-checked-${width}`);
+    await page.getByRole("button", { name: "确认导入" }).click();
+    await page.getByRole("heading", { name: "学时记录导入", exact: true }).waitFor();
+    await page.getByText("已导入2条学时记录").waitFor();
+    await shot(page, `learning-import-done-${width}`);
+
+    // The ledger shows them; the jobs stay listed.
+    await open(page, "学时记录");
+    await page.getByLabel("会员编号").fill(member);
+    await page.getByRole("button", { name: "查询", exact: true }).click();
+    await page.getByRole("cell", { name: "职业道德专题" }).waitFor();
+    await page.goto(`${server.url}/jobs`);
+    await page.getByRole("heading", { name: "导入导出记录" }).waitFor();
+    assert.ok((await page.getByRole("row", { name: /学时记录导入/ }).count()) >= 3);
+    await shot(page, `jobs-${width}`);
     await closePage(page);
   });
 }

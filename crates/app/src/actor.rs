@@ -19,6 +19,10 @@ pub struct Actor {
     pub cpa_id: Option<i32>,
     pub firm_id: Option<i32>,
     pub must_change_password: bool,
+    /// Names the password this actor was loaded with: a session or token
+    /// made with an earlier password carries another and is refused
+    /// (`auth::still_current`), even one made while the password changed.
+    pub credential: String,
 }
 
 impl Actor {

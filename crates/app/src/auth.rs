@@ -10,7 +10,11 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::json;
 
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::keys::Secrets;
 use crate::{Actor, App, audit, captcha, throttle};
+
+/// The longest login name of any account (staff accounts are the longest).
+pub const MAX_LOGIN_NAME: usize = 32;
 
 pub fn hash_password(plain: &str) -> String {
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
@@ -104,8 +108,13 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     if c.user_type.is_none() {
         errors.add("user_type", "请选择用户类型");
     }
-    if c.login_name.trim().is_empty() {
+    let name = c.login_name.trim();
+    if name.is_empty() {
         errors.add("login_name", "请输入用户名称");
+    } else if name.chars().count() > MAX_LOGIN_NAME || name.chars().any(char::is_control) {
+        // Refused before it is counted or audited: a megabyte of name would
+        // otherwise be written to the append-only trail.
+        errors.add("login_name", "用户名称不正确，请核对");
     }
     if c.password.is_empty() {
         errors.add("password", "请输入密码");
@@ -218,7 +227,24 @@ fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
         cpa_id: u.cpa_id,
         firm_id: u.firm_id,
         must_change_password: u.must_change_password,
+        credential: credential_of(app, &u.password_hash),
     })
+}
+
+/// A keyed stamp of a password hash: every new password (a change, a reset,
+/// an initial password) has a new salt and so a new stamp.
+fn credential_of(app: &App, password_hash: &str) -> String {
+    let mut mac = Secrets::mac(&app.secrets.token, &[b"credential", password_hash.as_bytes()]);
+    mac.truncate(32);
+    mac
+}
+
+/// The actor of a session or token made with the password whose stamp is
+/// `credential`: None when the account is gone, disabled, or has had a new
+/// password since. A login that raced a password change made its session
+/// with the old stamp, which fails here on its first use.
+pub async fn still_current(app: &App, user_id: i32, credential: &str) -> AppResult<Option<Actor>> {
+    Ok(actor_for(app, user_id).await?.filter(|a| !credential.is_empty() && a.credential == credential))
 }
 
 /// 修改密码: the old password, then the new one twice.

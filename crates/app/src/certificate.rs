@@ -23,7 +23,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::error::{AppError, AppResult};
 use crate::scope::Permission;
-use crate::{Actor, App, member_profile};
+use crate::{Actor, App, audit, member_profile};
+use serde_json::json;
 
 /// A subset of Noto Sans CJK SC (SIL OFL 1.1): GB2312, ASCII and CJK punctuation.
 const FONT: &[u8] = include_bytes!("../assets/NotoSansSC-GB2312.otf");
@@ -284,6 +285,7 @@ async fn member_in_scope(app: &App, actor: &Actor, cert_no: &str) -> AppResult<m
 /// 会员照片: staff find a member of their association.
 pub async fn photo_subject(app: &App, actor: &Actor, cert_no: &str) -> AppResult<PhotoSubject> {
     let m = member_in_scope(app, actor, cert_no).await?;
+    audit::record(app, &actor.audit_name(), "member_looked_up", &format!("member:{}", m.id), json!({})).await?;
     Ok(PhotoSubject {
         member_id: m.id,
         association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
@@ -295,8 +297,13 @@ pub async fn photo_subject(app: &App, actor: &Actor, cert_no: &str) -> AppResult
 
 /// The member's current photo, for staff of their association.
 pub async fn member_photo(app: &App, actor: &Actor, cert_no: &str) -> AppResult<bytes::Bytes> {
-    let m = member_in_scope(app, actor, cert_no).await?;
+    // Out of scope is as if there were no such member: 404, not a form's message.
+    let m = member_in_scope(app, actor, cert_no).await.map_err(|e| match e {
+        AppError::Invalid(_) => AppError::NotFound("会员"),
+        e => e,
+    })?;
     let key = m.photo_key.ok_or(AppError::NotFound("照片"))?;
+    audit::record(app, &actor.audit_name(), "member_photo_viewed", &format!("member:{}", m.id), json!({})).await?;
     Ok(app.read_file(&key).await?)
 }
 

@@ -32,6 +32,7 @@ pub struct App {
     pub payments: Option<Arc<dyn crate::payment::PaymentProvider>>,
     /// Rings when a message is queued, so the outbox worker sends it at once.
     outbox_queued: Arc<tokio::sync::Notify>,
+    jobs_queued: Arc<tokio::sync::Notify>,
     /// Browser tests only: every captcha has this answer. Set by `cmis serve
     /// --e2e-fixed-captcha`, which refuses to start unless bound to loopback.
     fixed_captcha: Option<String>,
@@ -85,6 +86,7 @@ impl App {
             payments,
             fixed_captcha: None,
             outbox_queued: Arc::new(tokio::sync::Notify::new()),
+            jobs_queued: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -111,6 +113,16 @@ impl App {
     /// Until a message is queued on this instance.
     pub async fn deliveries_waiting(&self) {
         self.outbox_queued.notified().await
+    }
+
+    /// Tells this instance's job worker that a job waits.
+    pub fn wake_jobs(&self) {
+        self.jobs_queued.notify_one();
+    }
+
+    /// Until a job is submitted on this instance.
+    pub async fn jobs_waiting(&self) {
+        self.jobs_queued.notified().await
     }
 
     pub fn with_fixed_captcha(mut self, answer: &str) -> App {

@@ -1,12 +1,13 @@
 //! Removing what has expired: sessions, API tokens, password recoveries,
-//! used captchas, reset codes and throttle counters. `cmis serve` runs it
-//! every ten minutes; any instance may, at any time.
+//! used captchas, reset codes, throttle counters, and finished jobs with
+//! their files. `cmis serve` runs it every ten minutes; any instance may, at
+//! any time.
 
 use chrono::Duration;
 use cmis_store::entity::{api_token, captcha_use, recovery_proof, reset_code, session};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::{App, throttle};
+use crate::{App, jobs, throttle};
 
 /// Deletes every expired row; returns how many went.
 pub async fn sweep(app: &App) -> anyhow::Result<u64> {
@@ -28,5 +29,6 @@ pub async fn sweep(app: &App) -> anyhow::Result<u64> {
         .await?
         .rows_affected;
     n += throttle::sweep(db, now).await?;
+    n += jobs::sweep(app).await?;
     Ok(n)
 }

@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod home;
 pub mod housekeeping;
+pub mod jobs;
 pub mod keys;
 pub mod member_admission;
 pub mod member_inspection;
@@ -34,6 +35,7 @@ pub mod spreadsheet;
 pub mod throttle;
 pub mod tokens;
 pub mod tx;
+pub mod workflows;
 
 mod context;
 

@@ -313,9 +313,18 @@ pub struct InfoQuery {
     pub exam_cert_no: String,
 }
 
-/// 基本信息查询: every field must match the application.
+/// 基本信息查询: every field must match the application. It shows an
+/// initial password, so tries are counted per ID number before anything is
+/// compared: knowing someone's name and ID number does not let anyone try
+/// certificate numbers one after another.
 pub async fn progress_by_info(app: &App, q: &InfoQuery) -> AppResult<Progress> {
     let db = app.db.conn();
+    let now = app.now();
+    let key = format!("admission_info:{}", app.pii.digest(&q.id_number));
+    let hit = throttle::hit(db, &key, APPLICATION_OWNER, now).await?;
+    if !hit.allowed(&APPLICATION_OWNER) {
+        return Err(AppError::Refused(format!("查询次数过多，请{}分钟后再试", hit.minutes_locked(now))));
+    }
     let candidates = payload::Entity::find()
         .filter(payload::Column::IdNumberDigest.eq(app.pii.digest(&q.id_number)))
         .filter(payload::Column::IdType.eq(&q.id_type))
@@ -327,6 +336,7 @@ pub async fn progress_by_info(app: &App, q: &InfoQuery) -> AppResult<Progress> {
     for p in candidates {
         let (case, p) = by_case(db, p.case_id).await?;
         if case.name == q.name.trim() {
+            throttle::clear(db, &key).await?;
             return progress_of(app, case, p, true).await;
         }
     }
@@ -379,7 +389,9 @@ pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Applicat
     let prof = &a.profile;
     let association = app.orgs.by_code(&prof.region).expect("validated");
     let tx = app.write().await?;
-    // Re-read inside the write transaction: a second resubmission finds it submitted.
+    // Re-read and locked inside the write transaction: a second resubmission,
+    // or a decision at the same moment, finds it submitted.
+    case_row::Entity::find_by_id(case.id).lock_exclusive().one(&tx).await?;
     let (case, p) = by_case(&tx, case.id).await?;
     rules::resubmit(case.state).map_err(|e| AppError::Refused(e.to_string()))?;
     let old_photo = p.photo_key.clone();
@@ -424,6 +436,8 @@ pub async fn photo(app: &App, actor: &Actor, id: i32) -> AppResult<(String, Byte
     review::load::<W, _>(app.db.conn(), app, actor, id).await?;
     let p = payload::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("入会申请"))?;
     let bytes = app.read_file(&p.photo_key).await?;
+    audit::record(app, &actor.audit_name(), "member_admission_photo_viewed", &format!("{}:{id}", W::KIND), json!({}))
+        .await?;
     Ok((p.photo_type, bytes))
 }
 

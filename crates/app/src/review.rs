@@ -30,6 +30,7 @@ use crate::approval::{self, Step, Subject};
 use crate::audit;
 use crate::deliveries::{self, Channel, Outgoing, Purpose};
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::jobs::{self, Input, JobKind, NewJob, Progress};
 use crate::page::{self, Page};
 use crate::scope::{self, Columns, Filed, Permission, Scope};
 use crate::{Actor, App, Tx, messages};
@@ -37,6 +38,8 @@ use crate::{Actor, App, Tx, messages};
 pub const PAGE_SIZE: u64 = 20;
 /// The most cases one batch decision takes.
 pub const BATCH_MAX: usize = 200;
+/// The most fields and materials a return may name.
+const MAX_ITEMS: usize = 30;
 
 /// What a decision tells the applicant: a message in the message centre and,
 /// where there is a mobile number, an SMS. Both are written in the decision's
@@ -221,8 +224,19 @@ pub async fn load<W: Reviewed, C: sea_orm::ConnectionTrait>(
     actor: &Actor,
     id: i32,
 ) -> AppResult<Case<W>> {
-    let r =
-        row::Entity::find_by_id(id).one(db).await?.filter(|r| r.kind == W::KIND).ok_or(AppError::NotFound(W::NOUN))?;
+    in_scope(app, actor, row::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The same, for changing it: the row stays locked until the transaction
+/// ends (PostgreSQL; SQLite's write transaction holds the whole database), so
+/// two decisions at once are taken one after the other, the second on the
+/// state the first left.
+pub async fn load_for_update<W: Reviewed>(tx: &Tx, app: &App, actor: &Actor, id: i32) -> AppResult<Case<W>> {
+    in_scope(app, actor, row::Entity::find_by_id(id).lock_exclusive().one(tx).await?)
+}
+
+fn in_scope<W: Reviewed>(app: &App, actor: &Actor, found: Option<row::Model>) -> AppResult<Case<W>> {
+    let r = found.filter(|r| r.kind == W::KIND).ok_or(AppError::NotFound(W::NOUN))?;
     let case = Case::<W>::try_from(r)?;
     Scope::of(app, actor).check(&case.filed(), W::NOUN)?;
     Ok(case)
@@ -249,7 +263,7 @@ pub fn decisions<W: Reviewed>(actor: &Actor, case: &Case<W>) -> Vec<W::Action> {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 pub struct QueueFilter {
     /// A state code; None: what waits for the actor (or for anyone, for those who only look).
     pub state: Option<String>,
@@ -284,6 +298,9 @@ fn filtered<W: Reviewed>(
 ) -> AppResult<(Select<row::Entity>, Vec<W::State>)> {
     let mut q = scoped::<W>(app, actor);
     if let Some(y) = year {
+        if !cmis_domain::YEARS.contains(&y) {
+            return Err(FieldErrors::one("year", "年度不正确"));
+        }
         q = q.filter(row::Column::Year.eq(y));
     }
     let default_states = awaiting::<W>(scope::reviewer(actor));
@@ -384,15 +401,28 @@ async fn decide_in<W: Reviewed>(
     // the decisions of their level; others may look.
     let mine = scope::reviewer(actor);
     let owns = W::State::ALL.iter().any(|s| W::reviewer(*s) == mine && W::decisions(*s).contains(&action));
-    if !owns || W::reviewer(case.state).is_some_and(|r| Some(r) != mine) {
+    if !owns {
         return Err(AppError::Forbidden);
+    }
+    // A decision of their level on a case now with another level (or
+    // finished): told as such, not forbidden.
+    if W::reviewer(case.state) != mine {
+        return Err(AppError::Refused(
+            Refusal::NotNow { state: case.state.label(), action: action.label() }.to_string(),
+        ));
     }
     let next = W::decide(case.state, action, reason).map_err(|e| refused::<W>(e, action))?;
     let reason = reason.trim();
     if let Err(e) = cmis_domain::text::check(reason, 500, true) {
         return Err(FieldErrors::one("reason", format!("原因{e}")));
     }
-    let items: Vec<String> = items.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).take(30).collect();
+    let items: Vec<String> = items.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    if items.len() > MAX_ITEMS {
+        return Err(FieldErrors::one("items", format!("需修改项最多{MAX_ITEMS}项")));
+    }
+    if let Some(e) = items.iter().find_map(|i| cmis_domain::text::check(i, 100, false).err()) {
+        return Err(FieldErrors::one("items", format!("需修改项{e}")));
+    }
     let now = tx.now();
     let mut am = row::ActiveModel {
         id: Set(case.id),
@@ -451,12 +481,13 @@ pub async fn tell(app: &App, tx: &Tx, association_id: i32, n: &Notice) -> AppRes
     Ok(())
 }
 
-/// One decision: re-read in the write transaction, checked, recorded, told.
+/// One decision: re-read and locked in the write transaction, checked,
+/// recorded, told.
 pub async fn decide<W: Reviewed>(
     app: &App,
     actor: &Actor,
     id: i32,
-    action: W::Action,
+    action: &str,
     reason: &str,
     items: &[String],
 ) -> AppResult<W::State> {
@@ -465,10 +496,17 @@ pub async fn decide<W: Reviewed>(
         return Err(AppError::Forbidden);
     }
     let tx = app.write().await?;
-    let case = load::<W, _>(&tx, app, actor, id).await?;
+    let case = load_for_update::<W>(&tx, app, actor, id).await?;
+    // The decision as the reviewer sent it, read once the case is known to be
+    // theirs to see: a case out of scope tells nothing, whatever was sent.
+    let action = parse_action::<W>(action)?;
     let next = decide_in::<W>(app, &tx, actor, &case, action, reason, items).await?;
     tx.commit().await?;
     Ok(next)
+}
+
+fn parse_action<W: Reviewed>(code: &str) -> AppResult<W::Action> {
+    W::Action::parse(code).map_err(|_| FieldErrors::one("action", "未知的操作"))
 }
 
 /// What a batch decision did.
@@ -481,8 +519,9 @@ pub struct Batch {
 
 /// The same decision for up to 200 cases, in one transaction: the cases that
 /// cannot take it are named and left as they are.
-pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: W::Action) -> AppResult<Batch> {
+pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: &str) -> AppResult<Batch> {
     W::PERMISSION.require(actor)?;
+    let action = parse_action::<W>(action)?;
     if ids.is_empty() {
         return Err(AppError::Refused(format!("请勾选要办理的{}", W::NOUN)));
     }
@@ -495,6 +534,8 @@ pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: W
     let tx = app.write().await?;
     let found: HashMap<i32, row::Model> = scoped::<W>(app, actor)
         .filter(row::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(row::Column::Id)
+        .lock_exclusive()
         .all(&tx)
         .await?
         .into_iter()
@@ -522,10 +563,34 @@ pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: W
     Ok(out)
 }
 
-/// The queue's rows, all of them (up to 100,000), as an xlsx workbook: the
-/// year, number, name, associations and state, the workflow's columns, and
-/// the dates. Audited.
-pub async fn export<W: Reviewed>(app: &App, actor: &Actor, f: &QueueFilter) -> AppResult<Vec<u8>> {
+/// Asks for the queue's rows as an Excel workbook: a job (`jobs`), whose page
+/// shows its progress and then the file, `name`.xlsx. Refused at once (403)
+/// when the role may not export.
+pub async fn request_export<W: Reviewed>(app: &App, actor: &Actor, f: &QueueFilter, name: &str) -> AppResult<i32> {
+    W::PERMISSION.require(actor)?;
+    let job = NewJob {
+        kind: JobKind::ReviewExport,
+        title: format!("导出{name}"),
+        params: json!({ "workflow": W::KIND, "filter": f, "name": name }),
+        input: Input::None,
+    };
+    jobs::submit(app, actor, job).await
+}
+
+/// The most rows one export holds.
+pub const EXPORT_MAX: u64 = 100_000;
+const EXPORT_CHUNK: u64 = 1000;
+
+/// The queue's rows, all of them (up to `EXPORT_MAX`), as an xlsx workbook:
+/// the year, number, name, associations and state, the workflow's columns,
+/// and the dates. Read a thousand rows at a time, reporting progress.
+/// Audited. Returns the workbook and its number of rows.
+pub async fn export<W: Reviewed>(
+    app: &App,
+    actor: &Actor,
+    f: &QueueFilter,
+    progress: &Progress<'_>,
+) -> AppResult<(Vec<u8>, usize)> {
     W::PERMISSION.require(actor)?;
     let year = match f.year {
         Some(y) => Some(y),
@@ -533,19 +598,35 @@ pub async fn export<W: Reviewed>(app: &App, actor: &Actor, f: &QueueFilter) -> A
         None => None,
     };
     let (q, _) = filtered::<W>(app, actor, f, year)?;
-    let rows = q
-        .order_by_asc(row::Column::AssociationId)
-        .order_by_asc(row::Column::Number)
-        .limit(100_000)
-        .all(app.db.conn())
-        .await?;
-    let cases: Vec<Case<W>> = rows.into_iter().map(Case::try_from).collect::<AppResult<_>>()?;
-    let cells = W::cells(app, &cases).await?;
+    let q = q.order_by_asc(row::Column::AssociationId).order_by_asc(row::Column::Number).order_by_asc(row::Column::Id);
+    let total = q.clone().count(app.db.conn()).await?.min(EXPORT_MAX);
+    // The workbook is the last tenth of the work.
+    let steps = total + total / 10 + 1;
+    let mut cases: Vec<Case<W>> = Vec::with_capacity(total as usize);
+    let mut cells: Vec<Vec<String>> = Vec::with_capacity(total as usize);
+    while (cases.len() as u64) < total {
+        let chunk: Vec<Case<W>> = q
+            .clone()
+            .offset(cases.len() as u64)
+            .limit(EXPORT_CHUNK.min(total - cases.len() as u64))
+            .all(app.db.conn())
+            .await?
+            .into_iter()
+            .map(Case::try_from)
+            .collect::<AppResult<_>>()?;
+        if chunk.is_empty() {
+            break;
+        }
+        cells.extend(W::cells(app, &chunk).await?);
+        cases.extend(chunk);
+        progress.set(cases.len() as u64, steps).await?;
+    }
     let n = cases.len();
     let orgs = app.orgs.clone();
     let bytes = tokio::task::spawn_blocking(move || workbook::<W>(&orgs, year, &cases, &cells))
         .await
         .map_err(anyhow::Error::from)??;
+    progress.set(steps, steps).await?;
     audit::record(
         app,
         &actor.audit_name(),
@@ -554,7 +635,7 @@ pub async fn export<W: Reviewed>(app: &App, actor: &Actor, f: &QueueFilter) -> A
         json!({ "year": year, "rows": n }),
     )
     .await?;
-    Ok(bytes)
+    Ok((bytes, n))
 }
 
 /// The export's header row.

@@ -61,6 +61,11 @@ impl Scope {
         }
     }
 
+    /// What is one's own, whatever the role: one's messages, one's jobs.
+    pub fn own(actor: &Actor) -> Scope {
+        Scope::Own { user_id: actor.user_id, member_id: None, cpa_id: None }
+    }
+
     /// Whether a record filed so is in the scope.
     pub fn covers(&self, f: &Filed) -> bool {
         let within = |ids: &Vec<i32>, id: Option<i32>| id.is_some_and(|i| ids.contains(&i));

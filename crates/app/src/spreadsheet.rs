@@ -11,14 +11,16 @@
 
 use std::io::{Cursor, Read};
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, DataRef, Reader, Xlsx};
 
 /// What the whole zip may inflate to: a 5,000-row import is about 1 MB.
 pub const MAX_EXPANDED: u64 = 16 * 1024 * 1024;
 /// Parts of a workbook: a real one has a few dozen.
 const MAX_ENTRIES: usize = 500;
-/// Longest text kept from one cell; the rest is cut (validation names it too long).
-const MAX_CELL_CHARS: usize = 1000;
+/// Longest text kept from one cell; the rest is cut (validation names it too
+/// long). Only this much of a cell is ever read: one shared string of many
+/// megabytes may be referenced by every cell of the sheet.
+const MAX_CELL_CHARS: usize = 300;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SheetError {
@@ -67,13 +69,21 @@ fn check_expansion(bytes: &[u8]) -> Result<(), SheetError> {
     Ok(())
 }
 
-fn text(d: Data) -> String {
-    let s = match d {
-        Data::Empty => return String::new(),
-        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-        d => d.to_string(),
-    };
-    s.trim().chars().take(MAX_CELL_CHARS).collect()
+/// The start of a text, trimmed, looking at no more than twice the length kept.
+fn cut(s: &str) -> String {
+    let kept: String =
+        s.chars().take(2 * MAX_CELL_CHARS).skip_while(|c| c.is_whitespace()).take(MAX_CELL_CHARS).collect();
+    kept.trim_end().to_owned()
+}
+
+fn text(d: &DataRef<'_>) -> String {
+    match d {
+        DataRef::Empty => String::new(),
+        DataRef::SharedString(s) => cut(s),
+        DataRef::String(s) | DataRef::DateTimeIso(s) | DataRef::DurationIso(s) => cut(s),
+        DataRef::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+        d => cut(&Data::from(d.clone()).to_string()),
+    }
 }
 
 /// The rows of the first sheet, the header included, each cut to `columns`
@@ -101,7 +111,7 @@ pub fn read_rows(bytes: &[u8], columns: usize, max_rows: usize) -> Result<Vec<Ro
         if rows.len() <= r {
             rows.resize_with(r + 1, || vec![String::new(); columns]);
         }
-        rows[r][c] = text(Data::from(cell.get_value().clone()));
+        rows[r][c] = text(cell.get_value());
     }
     Ok(rows
         .into_iter()
@@ -161,6 +171,11 @@ mod tests {
 
     /// An xlsx made by hand, with `sheet` as the first sheet's XML.
     fn workbook(sheet: &mut dyn FnMut(&mut dyn Write)) -> Vec<u8> {
+        workbook_with(None, sheet)
+    }
+
+    /// The same, with a shared-strings part of `shared`'s strings.
+    fn workbook_with(shared: Option<&[&str]>, sheet: &mut dyn FnMut(&mut dyn Write)) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         let parts: [(&str, &str); 4] = [
@@ -184,6 +199,17 @@ mod tests {
         for (name, xml) in parts {
             zip.start_file(name, opts).unwrap();
             zip.write_all(xml.as_bytes()).unwrap();
+        }
+        if let Some(strings) = shared {
+            zip.start_file("xl/sharedStrings.xml", opts).unwrap();
+            zip.write_all(
+                br#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#,
+            )
+            .unwrap();
+            for s in strings {
+                write!(zip, "<si><t>{s}</t></si>").unwrap();
+            }
+            zip.write_all(b"</sst>").unwrap();
         }
         zip.start_file("xl/worksheets/sheet1.xml", opts).unwrap();
         let mut w = std::io::BufWriter::new(&mut zip);
@@ -273,6 +299,39 @@ mod tests {
         let (r, peak) = peak_of(|| read_rows(&book, 5, 5000));
         assert_eq!(r, Err(SheetError::TooLarge));
         assert!(peak < 2 * MB, "held {} KB", peak / 1024);
+    }
+
+    #[test]
+    fn one_huge_shared_string_in_every_cell_is_read_once_and_cut() {
+        // The attack: one 15 MB shared string, 98 KB compressed, referenced
+        // by 25,000 cells; copying it per cell is 375 GB of work.
+        let header = ["会员编号", "年度", "学时", "类别", "内容"];
+        let huge = "a".repeat(15 * MB);
+        let mut strings: Vec<&str> = header.to_vec();
+        strings.push(&huge);
+        let book = workbook_with(Some(&strings), &mut |w| {
+            write!(w, r#"<row r="1">"#).unwrap();
+            for (i, _) in header.iter().enumerate() {
+                write!(w, r#"<c r="{}1" t="s"><v>{i}</v></c>"#, (b'A' + i as u8) as char).unwrap();
+            }
+            w.write_all(b"</row>").unwrap();
+            for r in 2..=5001 {
+                write!(w, r#"<row r="{r}">"#).unwrap();
+                for c in b'A'..=b'E' {
+                    write!(w, r#"<c r="{}{r}" t="s"><v>5</v></c>"#, c as char).unwrap();
+                }
+                w.write_all(b"</row>").unwrap();
+            }
+        });
+        assert!(book.len() < 200 * 1024, "a small file: {} KB", book.len() / 1024);
+        let started = std::time::Instant::now();
+        let (rows, peak) = peak_of(|| read_rows(&book, 5, 5000).unwrap());
+        let took = started.elapsed();
+        assert_eq!(rows.len(), 5001);
+        assert_eq!(rows[1].cells[4].chars().count(), MAX_CELL_CHARS, "cut to the longest text kept");
+        assert!(took < std::time::Duration::from_secs(5), "took {took:?}");
+        // The shared string itself (15 MB) and 25,000 cells of 300 characters.
+        assert!(peak < 48 * MB, "held {} MB", peak / MB);
     }
 
     #[test]

@@ -33,6 +33,7 @@ pub async fn issue(app: &App, actor: &Actor) -> AppResult<String> {
     api_token::ActiveModel {
         id: Set(token_id(app, &token)),
         user_id: Set(actor.user_id),
+        credential: Set(actor.credential.clone()),
         created_at: Set(now),
         expires_at: Set(now + Duration::hours(TOKEN_HOURS)),
     }
@@ -41,7 +42,8 @@ pub async fn issue(app: &App, actor: &Actor) -> AppResult<String> {
     Ok(token)
 }
 
-/// The actor of a token that exists, has not expired, and whose account is enabled.
+/// The actor of a token that exists, has not expired, and whose account is
+/// enabled and has the password the token was issued with.
 pub async fn authenticate(app: &App, token: &str) -> AppResult<Authenticated> {
     let id = token_id(app, token);
     let row = api_token::Entity::find_by_id(id.clone())
@@ -49,7 +51,7 @@ pub async fn authenticate(app: &App, token: &str) -> AppResult<Authenticated> {
         .one(app.db.conn())
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let actor = auth::actor_for(app, row.user_id).await?.ok_or(AppError::Unauthenticated)?;
+    let actor = auth::still_current(app, row.user_id, &row.credential).await?.ok_or(AppError::Unauthenticated)?;
     Ok(Authenticated { actor, id })
 }
 

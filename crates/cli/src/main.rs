@@ -148,6 +148,10 @@ fn init_logs(format: &str) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Everything this process creates (the SQLite database and its journal,
+    // uploaded files, backups, keys) is readable by its own user only.
+    // SAFETY: umask only sets the process's file-creation mask; it cannot fail.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     let cfg = load_config(&cli.config)?;
     init_logs(&cfg.log_format);
@@ -301,6 +305,8 @@ async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>, e2e_clock: Op
     });
     // The outbox's worker: sends what committed transactions queued.
     tokio::spawn(cmis_app::deliveries::run(app.clone()));
+    // The job worker: exports and imports, taken up again after a restart.
+    tokio::spawn(cmis_app::jobs::run(app.clone()));
     if !cfg.metrics_listen.is_empty() {
         let at: SocketAddr =
             cfg.metrics_listen.parse().with_context(|| format!("metrics_listen = {}", cfg.metrics_listen))?;

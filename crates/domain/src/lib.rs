@@ -18,6 +18,11 @@ pub mod text;
 pub mod throttle;
 pub mod workdays;
 
+/// The years the system knows (年度, 年检年度): from the first national CPA
+/// examination to the end of the century. A year outside is refused at the
+/// edge, before any date is built from it.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1991..=2100;
+
 pub use hours::Hours;
 pub use identifiers::{CpaNo, ExamCertNo, FirmNo, IdError, IdType, MemberCertNo, ResidentId, Sex};
 pub use role::{AssociationLevel, UserType};

@@ -44,11 +44,13 @@ pub struct AppState {
     pub options: Arc<WebOptions>,
     /// Captchas drawn on request, per address.
     pub captchas: Arc<rate::RateLimit>,
+    /// Captchas drawn by pages, per address.
+    pub page_captchas: Arc<rate::RateLimit>,
 }
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
     let idle = chrono::Duration::minutes(app.settings.session_minutes);
-    let store = session::DbSessionStore::new(app.db.clone(), idle, app.clock.clone());
+    let store = session::DbSessionStore::new(app.clone(), idle);
     let secure = options.secure_cookies;
     let sessions = SessionManagerLayer::new(store)
         .with_name("cmis_session")
@@ -58,7 +60,12 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         // The cookie lasts as long as the browser; the store ends idle sessions.
         .with_expiry(Expiry::OnSessionEnd);
     let csrf_keys = csrf::CsrfKeys { secure, key: app.secrets.csrf };
-    let state = AppState { app, options: Arc::new(options), captchas: Arc::new(rate::captchas()) };
+    let state = AppState {
+        app,
+        options: Arc::new(options),
+        captchas: Arc::new(rate::captchas()),
+        page_captchas: Arc::new(rate::page_captchas()),
+    };
     Router::new()
         .merge(pages::routes())
         .nest("/api/v1", api::routes())

@@ -45,3 +45,9 @@ impl RateLimit {
 pub fn captchas() -> RateLimit {
     RateLimit::new(30, Duration::from_secs(60))
 }
+
+/// Pages that show a captcha (登录, 忘记密码, 进度查询 …): 120 a minute per
+/// address, room for an office behind one address at a deadline.
+pub fn page_captchas() -> RateLimit {
+    RateLimit::new(120, Duration::from_secs(60))
+}

@@ -8,12 +8,17 @@
 //! Each row names its user, so that a new password can end every session of
 //! the account (`cmis_app::auth`). A session once deleted stays deleted: a
 //! request still in flight saves by UPDATE only, and cannot bring it back.
+//!
+//! The database (and so every backup) holds neither the cookie's session id
+//! nor what the session carries in clear: rows are keyed by a keyed hash of
+//! the id, and the data (an application being corrected, a recovery in
+//! progress) is encrypted with the personal-information key.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use cmis_app::clock::Clock;
-use cmis_store::Db;
+use cmis_app::App;
+use cmis_app::keys::Secrets;
 use cmis_store::entity::session;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use tower_sessions::session::{Id, Record};
@@ -21,9 +26,8 @@ use tower_sessions::session_store::{self, SessionStore};
 
 #[derive(Clone)]
 pub struct DbSessionStore {
-    db: Db,
+    app: Arc<App>,
     idle: chrono::Duration,
-    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for DbSessionStore {
@@ -33,8 +37,23 @@ impl std::fmt::Debug for DbSessionStore {
 }
 
 impl DbSessionStore {
-    pub fn new(db: Db, idle: chrono::Duration, clock: Arc<dyn Clock>) -> Self {
-        DbSessionStore { db, idle, clock }
+    pub fn new(app: Arc<App>, idle: chrono::Duration) -> Self {
+        DbSessionStore { app, idle }
+    }
+
+    /// The row of a session id.
+    fn key(&self, id: &Id) -> String {
+        Secrets::mac(&self.app.secrets.token, &[b"session", id.to_string().as_bytes()])
+    }
+
+    fn row(&self, record: &Record, expires_at: DateTime<Utc>) -> session_store::Result<session::ActiveModel> {
+        let data = serde_json::to_string(&record.data).map_err(backend)?;
+        Ok(session::ActiveModel {
+            id: Set(self.key(&record.id)),
+            data: Set(self.app.pii.encrypt(&data)),
+            user_id: Set(record.data.get(crate::shell::SESSION_USER).and_then(|v| v.as_i64()).map(|v| v as i32)),
+            expires_at: Set(expires_at),
+        })
     }
 }
 
@@ -42,20 +61,11 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
-fn row(record: &Record, expires_at: DateTime<Utc>) -> session_store::Result<session::ActiveModel> {
-    Ok(session::ActiveModel {
-        id: Set(record.id.to_string()),
-        data: Set(serde_json::to_string(&record.data).map_err(backend)?),
-        user_id: Set(record.data.get(crate::shell::SESSION_USER).and_then(|v| v.as_i64()).map(|v| v as i32)),
-        expires_at: Set(expires_at),
-    })
-}
-
 #[async_trait::async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         loop {
-            match row(record, self.clock.now() + self.idle)?.insert(self.db.conn()).await {
+            match self.row(record, self.app.now() + self.idle)?.insert(self.app.db.conn()).await {
                 Ok(_) => return Ok(()),
                 // A 128-bit id that exists already: draw another.
                 Err(e) if cmis_store::db::is_unique_violation(&e) => record.id = Id::default(),
@@ -65,40 +75,41 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        let r = row(record, self.clock.now() + self.idle)?;
+        let r = self.row(record, self.app.now() + self.idle)?;
         session::Entity::update_many()
             .set(r)
-            .filter(session::Column::Id.eq(record.id.to_string()))
-            .exec(self.db.conn())
+            .filter(session::Column::Id.eq(self.key(&record.id)))
+            .exec(self.app.db.conn())
             .await
             .map_err(backend)?;
         Ok(())
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = session::Entity::find_by_id(id.to_string())
-            .filter(session::Column::ExpiresAt.gt(self.clock.now()))
-            .one(self.db.conn())
+        let row = session::Entity::find_by_id(self.key(id))
+            .filter(session::Column::ExpiresAt.gt(self.app.now()))
+            .one(self.app.db.conn())
             .await
             .map_err(backend)?;
         let Some(row) = row else { return Ok(None) };
-        let now = self.clock.now();
+        let now = self.app.now();
         if row.expires_at - now < self.idle / 2 {
             let extended = session::ActiveModel {
                 id: Set(row.id.clone()),
                 expires_at: Set(now + self.idle),
                 ..Default::default()
             };
-            if let Err(e) = session::Entity::update(extended).exec(self.db.conn()).await {
+            if let Err(e) = session::Entity::update(extended).exec(self.app.db.conn()).await {
                 tracing::warn!(error = %e, "extending a session");
             }
         }
         let expiry = time::OffsetDateTime::from_unix_timestamp(row.expires_at.timestamp()).map_err(backend)?;
-        Ok(Some(Record { id: *id, data: serde_json::from_str(&row.data).map_err(backend)?, expiry_date: expiry }))
+        let data = self.app.pii.decrypt(&row.data).map_err(backend)?;
+        Ok(Some(Record { id: *id, data: serde_json::from_str(&data).map_err(backend)?, expiry_date: expiry }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        session::Entity::delete_by_id(id.to_string()).exec(self.db.conn()).await.map_err(backend)?;
+        session::Entity::delete_by_id(self.key(id)).exec(self.app.db.conn()).await.map_err(backend)?;
         Ok(())
     }
 }

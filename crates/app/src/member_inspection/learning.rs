@@ -10,15 +10,13 @@ use chrono::{Datelike, Utc};
 use cmis_domain::Hours;
 use cmis_domain::member_inspection::{hours_required, hours_short};
 use cmis_store::entity::{learning_record as row, member};
-use object_store::PutPayload;
-use object_store::path::Path as StorePath;
-use rand::RngCore;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::Serialize;
 use serde_json::json;
 
 use super::settings;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::jobs::{self, Input, JobKind, JobState, NewJob, Outcome, Progress, Running};
 use crate::scope::Permission;
 use crate::{Actor, App, Tx, audit, member_profile, spreadsheet};
 
@@ -245,7 +243,7 @@ async fn insert(txn: &Tx, actor: &Actor, member_id: i32, c: &Checked, source: &s
 }
 
 /// One row of an import, with what is wrong with it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ImportRow {
     /// The spreadsheet's row number.
     pub line: usize,
@@ -258,14 +256,25 @@ pub struct ImportRow {
     pub errors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// What a check found: the rows shown (those with errors first), and counts.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ImportPreview {
-    /// Where the file waits for 确认导入.
-    pub token: String,
-    pub rows: Vec<ImportRow>,
+    pub rows: usize,
     pub error_rows: usize,
-    pub total_hours: Hours,
+    /// The hours of the rows without errors, in hundredths.
+    pub hours_x100: i64,
+    /// At most `PREVIEW_ROWS`: the rows with errors if there are any, else the first rows.
+    pub shown: Vec<ImportRow>,
 }
+
+impl ImportPreview {
+    pub fn total_hours(&self) -> Hours {
+        Hours::from_hundredths(self.hours_x100)
+    }
+}
+
+/// Rows a check shows; the counts cover them all.
+pub const PREVIEW_ROWS: usize = 100;
 
 pub const IMPORT_HEADER: [&str; 5] = ["会员编号", "年度", "学时", "类别", "内容"];
 
@@ -287,10 +296,20 @@ pub fn template_workbook(rows: &[[&str; 5]]) -> anyhow::Result<Vec<u8>> {
     Ok(book.save_to_buffer()?)
 }
 
-/// Reads the sheet and checks every row; nothing is saved.
-async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportRow, Option<(i32, Checked)>)>> {
+/// Reads the sheet and checks every row, reporting progress; nothing is saved.
+async fn parse(
+    app: &App,
+    actor: &Actor,
+    bytes: Bytes,
+    progress: &Progress<'_>,
+) -> AppResult<Vec<(ImportRow, Option<(i32, Checked)>)>> {
+    // Parsing is CPU work: off the threads that serve requests.
     let sheet =
-        spreadsheet::read_rows(bytes, IMPORT_HEADER.len(), MAX_IMPORT_ROWS).map_err(|e| FieldErrors::one("file", e))?;
+        tokio::task::spawn_blocking(move || spreadsheet::read_rows(&bytes, IMPORT_HEADER.len(), MAX_IMPORT_ROWS))
+            .await
+            .map_err(anyhow::Error::from)?
+            .map_err(|e| FieldErrors::one("file", e))?;
+    let total = sheet.len() as u64;
     let mut rows = sheet.into_iter();
     let header = rows.next().filter(|h| h.line == 1).map(|h| h.cells).unwrap_or_default();
     if header.iter().map(String::as_str).ne(IMPORT_HEADER) {
@@ -299,7 +318,8 @@ async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportR
     let this_year = app.today().year();
     let mut out = Vec::new();
     let mut members: HashMap<String, Option<member::Model>> = HashMap::new();
-    for r in rows {
+    for (i, r) in rows.enumerate() {
+        progress.set(i as u64 + 1, total).await?;
         let get = |k: usize| r.cells[k].clone();
         let nr = NewRecord {
             cert_no: get(0),
@@ -352,63 +372,90 @@ async fn parse(app: &App, actor: &Actor, bytes: &[u8]) -> AppResult<Vec<(ImportR
     Ok(out)
 }
 
-fn import_key(token: &str) -> String {
-    format!("imports/learning/{token}")
-}
-
 /// Whether the actor may import learning records (staff): asked before the upload is read.
 pub fn may_import(actor: &Actor) -> AppResult<()> {
     Permission::LearningLedger.require(actor)
 }
 
-/// 导入 step 1: the file is kept and every row shown with its errors.
-pub async fn preview(app: &App, actor: &Actor, bytes: Bytes) -> AppResult<ImportPreview> {
+/// 导入 step 1: the workbook is kept and checked row by row, as a job whose
+/// page shows the progress and then every error.
+pub async fn request_check(app: &App, actor: &Actor, bytes: Bytes) -> AppResult<i32> {
     may_import(actor)?;
     if bytes.len() as u64 > MAX_IMPORT_BYTES {
         return Err(FieldErrors::one("file", format!("文件不能超过{}MB", MAX_IMPORT_BYTES / 1024 / 1024)));
     }
-    let parsed = parse(app, actor, &bytes).await?;
-    let mut rnd = [0u8; 16];
-    rand::rng().fill_bytes(&mut rnd);
-    let token = format!("{}-{}", actor.user_id, hex::encode(rnd));
-    app.files
-        .put(&StorePath::from(import_key(&token)), PutPayload::from_bytes(bytes))
-        .await
-        .map_err(anyhow::Error::from)?;
-    let error_rows = parsed.iter().filter(|(r, _)| !r.errors.is_empty()).count();
-    let total_hours = parsed.iter().filter_map(|(_, ok)| ok.as_ref()).map(|(_, c)| c.hours).sum();
-    Ok(ImportPreview { token, rows: parsed.into_iter().map(|(r, _)| r).collect(), error_rows, total_hours })
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(FieldErrors::one("file", spreadsheet::SheetError::NotXlsx));
+    }
+    let job = NewJob {
+        kind: JobKind::LearningCheck,
+        title: "学时记录导入校验".into(),
+        params: json!({}),
+        input: Input::Upload(bytes),
+    };
+    jobs::submit(app, actor, job).await
 }
 
-/// 导入 step 2 (确认导入): all rows or none; a file with any error is refused.
-pub async fn confirm(app: &App, actor: &Actor, token: &str) -> AppResult<usize> {
-    // Only the one who uploaded the file imports it.
-    let own = token.split_once('-').is_some_and(|(uid, rnd)| {
-        uid == actor.user_id.to_string() && rnd.len() == 32 && rnd.bytes().all(|b| b.is_ascii_hexdigit())
-    });
-    if !actor.can(Permission::LearningLedger) || !own {
-        return Err(AppError::Forbidden);
+/// The job of `request_check`.
+pub async fn check_job(app: &App, job: &Running<'_>) -> AppResult<Outcome> {
+    may_import(&job.actor)?;
+    let bytes = job.input.clone().ok_or(AppError::NotFound("文件"))?;
+    let parsed = parse(app, &job.actor, bytes, &job.progress).await?;
+    let error_rows = parsed.iter().filter(|(r, _)| !r.errors.is_empty()).count();
+    let hours: Hours = parsed.iter().filter_map(|(_, ok)| ok.as_ref()).map(|(_, c)| c.hours).sum();
+    let shown: Vec<ImportRow> = parsed
+        .iter()
+        .map(|(r, _)| r)
+        .filter(|r| error_rows == 0 || !r.errors.is_empty())
+        .take(PREVIEW_ROWS)
+        .cloned()
+        .collect();
+    let preview = ImportPreview { rows: parsed.len(), error_rows, hours_x100: hours.hundredths(), shown };
+    Ok(Outcome { file: None, summary: serde_json::to_value(&preview).map_err(anyhow::Error::from)? })
+}
+
+/// 导入 step 2 (确认导入), after a check without errors: a job that checks
+/// the same file again and saves all its rows or none.
+pub async fn request_import(app: &App, actor: &Actor, check_id: i32) -> AppResult<i32> {
+    may_import(actor)?;
+    let check = jobs::get(app, actor, check_id).await?;
+    let clean = check.kind == JobKind::LearningCheck
+        && check.state == JobState::Done
+        && check.count("error_rows") == 0
+        && check.count("rows") > 0;
+    if !clean {
+        return Err(AppError::Refused("请先上传并通过校验，再确认导入".into()));
     }
-    let bytes =
-        app.read_file(&import_key(token)).await.map_err(|_| AppError::Refused("导入文件已失效，请重新上传".into()))?;
-    let parsed = parse(app, actor, &bytes).await?;
+    let job = NewJob {
+        kind: JobKind::LearningImport,
+        title: "学时记录导入".into(),
+        params: json!({ "check": check_id }),
+        input: Input::Reuse(jobs::input_of(app, actor, check_id).await?),
+    };
+    jobs::submit(app, actor, job).await
+}
+
+/// The job of `request_import`.
+pub async fn import_job(app: &App, job: &Running<'_>) -> AppResult<Outcome> {
+    may_import(&job.actor)?;
+    let bytes = job.input.clone().ok_or(AppError::NotFound("文件"))?;
+    let parsed = parse(app, &job.actor, bytes, &job.progress).await?;
     if parsed.iter().any(|(r, _)| !r.errors.is_empty()) {
         return Err(AppError::Refused("文件中有错误的行，请修改后重新上传".into()));
     }
     let txn = app.write().await?;
     for (_, ok) in &parsed {
         let (member_id, c) = ok.as_ref().expect("no errors");
-        insert(&txn, actor, *member_id, c, "import").await?;
+        insert(&txn, &job.actor, *member_id, c, "import").await?;
     }
     audit::append(
         &txn,
-        &actor.audit_name(),
+        &job.actor.audit_name(),
         "learning_records_imported",
         "learning_records",
-        json!({ "rows": parsed.len() }),
+        json!({ "rows": parsed.len(), "job": job.id }),
     )
     .await?;
     txn.commit().await?;
-    let _ = app.files.delete(&StorePath::from(import_key(token))).await;
-    Ok(parsed.len())
+    Ok(Outcome { file: None, summary: json!({ "imported": parsed.len() }) })
 }

@@ -21,7 +21,7 @@ use cmis_domain::review::Workflow;
 use cmis_domain::{Hours, UserType};
 use cmis_store::entity::{attachment, member, member_inspection as payload, review_case as case_row};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::Serialize;
 use serde_json::json;
 
@@ -167,12 +167,20 @@ async fn deferred_streak<C: ConnectionTrait>(db: &C, member_id: i32, year: i32) 
 }
 
 /// The member's application for a year: the case and the inspection's own.
+/// A member's application for a year; with `lock`, held until the
+/// transaction ends (PostgreSQL), so that two submissions at once are taken
+/// one after the other.
 async fn application<C: ConnectionTrait>(
     db: &C,
     member_id: i32,
     year: i32,
+    lock: bool,
 ) -> AppResult<Option<(Case<W>, payload::Model)>> {
-    let Some(c) = cases_of(member_id).filter(case_row::Column::Year.eq(year)).one(db).await? else {
+    let mut q = cases_of(member_id).filter(case_row::Column::Year.eq(year));
+    if lock {
+        q = q.lock_exclusive();
+    }
+    let Some(c) = q.one(db).await? else {
         return Ok(None);
     };
     let p = payload::Entity::find_by_id(c.id).one(db).await?.ok_or(AppError::NotFound("年检申请"))?;
@@ -191,7 +199,7 @@ pub async fn overview(app: &App, actor: &Actor) -> AppResult<Overview> {
 async fn overview_for(app: &App, actor: &Actor, m: &member::Model, year: i32, today: NaiveDate) -> AppResult<Overview> {
     let db = app.db.conn();
     let s = settings::effective(app, m.association_id, year).await?;
-    let current = application(db, m.id, year).await?;
+    let current = application(db, m.id, year, false).await?;
     let submitted = match &current {
         Some((c, _)) => {
             attachments::list(app, actor, INSPECTION_MATERIALS, Owner { kind: OWNER, id: Some(c.id) }).await?
@@ -333,7 +341,7 @@ async fn submit(app: &App, actor: &Actor, deferral: bool, commitment: bool, reas
     let again = o.current.is_some();
     let tx = app.write().await?;
     // Re-read inside the write transaction: two submissions at once cannot both pass.
-    let existing = application(&tx, m.id, year).await?;
+    let existing = application(&tx, m.id, year, true).await?;
     rules::apply(year, existing.as_ref().map(|(c, _)| c.state), deferral).map_err(refused)?;
     let id = match existing {
         Some((c, p)) => {

@@ -84,13 +84,13 @@ pub async fn progress(app: &App, actor: &Actor, year: Option<i32>) -> AppResult<
 }
 
 /// The year's applications in the actor's scope, in any state or one, as an
-/// xlsx workbook: the review kernel's export.
-pub async fn export(app: &App, actor: &Actor, year: i32, state: Option<InspectionState>) -> AppResult<Vec<u8>> {
+/// xlsx workbook: the review kernel's export, run as a job.
+pub async fn request_export(app: &App, actor: &Actor, year: i32, state: Option<InspectionState>) -> AppResult<i32> {
     Permission::InspectionProgress.require(actor)?;
     let f = QueueFilter {
         year: Some(year),
         state: Some(state.map_or("all", |s| s.code()).to_owned()),
         ..QueueFilter::default()
     };
-    kernel::export::<W>(app, actor, &f).await
+    kernel::request_export::<W>(app, actor, &f, &format!("{year}年度非执业会员年检")).await
 }

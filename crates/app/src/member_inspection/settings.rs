@@ -165,6 +165,9 @@ fn from_row(r: row::Model, association_id: i32, source: String) -> InspectionSet
 /// The settings that apply to members of provincial association `association_id`
 /// in `year`: its own row, else CICPA's, else the built-in ones.
 pub async fn effective(app: &App, association_id: i32, year: i32) -> AppResult<InspectionSettings> {
+    if !cmis_domain::YEARS.contains(&year) {
+        return Err(FieldErrors::one("year", "年度不正确"));
+    }
     let national = app.orgs.national().id;
     let rows = row::Entity::find()
         .filter(row::Column::Year.eq(year))

@@ -7,6 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub user_id: i32,
+    /// The stamp of the password the token was issued with.
+    pub credential: String,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
 }

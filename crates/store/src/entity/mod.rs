@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod fee_payment;
 pub mod firm;
 pub mod inspection_setting;
+pub mod job;
 pub mod key_fingerprint;
 pub mod learning_record;
 pub mod member;

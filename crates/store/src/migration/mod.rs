@@ -11,6 +11,8 @@ mod m0006_inspection;
 mod m0007_security;
 mod m0008_review_cases;
 mod m0009_deliveries;
+mod m0010_credentials;
+mod m0011_jobs;
 
 pub struct Migrator;
 
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_security::Migration),
             Box::new(m0008_review_cases::Migration),
             Box::new(m0009_deliveries::Migration),
+            Box::new(m0010_credentials::Migration),
+            Box::new(m0011_jobs::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use cmis_app::AppError;
 use cmis_app::attachments::Attachment;
 use cmis_app::member_inspection::{self, Done, HistoryRow, fees, qr};
+use cmis_app::scope::Permission;
 use cmis_domain::Hours;
 use cmis_domain::member_inspection::InspectionState;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiAuth, ApiErrorBody, ApiResult};
 use crate::AppState;
+use crate::shell::needs;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,7 +30,12 @@ pub fn routes() -> Router<AppState> {
         .route("/me/member-inspections", get(history))
         .route("/me/member-inspections/{id}", get(one))
         .route("/me/member-inspection-qr", get(member_qr))
-        .route("/association/member-inspection-fees/confirm", post(confirm_fees))
+        .route_layer(needs(Permission::ApplyMemberInspection))
+        .merge(
+            Router::new()
+                .route("/association/member-inspection-fees/confirm", post(confirm_fees))
+                .route_layer(needs(Permission::ConfirmFees)),
+        )
 }
 
 #[derive(Serialize, ToSchema)]

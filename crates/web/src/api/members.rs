@@ -10,6 +10,7 @@ use bytes::Bytes;
 use chrono::Utc;
 use cmis_app::member_admission::{self, Application, InfoQuery, Progress};
 use cmis_app::password_reset::{self, Fact};
+use cmis_app::scope::Permission;
 use cmis_app::{FieldErrors, captcha, member_profile};
 use cmis_domain::UserType;
 use cmis_domain::profile::Profile;
@@ -19,6 +20,7 @@ use utoipa::ToSchema;
 use super::{ApiAuth, ApiError, ApiErrorBody, ApiResult};
 use crate::AppState;
 use crate::pages::ClientAddr;
+use crate::shell::needs;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -33,8 +35,12 @@ pub fn routes() -> Router<AppState> {
         .route("/password/verify-code", post(recovery_code))
         .route("/password/verify-other", post(recovery_other))
         .route("/password/reset", post(recovery_reset))
-        .route("/me/profile", get(profile).put(update_profile))
-        .route("/me/certificate", get(certificate_pdf))
+        .merge(
+            Router::new()
+                .route("/me/profile", get(profile).put(update_profile))
+                .route("/me/certificate", get(certificate_pdf))
+                .route_layer(needs(Permission::OwnMemberProfile)),
+        )
 }
 
 fn require_captcha(ok: bool) -> Result<(), ApiError> {

@@ -35,6 +35,12 @@ pub fn routes() -> Router<AppState> {
         .merge(members::routes())
         .merge(inspections::routes())
         .merge(reviews::routes())
+        .fallback(unknown)
+}
+
+/// An address the API does not have: JSON, as every API answer.
+async fn unknown() -> ApiError {
+    ApiError(WebError::NotFound)
 }
 
 pub fn docs() -> Router<AppState> {
@@ -129,6 +135,11 @@ impl FromRequestParts<AppState> for ApiAuth {
             .map_or_else(|| parts.uri.path().to_owned(), |u| u.path().to_owned());
         if a.actor.must_change_password && !BEFORE_PASSWORD_CHANGE.contains(&path.as_str()) {
             return Err(AppError::PasswordChangeRequired.into());
+        }
+        if let Some(crate::shell::Needs(p)) = parts.extensions.get::<crate::shell::Needs>()
+            && !a.actor.can(*p)
+        {
+            return Err(AppError::Forbidden.into());
         }
         Ok(ApiAuth(a.actor.clone(), a))
     }

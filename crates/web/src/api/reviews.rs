@@ -6,12 +6,10 @@
 use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use cmis_app::FieldErrors;
 use cmis_app::review::{self, QueueFilter};
 use cmis_domain::coded::Coded;
 use cmis_domain::member_admission::MemberAdmission;
 use cmis_domain::member_inspection::MemberInspection;
-use cmis_domain::review::Workflow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -218,9 +216,12 @@ async fn detail_of<W: ReviewPage>(s: &AppState, who: &ApiAuth, id: i32) -> ApiRe
     }))
 }
 
+/// Every field may be left out: the use case finds the case (in scope, or
+/// 404) before it reads what was sent.
 #[derive(Deserialize, ToSchema)]
 pub struct DecisionIn {
     /// An action code from the case's `actions`.
+    #[serde(default)]
     pub action: String,
     /// Required for returns and refusals.
     #[serde(default)]
@@ -244,14 +245,15 @@ pub async fn decide(
 }
 
 async fn decide_on<W: ReviewPage>(s: &AppState, who: &ApiAuth, id: i32, d: DecisionIn) -> ApiResult<CodedOut> {
-    let action = <W as Workflow>::Action::parse(&d.action).map_err(|_| FieldErrors::one("action", "未知的操作"))?;
-    Ok(Json(coded(review::decide::<W>(&s.app, &who.0, id, action, &d.reason, &d.items).await?)))
+    Ok(Json(coded(review::decide::<W>(&s.app, &who.0, id, &d.action, &d.reason, &d.items).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct BatchIn {
+    #[serde(default)]
     pub ids: Vec<i32>,
     /// A decision that needs no reason, such as 通过.
+    #[serde(default)]
     pub action: String,
 }
 
@@ -276,7 +278,6 @@ pub async fn batch(
 }
 
 async fn batch_of<W: ReviewPage>(s: &AppState, who: &ApiAuth, b: BatchIn) -> ApiResult<BatchOut> {
-    let action = <W as Workflow>::Action::parse(&b.action).map_err(|_| FieldErrors::one("action", "未知的操作"))?;
-    let done = review::batch::<W>(&s.app, &who.0, &b.ids, action).await?;
+    let done = review::batch::<W>(&s.app, &who.0, &b.ids, &b.action).await?;
     Ok(Json(BatchOut { decided: done.decided, skipped: done.skipped }))
 }

@@ -34,6 +34,7 @@ pub struct AttachmentBox {
 
 #[derive(Deserialize)]
 struct BoxQuery {
+    #[serde(default)]
     context: String,
 }
 
@@ -50,6 +51,7 @@ async fn render_box(state: &AppState, auth: &Auth, limits: Limits, error: Option
 
 async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<BoxQuery>) -> WebResult<Html<String>> {
     let limits = limits_of(&q.context)?;
+    attachments::may_upload(&auth.0, limits)?;
     render_box(&state, &auth, limits, None).await
 }
 
@@ -123,13 +125,13 @@ async fn delete(
     Path(id): Path<i32>,
     Query(q): Query<BoxQuery>,
 ) -> WebResult<Html<String>> {
-    let limits = limits_of(&q.context)?;
+    // The file first: another's is 404 whatever the rest of the request says.
     let error = match attachments::delete(&state.app, &auth.0, id).await {
         Ok(()) => None,
         Err(AppError::Refused(m)) => Some(m),
         Err(e) => return Err(e.into()),
     };
-    render_box(&state, &auth, limits, error).await
+    render_box(&state, &auth, limits_of(&q.context)?, error).await
 }
 
 fn percent(s: &str) -> String {

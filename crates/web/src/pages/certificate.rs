@@ -8,10 +8,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use cmis_app::AppError;
 use cmis_app::certificate::{self, Preview, Standing};
+use cmis_app::scope::Permission;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::shell::{Auth, Shell};
+use crate::shell::{Auth, Shell, needs};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -21,6 +22,8 @@ pub fn routes() -> Router<AppState> {
         .route("/certificate/replace", get(replace))
         .route("/certificate/photo", get(photo))
         .route("/certificate/download", get(download))
+        .route_layer(needs(Permission::OwnMemberProfile))
+        // What anyone checks a certificate with.
         .route("/certificate/public-key", get(public_key))
         .route("/v/{payload}", get(verify))
 }

@@ -18,6 +18,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
+use super::ClientAddr;
 use super::portal::{CaptchaPartial, new_captcha};
 use crate::AppState;
 use crate::csrf::CsrfToken;
@@ -98,13 +99,15 @@ struct VerifyPage {
 
 async fn verify_page(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
 ) -> WebResult<Response> {
     if session.get::<bool>(NOTICE_READ).await.ok().flatten().is_none() {
         return Ok(Redirect::to("/member-admission").into_response());
     }
-    Ok(Html(VerifyPage { csrf: csrf.0, captcha: new_captcha(&state).await?, error: None }.render()?).into_response())
+    Ok(Html(VerifyPage { csrf: csrf.0, captcha: new_captcha(&state, &addr).await?, error: None }.render()?)
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -115,6 +118,7 @@ struct CaptchaForm {
 
 async fn verify(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
     Form(f): Form<CaptchaForm>,
@@ -122,7 +126,7 @@ async fn verify(
     if !captcha::check(&state.app, &f.captcha_id, &f.captcha).await? {
         let page = VerifyPage {
             csrf: csrf.0,
-            captcha: new_captcha(&state).await?,
+            captcha: new_captcha(&state, &addr).await?,
             error: Some("验证码错误或已过期，请点击图片刷新后重新填写"),
         };
         return Ok(Html(page.render()?).into_response());
@@ -299,10 +303,14 @@ impl NumberPage {
     }
 }
 
-async fn number_page(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> WebResult<Html<String>> {
+async fn number_page(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Extension(csrf): Extension<CsrfToken>,
+) -> WebResult<Html<String>> {
     let page = NumberPage {
         csrf: csrf.0,
-        captcha: new_captcha(&state).await?,
+        captcha: new_captcha(&state, &addr).await?,
         business_no: String::new(),
         errors: FieldErrors::new(),
     };
@@ -318,6 +326,7 @@ struct NumberForm {
 
 async fn by_number(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
     Form(f): Form<NumberForm>,
@@ -336,8 +345,12 @@ async fn by_number(
     match result {
         Ok(p) => show_progress(&session, p, csrf.0).await,
         Err(AppError::Invalid(errors)) => {
-            let page =
-                NumberPage { csrf: csrf.0, captcha: new_captcha(&state).await?, business_no: f.business_no, errors };
+            let page = NumberPage {
+                csrf: csrf.0,
+                captcha: new_captcha(&state, &addr).await?,
+                business_no: f.business_no,
+                errors,
+            };
             Ok(Html(page.render()?).into_response())
         }
         Err(e) => Err(e.into()),
@@ -395,12 +408,13 @@ async fn new_question(session: &Session) -> WebResult<String> {
 
 async fn info_page(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
 ) -> WebResult<Html<String>> {
     let page = InfoPage {
         csrf: csrf.0,
-        captcha: new_captcha(&state).await?,
+        captcha: new_captcha(&state, &addr).await?,
         question: new_question(&session).await?,
         id_types: IdType::ALL.iter().map(|t| (t.code(), t.label())).collect(),
         form: InfoForm {
@@ -415,6 +429,7 @@ async fn info_page(
 
 async fn by_info(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
     Form(f): Form<InfoForm>,
@@ -452,7 +467,7 @@ async fn by_info(
         Err(AppError::Invalid(errors)) => {
             let page = InfoPage {
                 csrf: csrf.0,
-                captcha: new_captcha(&state).await?,
+                captcha: new_captcha(&state, &addr).await?,
                 question: new_question(&session).await?,
                 id_types: IdType::ALL.iter().map(|t| (t.code(), t.label())).collect(),
                 form: f,

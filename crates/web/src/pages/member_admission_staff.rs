@@ -10,6 +10,7 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use cmis_app::member_admission;
 use cmis_app::review::Case;
+use cmis_app::scope::Permission;
 use cmis_domain::AssociationLevel;
 use cmis_domain::member_admission::{AdmissionAction, AdmissionState, MemberAdmission};
 use cmis_domain::review::{Reviewer, Workflow};
@@ -18,12 +19,13 @@ use crate::AppState;
 use crate::error::WebResult;
 use crate::pages::review::ReviewPage;
 use crate::profile_form::{self, ShownGroup};
-use crate::shell::{Auth, Shell};
+use crate::shell::{Auth, Shell, needs};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(super::review::routes::<MemberAdmission>())
         .route("/association/member-admissions/{id}/photo", get(photo))
+        .route_layer(needs(Permission::ReviewMemberAdmissions))
 }
 
 #[derive(Template)]

@@ -13,6 +13,7 @@ use axum::{Form, Router};
 use cmis_app::attachments::{self, DEFERRAL_PROOF, INSPECTION_MATERIALS, Limits};
 use cmis_app::member_inspection::{self, Done, HistoryRow, InspectionView, Overview, fees, qr};
 use cmis_app::member_profile::{self, LOCKED};
+use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
 use cmis_domain::hours::Hours;
 use cmis_domain::member_inspection::{FeeStatus, InspectionState};
@@ -22,7 +23,7 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::error::WebResult;
 use crate::profile_form::{self, QualBox, Section, ShownGroup};
-use crate::shell::{Auth, Shell};
+use crate::shell::{Auth, Shell, needs};
 use crate::trail::TrailView;
 use crate::upload;
 
@@ -44,6 +45,8 @@ pub fn routes() -> Router<AppState> {
         .route("/member-inspection/qr", get(qr_page))
         .route("/member-inspection/qr.png", get(qr_png))
         .route("/member-inspection/{id}", get(view))
+        .route_layer(needs(Permission::ApplyMemberInspection))
+        // The public page a QR code opens.
         .route("/q/{payload}", get(public_results))
 }
 

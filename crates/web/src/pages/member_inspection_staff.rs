@@ -11,12 +11,13 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use cmis_app::member_inspection::InspectionView;
 use cmis_app::member_inspection::fees::{self, FeeFilter, FeeRow};
-use cmis_app::member_inspection::learning::{self, ImportPreview, Ledger, NewRecord};
+use cmis_app::member_inspection::learning::{self, Ledger, NewRecord};
 use cmis_app::member_inspection::report::{self, Progress};
 use cmis_app::member_inspection::review;
 use cmis_app::member_inspection::settings::{self, InspectionSettings, SettingsForm};
 use cmis_app::page::Page;
 use cmis_app::review::Case;
+use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
 use cmis_domain::member_inspection::{InspectionAction, InspectionState, MemberInspection};
 use cmis_domain::review::Reviewer;
@@ -27,23 +28,34 @@ use crate::error::WebResult;
 use crate::pages::member_inspection::personal_groups;
 use crate::pages::review::ReviewPage;
 use crate::profile_form::{self, ShownGroup};
-use crate::shell::{Auth, Shell};
+use crate::shell::{Auth, Shell, needs};
 use crate::upload;
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(super::review::routes::<MemberInspection>())
+    let fees = Router::new()
         .route("/association/member-inspection-fees", get(fee_queue).post(fee_confirm))
+        .route_layer(needs(Permission::ConfirmFees));
+    let progress = Router::new()
         .route("/association/member-inspection-progress", get(progress))
-        .route("/association/member-inspection-progress/export.xlsx", get(export))
+        .route("/association/member-inspection-progress/export", post(export))
+        .route_layer(needs(Permission::InspectionProgress));
+    let settings = Router::new()
         .route("/association/member-inspection-settings", get(settings_page).post(settings_save))
+        .route_layer(needs(Permission::InspectionSettings));
+    let ledger = Router::new()
         .route("/association/learning-records", get(ledger).post(add_record))
         .route(
             "/association/learning-records/import",
             post(import_preview).layer(DefaultBodyLimit::max(6 * 1024 * 1024)),
         )
-        .route("/association/learning-records/import/confirm", post(import_confirm))
         .route("/association/learning-records/template.xlsx", get(import_template))
+        .route_layer(needs(Permission::LearningLedger));
+    Router::new()
+        .merge(super::review::routes::<MemberInspection>())
+        .merge(fees)
+        .merge(progress)
+        .merge(settings)
+        .merge(ledger)
 }
 
 fn enc(s: &str) -> String {
@@ -143,7 +155,7 @@ impl FeePage {
 
 async fn fee_queue(State(state): State<AppState>, shell: Shell, Query(q): Query<FeeQuery>) -> WebResult<Html<String>> {
     let f = FeeFilter {
-        year: q.year.as_deref().and_then(|y| y.trim().parse().ok()),
+        year: super::year_of(q.year.as_deref()),
         keyword: q.keyword.clone().unwrap_or_default(),
         all: q.all.is_some(),
         page: q.page.unwrap_or(1),
@@ -188,29 +200,21 @@ struct ProgressPage {
 }
 
 async fn progress(State(state): State<AppState>, shell: Shell, Query(q): Query<YearQuery>) -> WebResult<Html<String>> {
-    let year = q.year.as_deref().and_then(|y| y.trim().parse().ok());
+    let year = super::year_of(q.year.as_deref());
     let p = report::progress(&state.app, &shell.actor, year).await?;
     let states = InspectionState::ALL.iter().map(|s| (s.code(), s.label())).collect();
     Ok(Html(ProgressPage { shell, p, states }.render()?))
 }
 
-async fn export(State(state): State<AppState>, Auth(actor): Auth, Query(q): Query<YearQuery>) -> WebResult<Response> {
-    let year = match q.year.as_deref().and_then(|y| y.trim().parse().ok()) {
+/// 导出Excel of the year's applications: a job.
+async fn export(State(state): State<AppState>, shell: Shell, Form(q): Form<YearQuery>) -> WebResult<Response> {
+    let year = match super::year_of(q.year.as_deref()) {
         Some(y) => y,
-        None => report::progress(&state.app, &actor, None).await?.year,
+        None => report::progress(&state.app, &shell.actor, None).await?.year,
     };
     let st = q.state.as_deref().and_then(|c| InspectionState::parse(c).ok());
-    let bytes = report::export(&state.app, &actor, year, st).await?;
-    let name = format!("{year}年度非执业会员年检.xlsx");
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{}", enc(&name))),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
+    let job = report::request_export(&state.app, &shell.actor, year, st).await?;
+    Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
 }
 
 // ---- 年检设置 ----
@@ -233,7 +237,7 @@ impl SettingsPage {
 }
 
 async fn settings_year(state: &AppState, shell: &Shell, q: &YearQuery) -> WebResult<i32> {
-    Ok(match q.year.as_deref().and_then(|y| y.trim().parse().ok()) {
+    Ok(match super::year_of(q.year.as_deref()) {
         Some(y) => y,
         None => <MemberInspection as cmis_app::review::Reviewed>::default_year(&state.app, &shell.actor)
             .await?
@@ -311,7 +315,6 @@ impl SettingsFormIn {
 struct LedgerQuery {
     cert_no: Option<String>,
     saved: Option<String>,
-    imported: Option<usize>,
 }
 
 #[derive(Template)]
@@ -323,7 +326,6 @@ struct LedgerPage {
     form: NewRecord,
     errors: FieldErrors,
     message: Option<String>,
-    preview: Option<ImportPreview>,
     categories: &'static [(&'static str, &'static str)],
     grounds: &'static [(&'static str, &'static str)],
     header: String,
@@ -343,7 +345,6 @@ fn ledger_page(shell: Shell, cert_no: String) -> LedgerPage {
         ledger: None,
         errors: FieldErrors::new(),
         message: None,
-        preview: None,
         categories: learning::CATEGORIES,
         grounds: learning::REDUCTION_GROUNDS,
         header: learning::IMPORT_HEADER.join("、"),
@@ -360,11 +361,7 @@ async fn ledger(State(state): State<AppState>, shell: Shell, Query(q): Query<Led
             Err(e) => return Err(e.into()),
         }
     }
-    page.message = if q.saved.is_some() {
-        Some("已保存".into())
-    } else {
-        q.imported.map(|n| format!("已导入{n}条学时记录"))
-    };
+    page.message = q.saved.is_some().then(|| "已保存".into());
     Ok(Html(page.render()?))
 }
 
@@ -385,6 +382,8 @@ async fn add_record(State(state): State<AppState>, shell: Shell, Form(f): Form<N
     }
 }
 
+/// 预览: the workbook is checked by a job, whose page shows the progress,
+/// then every row with its errors and 确认导入.
 async fn import_preview(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
     learning::may_import(&shell.actor)?;
     let read = upload::read(&mut mp, learning::MAX_IMPORT_BYTES, 1).await;
@@ -402,34 +401,13 @@ async fn import_preview(State(state): State<AppState>, shell: Shell, mut mp: Mul
     };
     match file.filter(|b| !b.is_empty()) {
         None => page.errors = FieldErrors::one_set("file", "请选择要导入的Excel文件"),
-        Some(bytes) => match learning::preview(&state.app, &page.shell.actor, bytes).await {
-            Ok(p) => page.preview = Some(p),
+        Some(bytes) => match learning::request_check(&state.app, &page.shell.actor, bytes).await {
+            Ok(job) => return Ok(Redirect::to(&format!("/jobs/{job}")).into_response()),
             Err(AppError::Invalid(e)) => page.errors = e,
             Err(e) => return Err(e.into()),
         },
     }
     Ok(Html(page.render()?).into_response())
-}
-
-#[derive(Deserialize)]
-struct ConfirmForm {
-    token: String,
-}
-
-async fn import_confirm(
-    State(state): State<AppState>,
-    shell: Shell,
-    Form(f): Form<ConfirmForm>,
-) -> WebResult<Response> {
-    match learning::confirm(&state.app, &shell.actor, &f.token).await {
-        Ok(n) => Ok(Redirect::to(&format!("/association/learning-records?imported={n}")).into_response()),
-        Err(AppError::Refused(m)) => {
-            let mut page = ledger_page(shell, String::new());
-            page.errors = FieldErrors::one_set("file", m);
-            Ok(Html(page.render()?).into_response())
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 async fn import_template(Auth(actor): Auth) -> WebResult<Response> {

@@ -9,18 +9,20 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use cmis_app::attachments::PHOTO;
 use cmis_app::certificate::{self, PhotoSubject};
+use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::shell::{Auth, Shell};
+use crate::shell::{Auth, Shell, needs};
 use crate::upload;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/association/member-photo", get(page).post(upload).layer(DefaultBodyLimit::max(3 * 1024 * 1024)))
         .route("/association/member-photo/image", get(image))
+        .route_layer(needs(Permission::MemberPhotos))
 }
 
 #[derive(Template)]

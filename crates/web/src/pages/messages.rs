@@ -9,17 +9,19 @@ use axum::routing::get;
 use cmis_app::deliveries::{self, LogFilter, LogRow, Status};
 use cmis_app::messages::{self, Message};
 use cmis_app::page::Page;
+use cmis_app::scope::Permission;
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::shell::Shell;
+use crate::shell::{Shell, needs};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/association/deliveries", get(deliveries))
+        .route_layer(needs(Permission::DeliveryLog))
         .route("/messages", get(list))
         .route("/messages/{id}", get(detail))
-        .route("/association/deliveries", get(deliveries))
 }
 
 #[derive(Template)]

@@ -15,6 +15,7 @@ mod attachments;
 mod certificate;
 mod dev;
 mod home;
+mod jobs;
 pub mod member_admission;
 mod member_admission_staff;
 pub mod member_inspection;
@@ -32,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(portal::routes())
         .merge(home::routes())
+        .merge(jobs::routes())
         .merge(account::routes())
         .merge(member_admission::routes())
         .merge(member_admission_staff::routes())
@@ -88,12 +90,18 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-/// A review page has one reason box per decision: a refusal for a missing
-/// reason goes beside the box of the decision `action` that was pressed.
+/// A year typed into a filter: a number among the years the system knows,
+/// else none (the page's default year).
+pub fn year_of(text: Option<&str>) -> Option<i32> {
+    text.and_then(|y| y.trim().parse().ok()).filter(|y| cmis_domain::YEARS.contains(y))
+}
+
+/// A review page has one reason box (and list of items) per decision: a
+/// refusal goes beside the box of the decision `action` that was pressed.
 pub fn reason_errors(mut errors: cmis_app::FieldErrors, action: &str) -> cmis_app::FieldErrors {
     for (k, _) in errors.0.iter_mut() {
-        if k == "reason" {
-            *k = format!("reason_{action}");
+        if k == "reason" || k == "items" {
+            *k = format!("{k}_{action}");
         }
     }
     errors

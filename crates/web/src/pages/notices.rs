@@ -7,20 +7,22 @@ use axum::routing::get;
 use axum::{Form, Router};
 use cmis_app::notices::{self, Draft, Kind, Notice};
 use cmis_app::page::Page;
+use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::shell::Shell;
+use crate::shell::{Shell, needs};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/notices", get(public_list))
-        .route("/notices/{id}", get(public_one))
         .route("/association/notices", get(manage))
         .route("/association/notices/new", get(new_form).post(create))
         .route("/association/notices/{id}/edit", get(edit_form).post(update))
+        .route_layer(needs(Permission::PortalNotices))
+        .route("/notices", get(public_list))
+        .route("/notices/{id}", get(public_one))
 }
 
 #[derive(Deserialize, Default)]

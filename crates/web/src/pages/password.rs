@@ -50,10 +50,14 @@ impl AccountPage {
     }
 }
 
-async fn account_page(State(state): State<AppState>, Extension(csrf): Extension<CsrfToken>) -> WebResult<Html<String>> {
+async fn account_page(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Extension(csrf): Extension<CsrfToken>,
+) -> WebResult<Html<String>> {
     let page = AccountPage {
         csrf: csrf.0,
-        captcha: new_captcha(&state).await?,
+        captcha: new_captcha(&state, &addr).await?,
         user_type: String::new(),
         login_name: String::new(),
         errors: FieldErrors::new(),
@@ -73,6 +77,7 @@ struct AccountForm {
 
 async fn account(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
     Form(f): Form<AccountForm>,
@@ -88,9 +93,9 @@ async fn account(
         Err(AppError::Invalid(errors)) => {
             let page = AccountPage {
                 csrf: csrf.0,
-                captcha: new_captcha(&state).await?,
+                captcha: new_captcha(&state, &addr).await?,
                 user_type: f.user_type,
-                login_name: f.login_name,
+                login_name: f.login_name.chars().take(cmis_app::auth::MAX_LOGIN_NAME).collect(),
                 errors,
             };
             Ok(Html(page.render()?).into_response())

@@ -16,7 +16,7 @@ use super::ClientAddr;
 use crate::AppState;
 use crate::csrf::CsrfToken;
 use crate::error::WebResult;
-use crate::shell::SESSION_USER;
+use crate::shell::{SESSION_CREDENTIAL, SESSION_USER};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -76,13 +76,16 @@ struct PortalQuery {
     changed: Option<String>,
 }
 
-pub(crate) async fn new_captcha(state: &AppState) -> WebResult<CaptchaPartial> {
+/// A captcha for a page, counted against the address's page budget.
+pub(crate) async fn new_captcha(state: &AppState, addr: &str) -> WebResult<CaptchaPartial> {
+    state.page_captchas.check(addr)?;
     let c = captcha::issue(&state.app).await?;
     Ok(CaptchaPartial { id: c.id, image: c.image })
 }
 
 async fn portal(
     State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
     Extension(csrf): Extension<CsrfToken>,
     session: Session,
     Query(q): Query<PortalQuery>,
@@ -100,7 +103,7 @@ async fn portal(
         user_types: user_types(),
         user_type: UserType::NonPracticingMember.code().to_owned(),
         login_name: String::new(),
-        captcha: new_captcha(&state).await?,
+        captcha: new_captcha(&state, &addr).await?,
         errors: FieldErrors::new(),
         notice,
         logged_in,
@@ -110,8 +113,11 @@ async fn portal(
     Ok(Html(page.render()?).into_response())
 }
 
-async fn captcha_partial(State(state): State<AppState>) -> WebResult<Html<String>> {
-    Ok(Html(new_captcha(&state).await?.render()?))
+/// 换一张: counted against the tighter budget of captchas drawn on request.
+async fn captcha_partial(State(state): State<AppState>, ClientAddr(addr): ClientAddr) -> WebResult<Html<String>> {
+    state.captchas.check(&addr)?;
+    let c = captcha::issue(&state.app).await?;
+    Ok(Html(CaptchaPartial { id: c.id, image: c.image }.render()?))
 }
 
 #[derive(Deserialize)]
@@ -136,13 +142,17 @@ async fn login(
         password: f.password,
         captcha_id: f.captcha_id,
         captcha_answer: f.captcha,
-        address,
+        address: address.clone(),
     };
     match auth::login(&state.app, creds).await {
         Ok(actor) => {
             // A new session id at login, so a planted one is worth nothing.
             session.cycle_id().await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
             session.insert(SESSION_USER, actor.user_id).await.map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+            session
+                .insert(SESSION_CREDENTIAL, &actor.credential)
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
             let to = if actor.must_change_password { "/account/password" } else { "/home" };
             Ok(Redirect::to(to).into_response())
         }
@@ -159,8 +169,8 @@ async fn login(
                 csrf: csrf.0,
                 user_types: user_types(),
                 user_type: f.user_type,
-                login_name: f.login_name,
-                captcha: new_captcha(&state).await?,
+                login_name: f.login_name.chars().take(auth::MAX_LOGIN_NAME).collect(),
+                captcha: new_captcha(&state, &address).await?,
                 errors,
                 notice: None,
                 logged_in: false,

@@ -6,16 +6,20 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use cmis_app::member_profile::{self, LOCKED};
+use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
 use cmis_domain::profile::Profile;
 
 use crate::AppState;
 use crate::error::WebResult;
 use crate::profile_form::{self, QualBox, Section, ShownGroup};
-use crate::shell::Shell;
+use crate::shell::{Shell, needs};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/profile", get(show)).route("/profile/edit", get(edit).post(save))
+    Router::new()
+        .route("/profile", get(show))
+        .route("/profile/edit", get(edit).post(save))
+        .route_layer(needs(Permission::OwnMemberProfile))
 }
 
 #[derive(Template)]

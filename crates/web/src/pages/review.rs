@@ -5,7 +5,6 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
@@ -19,7 +18,7 @@ use tower_sessions::Session;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::shell::Shell;
+use crate::shell::{Shell, needs};
 use crate::trail::TrailView;
 
 /// What a workflow's review pages say, and the body of its case page.
@@ -64,9 +63,10 @@ pub fn routes<W: ReviewPage>() -> Router<AppState> {
     Router::new()
         .route(&base, get(queue::<W>))
         .route(&format!("{base}/batch"), post(batch::<W>))
-        .route(&format!("{base}/export.xlsx"), get(export::<W>))
+        .route(&format!("{base}/export"), post(export::<W>))
         .route(&format!("{base}/{{id}}"), get(detail::<W>))
         .route(&format!("{base}/{{id}}/decide"), post(decide::<W>))
+        .route_layer(needs(W::PERMISSION))
 }
 
 fn enc(s: &str) -> String {
@@ -90,7 +90,7 @@ const BATCH_RESULT: &str = "review_batch";
 impl QueueQuery {
     fn filter(&self) -> QueueFilter {
         QueueFilter {
-            year: self.year.as_deref().and_then(|y| y.trim().parse().ok()),
+            year: super::year_of(self.year.as_deref()),
             state: self.state.clone().filter(|s| !s.is_empty()),
             city: self.city.as_deref().and_then(|c| c.parse().ok()),
             overdue: self.overdue.is_some(),
@@ -243,10 +243,10 @@ async fn batch<W: ReviewPage>(
 ) -> WebResult<Response> {
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let ids: Vec<i32> = pairs.iter().filter(|(k, _)| k == "id").filter_map(|(_, v)| v.parse().ok()).collect();
-    let action = W::Action::parse(&get("action")).map_err(|_| AppError::Refused("未知的操作".into()))?;
-    let (decided, skipped) = match review::batch::<W>(&state.app, &shell.actor, &ids, action).await {
+    let (decided, skipped) = match review::batch::<W>(&state.app, &shell.actor, &ids, &get("action")).await {
         Ok(b) => (b.decided, b.skipped),
         Err(AppError::Refused(m)) => (0, vec![m]),
+        Err(AppError::Invalid(f)) => (0, f.0.into_iter().map(|(_, m)| m).collect()),
         Err(e) => return Err(e.into()),
     };
     session.insert(BATCH_RESULT, (decided, skipped)).await.map_err(anyhow::Error::from)?;
@@ -255,25 +255,19 @@ async fn batch<W: ReviewPage>(
     Ok(Redirect::to(&format!("/association/{}{year}", W::SLUG)).into_response())
 }
 
+/// 导出Excel: the queue as filtered, every page of it, made by a job whose
+/// page shows the progress and then the file.
 async fn export<W: ReviewPage>(
     State(state): State<AppState>,
     shell: Shell,
-    Query(q): Query<QueueQuery>,
+    Form(q): Form<QueueQuery>,
 ) -> WebResult<Response> {
     let mut filter = q.filter();
     if filter.state.is_none() {
         filter.state = Some("all".into());
     }
-    let bytes = review::export::<W>(&state.app, &shell.actor, &filter).await?;
-    let name = format!("{}.xlsx", W::title(&shell));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{}", enc(&name))),
-        ],
-        bytes,
-    )
-        .into_response())
+    let job = review::request_export::<W>(&state.app, &shell.actor, &filter, W::title(&shell)).await?;
+    Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
 }
 
 /// A decision as the page offers it.
@@ -370,9 +364,8 @@ async fn decide<W: ReviewPage>(
 ) -> WebResult<Response> {
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let code = get("action");
-    let action = W::Action::parse(&code).map_err(|_| AppError::Refused("未知的操作".into()))?;
     let items: Vec<String> = pairs.iter().filter(|(k, _)| k == "item").map(|(_, v)| v.clone()).collect();
-    match review::decide::<W>(&state.app, &shell.actor, id, action, &get("reason"), &items).await {
+    match review::decide::<W>(&state.app, &shell.actor, id, &code, &get("reason"), &items).await {
         Ok(_) => Ok(Redirect::to(&format!("/association/{}/{id}?done={code}", W::SLUG)).into_response()),
         Err(AppError::Invalid(errors)) => {
             let errors = super::reason_errors(errors, &code);

@@ -50,7 +50,7 @@ pub fn application(p: Profile) -> Application {
     }
 }
 
-async fn staff(t: &TestApp, login: &str) -> Actor {
+pub async fn staff(t: &TestApp, login: &str) -> Actor {
     use cmis_store::entity::user;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let u = user::Entity::find().filter(user::Column::LoginName.eq(login)).one(t.app.db.conn()).await.unwrap().unwrap();
@@ -72,7 +72,7 @@ pub async fn decide(
     action: AdmissionAction,
     reason: &str,
 ) -> Result<AdmissionState, AppError> {
-    review::decide::<MemberAdmission>(&t.app, actor, id, action, reason, &[]).await
+    review::decide::<MemberAdmission>(&t.app, actor, id, action.code(), reason, &[]).await
 }
 
 /// The local association approves and CICPA confirms the application.

@@ -10,7 +10,7 @@ use crate::admission::{application, profile};
 use crate::helpers::*;
 
 /// A real JPEG: the captcha image is one.
-async fn jpeg(t: &TestApp) -> Bytes {
+pub async fn jpeg(t: &TestApp) -> Bytes {
     let c = cmis_app::captcha::issue(&t.app).await.unwrap();
     let b64 = c.image.split_once("base64,").unwrap().1;
     Bytes::from(base64::engine::general_purpose::STANDARD.decode(b64).unwrap())

@@ -144,9 +144,19 @@ impl TestApp {
 
     /// Another instance of the system on the same database.
     pub async fn second_instance(&self) -> Router {
+        web(Arc::new(self.second_instance_app().await))
+    }
+
+    /// The application of another instance on the same database.
+    pub async fn second_instance_app(&self) -> App {
         let db = Db::connect(&self.url).await.unwrap();
         let app = App::with_clock(db, settings(), Arc::new(self.clock.clone())).await.unwrap();
-        web(Arc::new(app.with_fixed_captcha(CAPTCHA)))
+        app.with_fixed_captcha(CAPTCHA)
+    }
+
+    /// Runs the jobs that wait (the worker of `cmis serve`); returns how many ended.
+    pub async fn run_jobs(&self) -> usize {
+        cmis_app::jobs::run_due(&self.app).await.unwrap()
     }
 
     pub fn client(&self) -> Client {
@@ -198,6 +208,8 @@ pub struct Response {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as sent (a download).
+    pub bytes: bytes::Bytes,
 }
 
 impl Response {
@@ -254,7 +266,7 @@ impl Client {
                 self.token = None;
             }
         }
-        Response { status, headers, body }
+        Response { status, headers, body, bytes }
     }
 
     pub async fn get(&mut self, path: &str) -> Response {

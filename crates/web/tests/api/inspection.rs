@@ -397,12 +397,22 @@ async fn batch_pass_progress_and_export() {
 
     let progress = s.get(years("/association/member-inspection-progress?year={Y}").as_str()).await.body;
     assert!(progress.contains("data-testid=\"count-passed\">1<"), "{progress}");
-    let xlsx = s.get(years("/association/member-inspection-progress/export.xlsx?year={Y}").as_str()).await;
+    // 导出Excel is a job: its page shows it waiting, then the file.
+    let r = s.post("/association/member-inspection-progress/export", &[("year", years("{Y}").as_str())]).await;
+    let job = r.location().to_owned();
+    assert!(job.starts_with("/jobs/"), "{job}");
+    assert!(s.get(&job).await.body.contains("排队中"));
+    let mut other = t.client();
+    other.login("staff", "staff11", PASSWORD).await;
+    assert_eq!(other.get(&job).await.status, 404, "only its owner sees a job");
+    assert_eq!(t.run_jobs().await, 1);
+    let done = s.get(&job).await.body;
+    assert!(done.contains("已完成") && done.contains("共导出 1 条"), "{done}");
+    assert_eq!(other.get(&format!("{job}/download")).await.status, 404);
+    let xlsx = s.get(&format!("{job}/download")).await;
     assert_eq!(xlsx.status, 200);
-    let bytes = {
-        let staff = cmis_app::auth::actor_for(&t.app, staff_id(&t).await).await.unwrap().unwrap();
-        cmis_app::member_inspection::report::export(&t.app, &staff, inspected(), None).await.unwrap()
-    };
+    assert!(xlsx.headers["content-disposition"].to_str().unwrap().contains(".xlsx"));
+    let bytes = xlsx.bytes.to_vec();
     use calamine::Reader;
     let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
     let range = book.worksheet_range_at(0).unwrap().unwrap();
@@ -412,15 +422,9 @@ async fn batch_pass_progress_and_export() {
     assert_eq!(rows[1][1], cert);
     assert_eq!(rows[1][5], "年检通过");
     // CICPA sees it too; another province does not.
-    let mut other = t.client();
-    other.login("staff", "staff11", PASSWORD).await;
     assert!(
         !other.get(years("/association/member-inspections?state=passed&year={Y}").as_str()).await.body.contains(&cert)
     );
-}
-
-async fn staff_id(t: &TestApp) -> i32 {
-    user::Entity::find().filter(user::Column::LoginName.eq("staff44")).one(t.app.db.conn()).await.unwrap().unwrap().id
 }
 
 #[tokio::test]
@@ -434,23 +438,35 @@ async fn learning_records_import_shows_errors_before_saving() {
         [&login, years("{Y}").as_str(), "8", "专业", "审计准则"],
         ["99999999999", years("{Y}").as_str(), "x", "娱乐", ""],
     ]);
-    let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", &bad)]).await;
-    assert!(r.body.contains("1 行有错误"), "{}", r.body);
-    assert!(r.body.contains("会员编号不存在或不属于本单位管辖") && r.body.contains("类别应为"));
-    assert!(!r.body.contains(">确认导入</button>"), "no import while any row is wrong");
+    // Each upload is checked by a job, whose page then shows every row.
+    let mut check = async |bytes: &[u8]| {
+        let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", bytes)]).await;
+        let job = r.location().to_owned();
+        assert!(job.starts_with("/jobs/"), "{}", r.body);
+        t.run_jobs().await;
+        (job.clone(), s.get(&job).await.body)
+    };
+    let (bad_job, body) = check(&bad).await;
+    assert!(body.contains("1 行有错误"), "{body}");
+    assert!(body.contains("会员编号不存在或不属于本单位管辖") && body.contains("类别应为"));
+    assert!(!body.contains(">确认导入</button>"), "no import while any row is wrong");
     let good = sheet(&[
         [&login, years("{Y}").as_str(), "8", "专业", "审计准则"],
         [&login, years("{Y}").as_str(), "4", "职业道德", "职业道德"],
     ]);
-    let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", &good)]).await;
-    assert!(r.body.contains("全部无误"), "{}", r.body);
-    let token = between(&r.body, "name=\"token\" value=\"", "\"").to_owned();
-    // Only its uploader imports it.
+    let (good_job, body) = check(&good).await;
+    assert!(body.contains("全部无误"), "{body}");
+    // Only its uploader imports it, and only a check without errors.
     let mut other = t.client();
     other.login("staff", "staff11", PASSWORD).await;
-    assert_eq!(other.post("/association/learning-records/import/confirm", &[("token", &token)]).await.status, 403);
-    let r = s.post("/association/learning-records/import/confirm", &[("token", &token)]).await;
-    assert_eq!(r.location(), "/association/learning-records?imported=2");
+    assert_eq!(other.post(&format!("{good_job}/import"), &[]).await.status, 404);
+    let refused = s.post(&format!("{bad_job}/import"), &[]).await;
+    assert!(refused.body.contains("请先上传并通过校验"), "{}", refused.body);
+    let r = s.post(&format!("{good_job}/import"), &[]).await;
+    let import = r.location().to_owned();
+    assert!(import.starts_with("/jobs/") && import != good_job, "{import}");
+    assert_eq!(t.run_jobs().await, 1);
+    assert!(s.get(&import).await.body.contains("已导入2条学时记录"));
     let m = cmis_store::entity::member::Entity::find()
         .filter(cmis_store::entity::member::Column::CertNo.eq(&login))
         .one(t.app.db.conn())
@@ -593,12 +609,10 @@ async fn the_whole_flow_through_the_api() {
     assert_eq!(d["state"]["code"], "submitted");
     let id = d["id"].as_i64().unwrap();
 
-    let (_, q) = c
-        .json("GET", years("/api/v1/reviews/member-inspections?year={Y}").as_str(), Some(&staff), json!(null))
-        .await;
+    let (_, q) =
+        c.json("GET", years("/api/v1/reviews/member-inspections?year={Y}").as_str(), Some(&staff), json!(null)).await;
     assert!(q["items"].as_array().unwrap().iter().any(|r| r["id"].as_i64() == Some(id)), "{q}");
-    let (_, det) =
-        c.json("GET", &format!("/api/v1/reviews/member-inspections/{id}"), Some(&staff), json!(null)).await;
+    let (_, det) = c.json("GET", &format!("/api/v1/reviews/member-inspections/{id}"), Some(&staff), json!(null)).await;
     let codes: Vec<&str> = det["actions"].as_array().unwrap().iter().map(|a| a["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["pass", "return", "fail"]);
     let (st, e) = c
