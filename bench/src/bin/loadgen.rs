@@ -1,6 +1,7 @@
 //! A small load generator for multi-step scenarios (a login needs a captcha
 //! and the CSRF cookie first). Bounded in time, loopback only. Prints one
-//! markdown table row: requests/s, p50, p99, errors.
+//! markdown table row: requests/s, p50, p99, errors. One program, longer
+//! than most, so that a scenario and the requests it sends read top to bottom.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! The member profile (DOMAIN §2, seed 002 §8): every field, grouped as the
 //! seeds group them, with the rules a form applies and the completeness
-//! check that other workflows call.
+//! check that other workflows call. One file, longer than most: the field
+//! table, its rules and their tests are read together, and a split would put
+//! a field's label and its rule in two places.
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};

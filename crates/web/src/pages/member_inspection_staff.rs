@@ -25,7 +25,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::error::WebResult;
-use crate::pages::member_inspection::personal_groups;
+use crate::pages::member_inspection_view::personal_groups;
 use crate::pages::review::ReviewPage;
 use crate::profile_form::{self, ShownGroup};
 use crate::shell::{Auth, Shell, needs};

@@ -17,9 +17,11 @@ mod dev;
 mod home;
 mod jobs;
 pub mod member_admission;
+mod member_admission_progress;
 mod member_admission_staff;
 pub mod member_inspection;
 mod member_inspection_staff;
+mod member_inspection_view;
 mod member_photo;
 mod messages;
 mod notices;
@@ -36,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .merge(jobs::routes())
         .merge(account::routes())
         .merge(member_admission::routes())
+        .merge(member_admission_progress::routes())
         .merge(member_admission_staff::routes())
         .merge(member_photo::routes())
         .merge(messages::routes())
@@ -47,6 +50,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dev::routes())
         .merge(member_inspection::routes())
         .merge(member_inspection_staff::routes())
+        .merge(member_inspection_view::routes())
         .merge(payment::routes())
 }
 

@@ -1,17 +1,16 @@
 //! 非执业会员年检: every transition, its refusals, fees and the payment
 //! protocol, the ledger import, the QR code and the export.
 
-use cmis_app::member_inspection::{learning, qr};
-use cmis_app::payment::{self, Notification};
-use cmis_domain::{Hours, UserType};
+use cmis_app::member_inspection::qr;
+use cmis_domain::UserType;
 use cmis_store::entity::{fee_payment, member_inspection, review_case, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::*;
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF";
+pub(crate) const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF";
 
-fn profile_form(go: &'static str) -> Vec<(&'static str, &'static str)> {
+pub(crate) fn profile_form(go: &'static str) -> Vec<(&'static str, &'static str)> {
     vec![
         ("ethnicity", "汉族"),
         ("political_status", "中共党员"),
@@ -31,7 +30,7 @@ fn profile_form(go: &'static str) -> Vec<(&'static str, &'static str)> {
 
 /// CICPA opens the window of the year inspected now for all of this year
 /// (by default it opens on 29 May), so that members may apply on any test date.
-async fn open_window(t: &TestApp) {
+pub(crate) async fn open_window(t: &TestApp) {
     use cmis_app::member_inspection::settings::{self, InspectionSettings, SettingsForm};
     let cicpa = cmis_app::auth::actor_for(&t.app, t.login_id("staffcicpa").await).await.unwrap().unwrap();
     let mut form = SettingsForm::from_settings(&InspectionSettings::builtin(cicpa.association_id, inspected()));
@@ -40,7 +39,7 @@ async fn open_window(t: &TestApp) {
 }
 
 /// A member (Guangdong's first) who completed 完善信息, logged in; and staff44.
-async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
+pub(crate) async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
     open_window(t).await;
     let login = t.login_of(UserType::NonPracticingMember).await;
     assert!(login.starts_with("44"), "the first demo member is Guangdong's");
@@ -58,7 +57,7 @@ async fn member_and_staff(t: &TestApp) -> (Client, Client, String) {
 }
 
 /// 年检设置 for the year inspected now, saved by staff: the window from 1 January of this year to `end`.
-async fn save_settings(s: &mut Client, end: &str, fee: &str, materials: &str, notice: &str) -> Response {
+pub(crate) async fn save_settings(s: &mut Client, end: &str, fee: &str, materials: &str, notice: &str) -> Response {
     s.post(
         years("/association/member-inspection-settings?year={Y}").as_str(),
         &[
@@ -75,7 +74,7 @@ async fn save_settings(s: &mut Client, end: &str, fee: &str, materials: &str, no
     .await
 }
 
-async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
+pub(crate) async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
     let r = s
         .post(
             "/association/learning-records",
@@ -92,7 +91,7 @@ async fn add_hours(s: &mut Client, cert: &str, hours: &str) {
     assert!(r.location().contains("saved=1"), "{}", r.body);
 }
 
-async fn application(t: &TestApp, cert: &str) -> review_case::Model {
+pub(crate) async fn application(t: &TestApp, cert: &str) -> review_case::Model {
     review_case::Entity::find()
         .filter(review_case::Column::Kind.eq("member_inspection"))
         .filter(review_case::Column::Number.eq(cert))
@@ -102,11 +101,11 @@ async fn application(t: &TestApp, cert: &str) -> review_case::Model {
         .unwrap()
 }
 
-async fn state_of(t: &TestApp, cert: &str) -> String {
+pub(crate) async fn state_of(t: &TestApp, cert: &str) -> String {
     application(t, cert).await.state
 }
 
-async fn inspection_id(t: &TestApp, cert: &str) -> i32 {
+pub(crate) async fn inspection_id(t: &TestApp, cert: &str) -> i32 {
     application(t, cert).await.id
 }
 
@@ -233,7 +232,7 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     assert_eq!(t.client().get(&format!("/q/{forged}")).await.status, 404);
 }
 
-async fn m_name(t: &TestApp, cert: &str) -> String {
+pub(crate) async fn m_name(t: &TestApp, cert: &str) -> String {
     use cmis_store::entity::member;
     member::Entity::find().filter(member::Column::CertNo.eq(cert)).one(t.app.db.conn()).await.unwrap().unwrap().name
 }
@@ -425,308 +424,6 @@ async fn batch_pass_progress_and_export() {
     assert!(
         !other.get(years("/association/member-inspections?state=passed&year={Y}").as_str()).await.body.contains(&cert)
     );
-}
-
-#[tokio::test]
-async fn learning_records_import_shows_errors_before_saving() {
-    let t = TestApp::new().await;
-    let login = t.login_of(UserType::NonPracticingMember).await;
-    let mut s = t.client();
-    s.login("staff", "staff44", PASSWORD).await;
-    let sheet = |rows: &[[&str; 5]]| learning::template_workbook(rows).unwrap();
-    let bad = sheet(&[
-        [&login, years("{Y}").as_str(), "8", "专业", "审计准则"],
-        ["99999999999", years("{Y}").as_str(), "x", "娱乐", ""],
-    ]);
-    // Each upload is checked by a job, whose page then shows every row.
-    let mut check = async |bytes: &[u8]| {
-        let r = s.multipart("/association/learning-records/import", &[("学时.xlsx", bytes)]).await;
-        let job = r.location().to_owned();
-        assert!(job.starts_with("/jobs/"), "{}", r.body);
-        t.run_jobs().await;
-        (job.clone(), s.get(&job).await.body)
-    };
-    let (bad_job, body) = check(&bad).await;
-    assert!(body.contains("1 行有错误"), "{body}");
-    assert!(body.contains("会员编号不存在或不属于本单位管辖") && body.contains("类别应为"));
-    assert!(!body.contains(">确认导入</button>"), "no import while any row is wrong");
-    let good = sheet(&[
-        [&login, years("{Y}").as_str(), "8", "专业", "审计准则"],
-        [&login, years("{Y}").as_str(), "4", "职业道德", "职业道德"],
-    ]);
-    let (good_job, body) = check(&good).await;
-    assert!(body.contains("全部无误"), "{body}");
-    // Only its uploader imports it, and only a check without errors.
-    let mut other = t.client();
-    other.login("staff", "staff11", PASSWORD).await;
-    assert_eq!(other.post(&format!("{good_job}/import"), &[]).await.status, 404);
-    let refused = s.post(&format!("{bad_job}/import"), &[]).await;
-    assert!(refused.body.contains("请先上传并通过校验"), "{}", refused.body);
-    let r = s.post(&format!("{good_job}/import"), &[]).await;
-    let import = r.location().to_owned();
-    assert!(import.starts_with("/jobs/") && import != good_job, "{import}");
-    assert_eq!(t.run_jobs().await, 1);
-    assert!(s.get(&import).await.body.contains("已导入2条学时记录"));
-    let m = cmis_store::entity::member::Entity::find()
-        .filter(cmis_store::entity::member::Column::CertNo.eq(&login))
-        .one(t.app.db.conn())
-        .await
-        .unwrap()
-        .unwrap();
-    let h = learning::hours_of(&t.app, t.app.db.conn(), &m, inspected()).await.unwrap();
-    assert_eq!((h.done, h.ethics), (Hours::whole(12), Hours::whole(4)));
-    // A maternity reduction lowers the hours owed.
-    s.post(
-        "/association/learning-records",
-        &[
-            ("cert_no", &login),
-            ("kind", "reduction"),
-            ("year", years("{Y}").as_str()),
-            ("hours", "20"),
-            ("category", "maternity"),
-            ("title", "产假"),
-        ],
-    )
-    .await;
-    let h2 = learning::hours_of(&t.app, t.app.db.conn(), &m, inspected()).await.unwrap();
-    assert_eq!(h2.required, h.required.saturating_sub(Hours::whole(20)));
-}
-
-#[tokio::test]
-async fn online_payment_over_the_provider_protocol() {
-    let t = TestApp::served(|s, _| {
-        s.payment.provider = "dev".into();
-        s.payment.secret = "test-secret-0123456789".into();
-    })
-    .await;
-    let (mut m, mut s, cert) = member_and_staff(&t).await;
-    add_hours(&mut s, &cert, "40").await;
-    let page = m.get("/member-inspection/pay").await.body;
-    let before = page.split("\" data-testid=\"pay-link\"").next().unwrap();
-    let code_url = before.rsplit("href=\"").next().unwrap().to_owned();
-    assert!(code_url.contains("/dev/pay/cashier/"), "{page}");
-    let order = payment::dev::order_of(&t.app.settings, code_url.rsplit('/').next().unwrap()).unwrap();
-    assert_eq!(order.amount_cents, 10_000);
-
-    // A forged notification is refused; a real one confirms, once.
-    let note = Notification {
-        order_no: order.order_no.clone(),
-        amount_cents: 10_000,
-        txn_id: "T1".into(),
-        paid_at: t.app.now(),
-    };
-    let (body, sig) = payment::dev::sign_notification(&t.app.settings, &note);
-    let forged = payment::dev::sign_notification(
-        &{
-            let mut x = t.app.settings.clone();
-            x.payment.secret = "another-secret-000000".into();
-            x
-        },
-        &note,
-    );
-    let post = |body: Vec<u8>, sig: String| {
-        axum::http::Request::post("/pay/notify")
-            .header("content-type", "application/json")
-            .header("x-pay-signature", sig)
-            .body(axum::body::Body::from(body))
-            .unwrap()
-    };
-    let mut c = t.client();
-    assert_eq!(c.send(post(forged.0, forged.1)).await.status, 401);
-    let cheaper = Notification { amount_cents: 1, ..note.clone() };
-    let (cb, cs) = payment::dev::sign_notification(&t.app.settings, &cheaper);
-    assert_eq!(c.send(post(cb, cs)).await.status, 422, "the amount must match the order");
-    // The payer pays at the provider's cashier; it notifies us over HTTP.
-    let reply = payment::dev::pay(&t.app.settings, code_url.rsplit('/').next().unwrap(), t.app.now()).await.unwrap();
-    assert_eq!(reply, "SUCCESS");
-    let r = c.send(post(body.clone(), sig.clone())).await;
-    assert_eq!((r.status.as_u16(), r.body.as_str()), (200, "SUCCESS"), "a repeat is answered the same");
-    let p = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap();
-    assert_eq!(p.status, "confirmed");
-    assert!(p.provider_txn.unwrap().starts_with("DEV"), "the first notification's transaction stays");
-    let page = m.get("/member-inspection/apply/materials?agreed=1").await.body;
-    assert!(page.contains("会费已确认"));
-    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
-    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
-}
-
-async fn api_token(c: &mut Client, user_type: &str, login: &str) -> String {
-    use serde_json::json;
-    let (_, cap) = c.json("GET", "/api/v1/captcha", None, json!(null)).await;
-    let id = cap["id"].as_str().unwrap().to_owned();
-    let (s, body) = c
-        .json("POST", "/api/v1/auth/login", None, json!({ "user_type": user_type, "login_name": login, "password": PASSWORD, "captcha_id": id, "captcha": CAPTCHA }))
-        .await;
-    assert_eq!(s, 200, "{body}");
-    body["token"].as_str().unwrap().to_owned()
-}
-
-#[tokio::test]
-async fn the_whole_flow_through_the_api() {
-    use base64::Engine;
-    use serde_json::json;
-    let t = TestApp::new().await;
-    let (_, mut s, cert) = member_and_staff(&t).await;
-    add_hours(&mut s, &cert, "40").await;
-    let mut c = t.client();
-    let member = api_token(&mut c, "member", &cert).await;
-    let staff = api_token(&mut c, "staff", "staff44").await;
-
-    let (st, o) = c.json("GET", "/api/v1/me/member-inspection", Some(&member), json!(null)).await;
-    assert_eq!(st, 200, "{o}");
-    assert_eq!((o["year"].as_i64(), o["fee_status"].as_str()), (Some(inspected() as i64), Some("unpaid")));
-    assert_eq!(o["fee_blocker"], "请先缴纳会费");
-    let (st, e) = c.json("POST", "/api/v1/me/member-inspection", Some(&member), json!({ "commitment": true })).await;
-    assert_eq!((st.as_u16(), e["error"].as_str()), (422, Some("请先缴纳会费")));
-    let (_, f) = c.json("POST", "/api/v1/me/member-inspection/fee/paid", Some(&member), json!({})).await;
-    assert_eq!(f["fee_status"], "pending_confirmation");
-    let fee_id = fee_payment::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id;
-    let (_, n) = c
-        .json("POST", "/api/v1/association/member-inspection-fees/confirm", Some(&staff), json!({ "ids": [fee_id] }))
-        .await;
-    assert_eq!(n["confirmed"], 1);
-    let b64 = base64::engine::general_purpose::STANDARD.encode(PDF);
-    let (st, e) = c
-        .json(
-            "POST",
-            "/api/v1/me/member-inspection/proofs",
-            Some(&member),
-            json!({ "file_name": "x.txt", "data_base64": "aGVsbG8=" }),
-        )
-        .await;
-    assert_eq!(st, 422, "checked by content: {e}");
-    let (st, _) = c
-        .json(
-            "POST",
-            "/api/v1/me/member-inspection/proofs",
-            Some(&member),
-            json!({ "file_name": "证明.pdf", "data_base64": b64 }),
-        )
-        .await;
-    assert_eq!(st, 200);
-    let (st, d) = c.json("POST", "/api/v1/me/member-inspection", Some(&member), json!({ "commitment": true })).await;
-    assert_eq!(st, 200, "{d}");
-    assert_eq!(d["state"]["code"], "submitted");
-    let id = d["id"].as_i64().unwrap();
-
-    let (_, q) =
-        c.json("GET", years("/api/v1/reviews/member-inspections?year={Y}").as_str(), Some(&staff), json!(null)).await;
-    assert!(q["items"].as_array().unwrap().iter().any(|r| r["id"].as_i64() == Some(id)), "{q}");
-    let (_, det) = c.json("GET", &format!("/api/v1/reviews/member-inspections/{id}"), Some(&staff), json!(null)).await;
-    let codes: Vec<&str> = det["actions"].as_array().unwrap().iter().map(|a| a["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["pass", "return", "fail"]);
-    let (st, e) = c
-        .json(
-            "POST",
-            &format!("/api/v1/reviews/member-inspections/{id}/decision"),
-            Some(&staff),
-            json!({ "action": "return" }),
-        )
-        .await;
-    assert_eq!((st.as_u16(), e["fields"]["reason"].as_str()), (422, Some("请填写退回原因")));
-    let (st, e) = c
-        .json(
-            "POST",
-            &format!("/api/v1/reviews/member-inspections/{id}/decision"),
-            Some(&member),
-            json!({ "action": "pass" }),
-        )
-        .await;
-    assert_eq!(st, 403, "members do not decide: {e}");
-    let batch = json!({ "ids": [id], "action": "pass" });
-    let (_, r) = c.json("POST", "/api/v1/reviews/member-inspections/batch", Some(&staff), batch).await;
-    assert_eq!(r["decided"], 1, "{r}");
-    let (_, h) = c.json("GET", "/api/v1/me/member-inspections", Some(&member), json!(null)).await;
-    assert_eq!(h[0]["state"]["label"], "年检通过");
-    let (_, v) = c.json("GET", &format!("/api/v1/me/member-inspections/{id}"), Some(&member), json!(null)).await;
-    assert_eq!(v["trail"].as_array().unwrap().len(), 2);
-    let (_, qr) = c.json("GET", "/api/v1/me/member-inspection-qr", Some(&member), json!(null)).await;
-    assert!(qr["url"].as_str().unwrap().ends_with(qr["payload"].as_str().unwrap()));
-    let (_, doc) = c.json("GET", "/api/openapi.json", None, json!(null)).await;
-    for path in [
-        "/me/member-inspection",
-        "/me/member-inspection/fee/order",
-        "/reviews/{workflow}/{id}/decision",
-        "/reviews/{workflow}/batch",
-    ] {
-        assert!(doc["paths"][path].is_object(), "{path} documented");
-    }
-}
-
-#[tokio::test]
-async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
-    use cmis_app::member_inspection::{fees, settings};
-    use cmis_domain::member_inspection::FeeStatus;
-    use cmis_store::entity::member;
-    let t = TestApp::new().await;
-    let members = member::Entity::find().all(t.app.db.conn()).await.unwrap();
-    for m in members.iter().take(4) {
-        let mut s = t.client();
-        s.login("staff", &format!("staff{}", &m.cert_no[..2]), PASSWORD).await;
-        let r = s
-            .post(
-                "/association/learning-records",
-                &[
-                    ("cert_no", &m.cert_no),
-                    ("kind", "reduction"),
-                    ("year", years("{Y}").as_str()),
-                    ("hours", "20"),
-                    ("category", "maternity"),
-                    ("title", "产假"),
-                ],
-            )
-            .await;
-        assert!(r.location().contains("saved=1"), "{}", r.body);
-        let st = settings::effective(&t.app, m.association_id, inspected()).await.unwrap();
-        let fee = fees::status_of(t.app.db.conn(), m, inspected(), &st).await.unwrap();
-        let expected = if m.sex == "F" { FeeStatus::Exempt } else { FeeStatus::Unpaid };
-        assert_eq!(fee, expected, "{} {}", m.cert_no, m.sex);
-    }
-
-    // Deferred for the year before already: with the longest deferral of one year, no second one.
-    let (mut c, _, cert) = member_and_staff(&t).await;
-    let m = members.iter().find(|m| m.cert_no == cert).unwrap();
-    let now = t.app.now();
-    use sea_orm::{ActiveModelTrait, Set};
-    let case = review_case::ActiveModel {
-        kind: Set("member_inspection".into()),
-        state: Set("deferred".into()),
-        year: Set(Some(inspected() - 1)),
-        association_id: Set(m.association_id),
-        city_association_id: Set(None),
-        firm_id: Set(None),
-        member_id: Set(Some(m.id)),
-        applicant_user_id: Set(None),
-        number: Set(cert.clone()),
-        name: Set(m.name.clone()),
-        first_submitted_at: Set(now),
-        submitted_at: Set(now),
-        deadline: Set(now.date_naive()),
-        decided_at: Set(Some(now)),
-        return_reason: Set(None),
-        return_items: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(t.app.db.conn())
-    .await
-    .unwrap();
-    member_inspection::ActiveModel {
-        case_id: Set(case.id),
-        member_id: Set(m.id),
-        year: Set(inspected() - 1),
-        hours_required_x100: Set(4000),
-        hours_done_x100: Set(0),
-        fee_status: Set("unpaid".into()),
-        deferral_reason: Set(Some("出国".into())),
-    }
-    .insert(t.app.db.conn())
-    .await
-    .unwrap();
-    c.multipart("/member-inspection/proofs", &[("证明.pdf", PDF)]).await;
-    let r = c.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "仍在国外")]).await;
-    assert!(r.body.contains("您已连续暂缓年检1年，暂缓年检最长1年"), "{}", r.body);
 }
 
 #[tokio::test]

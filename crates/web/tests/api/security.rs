@@ -1,6 +1,8 @@
 //! The attack on the running system, as regression tests: each one is the
 //! request an outsider (or a logged-in role) sent, through the real router,
-//! and the answer that must now come back. Numbers refer to the findings.
+//! and the answer that must now come back. Numbers refer to the findings of
+//! that report, kept in one file, in its order (the second attack's are in
+//! `hardening`).
 
 use cmis_app::{App, audit};
 use cmis_domain::UserType;

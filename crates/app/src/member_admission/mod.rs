@@ -1,30 +1,30 @@
 //! 非执业会员入会申请 (seed 003): the public application and its progress
 //! query, returns and resubmission under the same business number. The review
 //! (the local association decides, CICPA confirms) is the review kernel's; this
-//! module says what confirmation changes (a member with an account) and what
-//! the applicant is told.
+//! module and `review` say what confirmation changes (a member with an
+//! account) and what the applicant is told.
+
+mod review;
 
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use cmis_domain::member_admission::{self as rules, AdmissionAction, AdmissionState, MemberAdmission, RESUBMITTED};
+use cmis_domain::AssociationLevel;
+use cmis_domain::member_admission::{self as rules, AdmissionState, MemberAdmission, RESUBMITTED};
 use cmis_domain::profile::Profile;
 use cmis_domain::review::Workflow;
 use cmis_domain::throttle::APPLICATION_OWNER;
-use cmis_domain::{AssociationLevel, MemberCertNo, UserType, mask};
 use cmis_store::entity::{member, member_admission as payload, review_case as case_row, user};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, PutPayload};
 use rand::RngCore;
-use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
 
 use crate::approval::{self, Step};
 use crate::attachments::{self, PHOTO};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::review::{self, Case, NewCase, Notice, Reviewed};
-use crate::scope::Permission;
-use crate::{Actor, App, Tx, audit, auth, throttle};
+use crate::review::{self as kernel, Case, NewCase, Reviewed};
+use crate::{Actor, App, audit, throttle};
 
 /// Working days each reviewer has (DOMAIN §1).
 pub const LOCAL_DAYS: u32 = 20;
@@ -192,7 +192,7 @@ async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -
     let association = app.orgs.by_code(&p.region).expect("validated");
     let tx = app.write().await?;
     let business_no = new_business_no(&tx, app.today()).await?;
-    let id = review::open_case(
+    let id = kernel::open_case(
         &tx,
         NewCase {
             kind: W::KIND,
@@ -224,7 +224,7 @@ async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -
     }
     .insert(&tx)
     .await?;
-    approval::record(&tx, review::Case::<W>::subject_of(id), "申请人提交申请", p.name.trim(), "applicant", "").await?;
+    approval::record(&tx, Case::<W>::subject_of(id), "申请人提交申请", p.name.trim(), "applicant", "").await?;
     audit::append(
         &tx,
         "applicant",
@@ -284,7 +284,7 @@ async fn progress_of(app: &App, case: Case<W>, p: payload::Model, reveal_passwor
         }
     };
     Ok(Progress {
-        trail: review::trail::<W>(app, case.id).await?,
+        trail: kernel::trail::<W>(app, case.id).await?,
         state: case.state,
         association: app.orgs.get(case.association_id).map_or_else(String::new, |a| a.name.clone()),
         business_no: p.business_no,
@@ -395,7 +395,7 @@ pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Applicat
     let (case, p) = by_case(&tx, case.id).await?;
     rules::resubmit(case.state).map_err(|e| AppError::Refused(e.to_string()))?;
     let old_photo = p.photo_key.clone();
-    review::resubmit_case(&tx, case.id, next.code(), LOCAL_DAYS, prof.name.trim(), association.id).await?;
+    kernel::resubmit_case(&tx, case.id, next.code(), LOCAL_DAYS, prof.name.trim(), association.id).await?;
     let mut m: payload::ActiveModel = p.into();
     m.qualification_method = Set(prof.qualification_method.clone());
     m.exam_cert_no = Set(prof.exam_cert_no.trim().to_uppercase());
@@ -424,7 +424,7 @@ pub struct Sent {
 /// The application of a case the reviewer may see (the kernel opened and audited it).
 pub async fn sent(app: &App, actor: &Actor, id: i32) -> AppResult<Sent> {
     W::PERMISSION.require(actor)?;
-    review::load::<W, _>(app.db.conn(), app, actor, id).await?;
+    kernel::load::<W, _>(app.db.conn(), app, actor, id).await?;
     let p = payload::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("入会申请"))?;
     let profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
     Ok(Sent { business_no: p.business_no, profile })
@@ -433,205 +433,10 @@ pub async fn sent(app: &App, actor: &Actor, id: i32) -> AppResult<Sent> {
 /// The applicant's photo, for reviewers.
 pub async fn photo(app: &App, actor: &Actor, id: i32) -> AppResult<(String, Bytes)> {
     W::PERMISSION.require(actor)?;
-    review::load::<W, _>(app.db.conn(), app, actor, id).await?;
+    kernel::load::<W, _>(app.db.conn(), app, actor, id).await?;
     let p = payload::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("入会申请"))?;
     let bytes = app.read_file(&p.photo_key).await?;
     audit::record(app, &actor.audit_name(), "member_admission_photo_viewed", &format!("{}:{id}", W::KIND), json!({}))
         .await?;
     Ok((p.photo_type, bytes))
-}
-
-#[async_trait::async_trait]
-impl Reviewed for MemberAdmission {
-    const PERMISSION: Permission = Permission::ReviewMemberAdmissions;
-    const NOUN: &'static str = "入会申请";
-    const NUMBER: &'static str = "业务编号";
-    const YEARLY: bool = false;
-    const BY_CITY: bool = false;
-
-    fn days(state: AdmissionState) -> u32 {
-        if state == AdmissionState::LocalApproved { CICPA_DAYS } else { LOCAL_DAYS }
-    }
-
-    fn reason_label(action: AdmissionAction) -> &'static str {
-        if action == AdmissionAction::LocalReject { "不予通过原因" } else { "退回原因" }
-    }
-
-    fn batchable(action: AdmissionAction) -> bool {
-        // Each confirmation makes an account with its own password.
-        action != AdmissionAction::CicpaConfirm
-    }
-
-    /// Also by 全科合格证号 and the full ID number.
-    fn keyword(app: &App, keyword: &str) -> Option<SimpleExpr> {
-        let ids = Query::select()
-            .column(payload::Column::CaseId)
-            .from(payload::Entity)
-            .cond_where(
-                sea_orm::Condition::any()
-                    .add(payload::Column::ExamCertNo.eq(keyword.to_uppercase()))
-                    .add(payload::Column::IdNumberDigest.eq(app.pii.digest(keyword))),
-            )
-            .to_owned();
-        Some(case_row::Column::Id.in_subquery(ids))
-    }
-
-    fn columns() -> &'static [&'static str] {
-        &["证件号码", "全科合格证号"]
-    }
-
-    async fn cells(app: &App, cases: &[Case<W>]) -> AppResult<Vec<Vec<String>>> {
-        let found: std::collections::HashMap<i32, payload::Model> = payload::Entity::find()
-            .filter(payload::Column::CaseId.is_in(cases.iter().map(|c| c.id)))
-            .all(app.db.conn())
-            .await?
-            .into_iter()
-            .map(|p| (p.case_id, p))
-            .collect();
-        Ok(cases
-            .iter()
-            .map(|c| match found.get(&c.id) {
-                Some(p) => vec![
-                    app.pii.decrypt(&p.id_number_enc).map(|v| mask::id_number(&v)).unwrap_or_default(),
-                    p.exam_cert_no.clone(),
-                ],
-                None => vec![String::new(), String::new()],
-            })
-            .collect())
-    }
-
-    /// 确认: the member is created with a new certificate number and an
-    /// initial password that must be changed at the first login.
-    async fn decided(
-        app: &App,
-        tx: &Tx,
-        case: &Case<W>,
-        _action: AdmissionAction,
-        next: AdmissionState,
-    ) -> AppResult<serde_json::Value> {
-        if next != AdmissionState::Confirmed {
-            return Ok(json!({}));
-        }
-        let p = payload::Entity::find_by_id(case.id).one(tx).await?.ok_or(AppError::NotFound("入会申请"))?;
-        let profile: Profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
-        let initial = auth::random_password();
-        let hash = auth::hash_password_async(initial.clone()).await;
-        let (member_id, cert_no) = create_member(app, tx, &profile, case.association_id, &p.photo_key, hash).await?;
-        case_row::ActiveModel { id: Set(case.id), member_id: Set(Some(member_id)), ..Default::default() }
-            .update(tx)
-            .await?;
-        let mut m: payload::ActiveModel = p.into();
-        m.initial_password_enc = Set(Some(app.pii.encrypt(&initial)));
-        m.update(tx).await?;
-        Ok(json!({ "member": cert_no }))
-    }
-
-    /// The applicant has no account yet: an SMS to the mobile of the form.
-    async fn notice(
-        app: &App,
-        tx: &Tx,
-        case: &Case<W>,
-        next: AdmissionState,
-        opinion: &str,
-        _unit: &str,
-    ) -> AppResult<Option<Notice>> {
-        let p = payload::Entity::find_by_id(case.id).one(tx).await?.ok_or(AppError::NotFound("入会申请"))?;
-        let profile: Profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
-        let no = &p.business_no;
-        let body = match next {
-            AdmissionState::Confirmed => {
-                let cert = match case_row::Entity::find_by_id(case.id).one(tx).await?.and_then(|c| c.member_id) {
-                    Some(mid) => member::Entity::find_by_id(mid).one(tx).await?.map(|m| m.cert_no),
-                    None => None,
-                };
-                format!(
-                    "【中注协】您的非执业会员入会申请（业务编号{no}）已审核通过，会员证书编号{}。请通过“非执业申请进度查询”查看登录名及初始密码。",
-                    cert.unwrap_or_default()
-                )
-            }
-            s if s.is_returned() => format!(
-                "【中注协】您的非执业会员入会申请（业务编号{no}）已被退回，原因：{opinion}。请通过进度查询修改后再次提交。"
-            ),
-            AdmissionState::Rejected => {
-                format!("【中注协】您的非执业会员入会申请（业务编号{no}）未予通过，原因：{opinion}。")
-            }
-            _ => return Ok(None),
-        };
-        Ok(Some(Notice {
-            title: format!("入会申请：{}", next.label()),
-            body,
-            sms_to: Some(profile.mobile.trim().to_owned()),
-            ..Notice::default()
-        }))
-    }
-}
-
-/// A new member and their account, inside the confirming transaction.
-async fn create_member(
-    app: &App,
-    tx: &Tx,
-    p: &Profile,
-    association_id: i32,
-    photo_key: &str,
-    password_hash: String,
-) -> AppResult<(i32, String)> {
-    let association = app.orgs.get(association_id).ok_or(AppError::NotFound("注协"))?;
-    let province = association.province_code.clone().unwrap_or_else(|| "11".into());
-    let today = crate::clock::date_of(tx.now());
-    let year = today.year();
-    // Never reuse a number: continue after the highest one issued for this province and year.
-    let prefix = format!("{province}{year}");
-    let highest: Option<String> = member::Entity::find()
-        .select_only()
-        .column_as(member::Column::CertNo.max(), "max")
-        .filter(member::Column::CertNo.starts_with(&prefix))
-        .into_tuple()
-        .one(tx)
-        .await?
-        .flatten();
-    let serial = highest.and_then(|h| h[prefix.len()..].parse::<u32>().ok()).unwrap_or(0) + 1;
-    let cert_no = MemberCertNo::compose(&province, year, serial).map_err(anyhow::Error::from)?.to_string();
-    let now = tx.now();
-    let m = member::ActiveModel {
-        cert_no: Set(cert_no.clone()),
-        name: Set(p.name.trim().to_owned()),
-        sex: Set(p.sex.clone()),
-        birth_date: Set(p.birth_date.unwrap_or(today)),
-        id_type: Set(p.id_type.clone()),
-        id_number_enc: Set(app.pii.encrypt(p.id_number.trim())),
-        id_number_digest: Set(app.pii.digest(&p.id_number)),
-        mobile_enc: Set(Some(app.pii.encrypt(p.mobile.trim()))),
-        mobile_digest: Set(Some(app.pii.digest(&p.mobile))),
-        email: Set(Some(p.email.trim().to_owned())),
-        association_id: Set(association_id),
-        city_association_id: Set(None),
-        qualification_method: Set(p.qualification_method.clone()),
-        exam_cert_no: Set(Some(p.exam_cert_no.trim().to_uppercase())),
-        exam_year: Set(p.exam_year),
-        status: Set("active".into()),
-        created_at: Set(now),
-        admitted_on: Set(today),
-        work_unit: Set(Some(p.work_unit.trim().to_owned())),
-        profile_enc: Set(Some(app.pii.encrypt(&profile_json(p)?))),
-        // The photo of the application is the member's photo until the association approves another.
-        photo_key: Set(Some(photo_key.to_owned())),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
-    user::ActiveModel {
-        user_type: Set(UserType::NonPracticingMember.code().into()),
-        login_name: Set(cert_no.clone()),
-        display_name: Set(m.name.clone()),
-        password_hash: Set(password_hash),
-        must_change_password: Set(true),
-        association_id: Set(association_id),
-        member_id: Set(Some(m.id)),
-        disabled: Set(false),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(tx)
-    .await?;
-    Ok((m.id, cert_no))
 }

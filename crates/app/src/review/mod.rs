@@ -1,0 +1,265 @@
+//! The review kernel: written once for every reviewed workflow. A workflow is
+//! its state and decision enums and its transition (`cmis_domain::review::
+//! Workflow`), plus what `Reviewed` adds here: the permission, the words, the
+//! queue's extra columns, and what a decision changes beside the state and
+//! tells the applicant. The kernel serves the queue (filters, overdue first,
+//! pagination, total), the case with its trail, the decision (state, trail,
+//! audit, message and SMS in one transaction), the batch decision (up to 200
+//! cases in one transaction) and the Excel export. Every call checks the
+//! permission (403) and the scope (404, as if the case did not exist).
+//!
+//! Cases live in `review_cases`; a workflow's own data lives in its payload
+//! table keyed by the case, which the workflow's module reads and writes.
+
+mod cases;
+mod decide;
+mod export;
+mod queue;
+
+pub use cases::{NewCase, open_case, resubmit_case, trail};
+pub use decide::{Batch, batch, decide, tell};
+pub use export::{EXPORT_MAX, export, export_header, request_export};
+pub use queue::{Opened, Queue, QueueFilter, Row, awaiting_count, counts, open, queue};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use cmis_domain::coded::Coded;
+use cmis_domain::review::{Reviewer, Workflow};
+use cmis_domain::workdays;
+use cmis_store::entity::review_case as row;
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::approval::Subject;
+use crate::error::{AppError, AppResult};
+use crate::scope::{self, Columns, Filed, Permission, Scope};
+use crate::{Actor, App, Tx};
+
+pub const PAGE_SIZE: u64 = 20;
+/// The most cases one batch decision takes.
+pub const BATCH_MAX: usize = 200;
+/// The most fields and materials a return may name.
+pub(super) const MAX_ITEMS: usize = 30;
+
+/// What a decision tells the applicant: a message in the message centre and,
+/// where there is a mobile number, an SMS. Both are written in the decision's
+/// transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Notice {
+    pub user_id: Option<i32>,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub sms_to: Option<String>,
+}
+
+/// What the kernel needs of a workflow beyond its rules.
+#[async_trait::async_trait]
+pub trait Reviewed: Workflow {
+    /// Who reviews (and looks at) this workflow's cases.
+    const PERMISSION: Permission;
+    /// What a case is called in messages and errors: 入会申请, 年检申请.
+    const NOUN: &'static str;
+    /// The label of a case's number: 业务编号, 会员编号.
+    const NUMBER: &'static str;
+    /// Whether cases have a year (年检年度) and a city association.
+    const YEARLY: bool;
+    const BY_CITY: bool;
+
+    /// Working days the reviewer of `state` has.
+    fn days(state: Self::State) -> u32;
+
+    /// Whether a decision may be taken for many cases at once.
+    fn batchable(_action: Self::Action) -> bool {
+        true
+    }
+
+    /// What the reason box of a decision is called: 退回原因, 不予通过原因.
+    fn reason_label(_action: Self::Action) -> &'static str {
+        "原因"
+    }
+
+    /// The message beside an empty reason box.
+    fn reason_missing(_action: Self::Action) -> &'static str {
+        "请填写原因"
+    }
+
+    /// The year a queue shows when none is chosen.
+    async fn default_year(_app: &App, _actor: &Actor) -> AppResult<Option<i32>> {
+        Ok(None)
+    }
+
+    /// A keyword search beyond number and name, as a condition on the case id.
+    fn keyword(_app: &App, _keyword: &str) -> Option<SimpleExpr> {
+        None
+    }
+
+    /// The queue's and the export's extra columns.
+    fn columns() -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Their cells for some cases, in the order of the cases.
+    async fn cells(_app: &App, cases: &[Case<Self>]) -> AppResult<Vec<Vec<String>>> {
+        Ok(vec![vec![]; cases.len()])
+    }
+
+    /// What a decision changes beside the case (a member made, a membership
+    /// cancelled), in its transaction; returned as the audit event's detail.
+    async fn decided(
+        _app: &App,
+        _tx: &Tx,
+        _case: &Case<Self>,
+        _action: Self::Action,
+        _next: Self::State,
+    ) -> AppResult<serde_json::Value> {
+        Ok(json!({}))
+    }
+
+    /// What the applicant is told of the new state.
+    async fn notice(
+        app: &App,
+        tx: &Tx,
+        case: &Case<Self>,
+        next: Self::State,
+        opinion: &str,
+        unit: &str,
+    ) -> AppResult<Option<Notice>>;
+}
+
+/// One case, as the kernel reads it: the state parsed strictly.
+#[derive(Debug, Clone, Serialize)]
+pub struct Case<W: Workflow> {
+    pub id: i32,
+    pub state: W::State,
+    pub year: Option<i32>,
+    pub association_id: i32,
+    pub city_association_id: Option<i32>,
+    pub firm_id: Option<i32>,
+    pub member_id: Option<i32>,
+    pub applicant_user_id: Option<i32>,
+    pub number: String,
+    pub name: String,
+    pub first_submitted_at: DateTime<Utc>,
+    pub submitted_at: DateTime<Utc>,
+    pub deadline: NaiveDate,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub return_reason: Option<String>,
+    pub return_items: Vec<String>,
+}
+
+impl<W: Workflow> Case<W> {
+    pub fn filed(&self) -> Filed {
+        Filed {
+            association_id: Some(self.association_id),
+            city_association_id: self.city_association_id,
+            firm_id: self.firm_id,
+            member_id: self.member_id,
+            user_id: self.applicant_user_id,
+        }
+    }
+
+    /// Working days left to decide; negative when overdue; None when nobody decides now.
+    pub fn days_left(&self, today: NaiveDate) -> Option<i64> {
+        W::reviewer(self.state).map(|_| workdays::left(today, self.deadline, &[]))
+    }
+
+    pub fn subject(&self) -> Subject<'static> {
+        Case::<W>::subject_of(self.id)
+    }
+
+    /// The trail's subject of case `id`.
+    pub fn subject_of(id: i32) -> Subject<'static> {
+        Subject { kind: W::KIND, id }
+    }
+}
+
+impl<W: Workflow> TryFrom<row::Model> for Case<W> {
+    type Error = AppError;
+    fn try_from(r: row::Model) -> AppResult<Case<W>> {
+        if r.kind != W::KIND {
+            return Err(AppError::NotFound("申请"));
+        }
+        let state = W::State::parse(&r.state).map_err(|e| anyhow::anyhow!("case {}: {e}", r.id))?;
+        Ok(Case {
+            id: r.id,
+            state,
+            year: r.year,
+            association_id: r.association_id,
+            city_association_id: r.city_association_id,
+            firm_id: r.firm_id,
+            member_id: r.member_id,
+            applicant_user_id: r.applicant_user_id,
+            number: r.number,
+            name: r.name,
+            first_submitted_at: r.first_submitted_at,
+            submitted_at: r.submitted_at,
+            deadline: r.deadline,
+            decided_at: r.decided_at,
+            return_reason: r.return_reason,
+            return_items: r.return_items.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default(),
+        })
+    }
+}
+
+fn columns() -> Columns<row::Column> {
+    Columns {
+        association: Some(row::Column::AssociationId),
+        city: Some(row::Column::CityAssociationId),
+        firm: Some(row::Column::FirmId),
+        member: Some(row::Column::MemberId),
+        user: Some(row::Column::ApplicantUserId),
+    }
+}
+
+/// The cases of a workflow an actor may see.
+pub(super) fn scoped<W: Workflow>(app: &App, actor: &Actor) -> Select<row::Entity> {
+    row::Entity::find().filter(row::Column::Kind.eq(W::KIND)).filter(Scope::of(app, actor).condition(columns()))
+}
+
+/// A case by id, inside the actor's scope (404 otherwise); no permission asked.
+pub async fn load<W: Reviewed, C: sea_orm::ConnectionTrait>(
+    db: &C,
+    app: &App,
+    actor: &Actor,
+    id: i32,
+) -> AppResult<Case<W>> {
+    in_scope(app, actor, row::Entity::find_by_id(id).one(db).await?)
+}
+
+/// The same, for changing it: the row stays locked until the transaction
+/// ends (PostgreSQL; SQLite's write transaction holds the whole database), so
+/// two decisions at once are taken one after the other, the second on the
+/// state the first left.
+pub async fn load_for_update<W: Reviewed>(tx: &Tx, app: &App, actor: &Actor, id: i32) -> AppResult<Case<W>> {
+    in_scope(app, actor, row::Entity::find_by_id(id).lock_exclusive().one(tx).await?)
+}
+
+fn in_scope<W: Reviewed>(app: &App, actor: &Actor, found: Option<row::Model>) -> AppResult<Case<W>> {
+    let r = found.filter(|r| r.kind == W::KIND).ok_or(AppError::NotFound(W::NOUN))?;
+    let case = Case::<W>::try_from(r)?;
+    Scope::of(app, actor).check(&case.filed(), W::NOUN)?;
+    Ok(case)
+}
+
+/// The states that wait for `reviewer`.
+pub(super) fn awaiting<W: Workflow>(reviewer: Option<Reviewer>) -> Vec<W::State> {
+    let mine: Vec<W::State> =
+        W::State::ALL.iter().copied().filter(|s| reviewer.is_some() && W::reviewer(*s) == reviewer).collect();
+    if mine.is_empty() { W::State::ALL.iter().copied().filter(|s| W::reviewer(*s).is_some()).collect() } else { mine }
+}
+
+/// Whether an actor decides some of a workflow's cases (others only look).
+pub fn decides<W: Reviewed>(actor: &Actor) -> bool {
+    W::PERMISSION.allows(actor)
+        && scope::reviewer(actor).is_some_and(|r| W::State::ALL.iter().any(|s| W::reviewer(*s) == Some(r)))
+}
+
+/// The decisions an actor may take on a case now.
+pub fn decisions<W: Reviewed>(actor: &Actor, case: &Case<W>) -> Vec<W::Action> {
+    match W::reviewer(case.state) {
+        Some(r) if Some(r) == scope::reviewer(actor) => W::decisions(case.state).to_vec(),
+        _ => vec![],
+    }
+}
