@@ -289,3 +289,85 @@ async fn an_active_session_slides_forward_and_an_idle_one_ends() {
     t.clock.advance(chrono::Duration::minutes(31));
     assert_eq!(c.get("/home").await.location(), "/?expired=1");
 }
+
+// An office behind one address: forty right passwords at once, twice
+// over. Those past the address's limit may be turned away for the moment, but
+// nothing stays locked: attempts that were not tried, and right ones, are
+// given back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn right_passwords_at_once_from_one_address_lock_nothing() {
+    use cmis_store::entity::user;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let t = TestApp::new().await;
+    let names: Vec<String> = user::Entity::find()
+        .filter(user::Column::UserType.eq(UserType::AssociationStaff.code()))
+        .order_by_asc(user::Column::Id)
+        .all(t.app.db.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.login_name)
+        .take(41)
+        .collect();
+    assert_eq!(names.len(), 41, "the demo has enough staff accounts");
+    for round in 0..2 {
+        let mut browsers = Vec::new();
+        for name in &names[..40] {
+            let mut b = t.client();
+            b.address = "10.9.9.9".into();
+            let portal = b.get("/").await;
+            let captcha = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+            browsers.push((b, captcha, name.clone()));
+        }
+        let mut tasks = Vec::new();
+        for (mut b, captcha, name) in browsers {
+            tasks.push(tokio::spawn(async move {
+                let form = [
+                    ("user_type", "staff"),
+                    ("login_name", name.as_str()),
+                    ("password", PASSWORD),
+                    ("captcha_id", captcha.as_str()),
+                    ("captcha", CAPTCHA),
+                ];
+                let r = b.post("/login", &form).await;
+                (r.status.as_u16(), r.body)
+            }));
+        }
+        let mut entered = 0;
+        for task in tasks {
+            let (status, body) = task.await.unwrap();
+            if status == 303 {
+                entered += 1;
+            } else {
+                assert!(body.contains("当前网络登录失败次数过多"), "only the address's limit turns one away");
+            }
+        }
+        assert!(entered >= 30, "round {round}: thirty may be in flight at once, {entered} entered");
+    }
+    let mut last = t.client();
+    last.address = "10.9.9.9".into();
+    let r = last.login("staff", &names[40], PASSWORD).await;
+    assert_eq!((r.status.as_u16(), r.location()), (303, "/home"), "the address is not locked afterwards");
+
+    // The same, step by step: thirty people's logins in flight from one
+    // address, thirty more turned away meanwhile, then the thirty succeed.
+    use cmis_app::throttle;
+    use cmis_domain::throttle::PER_ADDRESS;
+    let key = "address:10.8.8.8";
+    for _ in 0..30 {
+        throttle::hit(t.app.db.conn(), key, PER_ADDRESS, t.app.now()).await.unwrap();
+    }
+    for name in &names[..30] {
+        let mut b = t.client();
+        b.address = "10.8.8.8".into();
+        let r = b.login("staff", name, PASSWORD).await;
+        assert!(r.body.contains("当前网络登录失败次数过多"), "the thirty-first in flight waits");
+    }
+    for _ in 0..30 {
+        throttle::give_back(t.app.db.conn(), key, PER_ADDRESS).await.unwrap();
+    }
+    let mut b = t.client();
+    b.address = "10.8.8.8".into();
+    let r = b.login("staff", &names[40], PASSWORD).await;
+    assert_eq!((r.status.as_u16(), r.location()), (303, "/home"), "turned-away attempts were not failures");
+}
