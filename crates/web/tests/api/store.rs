@@ -107,8 +107,10 @@ async fn an_online_backup_is_a_working_database() {
         assert!(t.app.db.backup_sqlite(std::path::Path::new("/tmp/x")).await.is_err(), "PostgreSQL uses pg_dump");
         return;
     }
-    let dest = std::env::temp_dir().join(format!("cmis-backup-{}.sqlite3", std::process::id()));
-    let _ = std::fs::remove_file(&dest);
+    let dir = std::env::temp_dir().join(format!("cmis-backup-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let dest = dir.join("copy.sqlite3");
     t.app.db.backup_sqlite(&dest).await.unwrap();
     #[cfg(unix)]
     {
@@ -121,5 +123,6 @@ async fn an_online_backup_is_a_working_database() {
     let n = member::Entity::find().count(copy.conn()).await.unwrap();
     assert_eq!(n, demo_options().members);
     assert_eq!(cmis_app::audit::verify(&copy).await.unwrap().first_broken, None);
-    std::fs::remove_file(&dest).unwrap();
+    drop(copy);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
