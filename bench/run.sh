@@ -2,90 +2,127 @@
 # Load scenarios at national scale against a release build, with the
 # reference server in the same run. Prints a markdown table to paste into
 # bench/README.md, and keeps it in bench/results/.
-#   bench/run.sh            # 20 s a scenario, 32 concurrent clients
+#   bench/run.sh            # 20 s a scenario, 32 concurrent clients, SQLite
 #   SECONDS_EACH=60 CONCURRENCY=64 bench/run.sh
+#   DB=postgres INSTANCES=2 MEMBERS=30000 FIRMS=1000 SCENARIOS="admission-submit inspection-submit" bench/run.sh
+# With DB=postgres an ephemeral PostgreSQL (scripts/pg) is started, the data
+# set generated into it, and INSTANCES servers share it; clients are spread
+# over them round robin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${SECONDS_EACH:-20}
 conc=${CONCURRENCY:-32}
 members=${MEMBERS:-300000}
 firms=${FIRMS:-10000}
+db=${DB:-sqlite}
+instances=${INSTANCES:-1}
 
 cargo build --release -q -p cmis -p cmis-bench
 bin=$PWD/target/release
-data=$PWD/bench/data
-mkdir -p "$data" bench/results
-export CMIS_CONFIG=$data/absent.toml
-export CMIS_DATABASE_URL="sqlite://$data/national-$members.sqlite3?mode=rwc"
-export CMIS_DATA_DIR=$data   # keys (pii.key, sign.key) and files/ live here
+mkdir -p bench/results
 export CMIS_DEMO_ON_FIRST_START=false
 export CMIS_LOG_FORMAT=json
+export CMIS_TRUST_FORWARDED=true   # loadgen sends each browser's own address
 export RUST_LOG=warn
 unset DATABASE_URL
 
 notes=()
-if [ ! -f "$data/national-$members.done" ]; then
-  echo "generating $members members and $firms firms (once)…"
+if [ "$db" = postgres ]; then
+  eval "$(scripts/pg start)"
+  trap 'scripts/pg stop "$CMIS_PG_DIR"' EXIT
+  data=$(mktemp -d /tmp/cmis-bench.XXXXXX)
+  export CMIS_DATABASE_URL=$CMIS_TEST_PG_URL
+  sql() { psql -qAt "$CMIS_DATABASE_URL" -c "$1"; }
+  fresh=1
+else
+  data=$PWD/bench/data
+  mkdir -p "$data"
+  export CMIS_DATABASE_URL="sqlite://$data/national-$members.sqlite3?mode=rwc"
+  db_file=${CMIS_DATABASE_URL#sqlite://}; db_file=${db_file%%\?*}
+  sql() { sqlite3 "$db_file" "$1"; }
+  fresh=0
+  [ -f "$data/national-$members.done" ] || fresh=1
+fi
+export CMIS_CONFIG=$data/absent.toml
+export CMIS_DATA_DIR=$data   # keys (pii.key, sign.key) and files/ live here
+
+if [ "$fresh" = 1 ]; then
+  echo "generating $members members and $firms firms…"
   start=$(date +%s)
   /usr/bin/time -f "%M" -o "$data/gen.rss" "$bin/cmis" demo --members "$members" --firms "$firms" --max-cpas-per-firm 21
   echo "$(( $(date +%s) - start )) s, peak RSS $(( $(cat "$data/gen.rss") / 1024 )) MiB" > "$data/national-$members.done"
 fi
 notes+=("data set: generated in $(cat "$data/national-$members.done")")
 "$bin/cmis" accounts --type member --limit 20000 > "$data/accounts.txt"
-db_file=${CMIS_DATABASE_URL#sqlite://}; db_file=${db_file%%\?*}
 # Members who may apply for 2025 (hours done, nothing applied yet); each submission uses one up.
-sqlite3 "$db_file" "select m.cert_no from members m where m.status = 'active' and m.admitted_on < '2025-07-01'
-  and not exists (select 1 from annual_inspections a where a.member_id = m.id and a.year = 2025)
-  and (select coalesce(sum(l.hours), 0) from learning_records l where l.member_id = m.id and l.year = 2025 and l.kind = 'record') >= 40
+sql "select m.cert_no from members m where m.status = 'active' and m.admitted_on < '2025-07-01'
+  and not exists (select 1 from review_cases c where c.kind = 'member_inspection' and c.member_id = m.id and c.year = 2025)
+  and (select coalesce(sum(l.hours_x100), 0) from learning_records l
+       where l.member_id = m.id and l.year = 2025 and l.kind = 'record') >= 4000
   limit 4000" > "$data/inspection-accounts.txt"
-counts=$(sqlite3 "$db_file" "select (select count(*) from members)||' members, '||(select count(*) from firms)||' firms, '||(select count(*) from cpas)||' CPAs, '||(select count(*) from users)||' accounts'")
+# Applications waiting for each provincial association, for 批量通过.
+sql "select 'staff'||a.code||'|'||c.id from review_cases c join associations a on a.id = c.association_id
+  where c.kind = 'member_inspection' and c.state = 'submitted' and c.year = 2025 order by a.code, c.id" > "$data/batch-ids.txt"
+counts=$(sql "select (select count(*) from members)||' members, '||(select count(*) from firms)||' firms, '||(select count(*) from cpas)||' CPAs, '||(select count(*) from users)||' accounts'")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 wait_up() { for _ in $(seq 300); do curl -sf "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "server did not start" >&2; exit 1; }
-peak_mib() { awk '/VmHWM/ { printf "%d", $2/1024 }' "/proc/$1/status"; }
+peak_mib() { local t=0 p; for p in "$@"; do t=$(( t + $(awk '/VmHWM/ { printf "%d", $2/1024 }' "/proc/$p/status") )); done; echo "$t"; }
 
 rows=()
-measure() { # label scenario url pid
-  local row accounts=$data/accounts.txt
-  [ "$2" = inspection-submit ] && accounts=$data/inspection-accounts.txt
-  row=$("$bin/loadgen" --url "$3" --scenario "$2" --seconds "$secs" --concurrency "$conc" --accounts "$accounts" \
-    --business-numbers "$data/business-numbers-$members.txt" --label "$1")
-  rows+=("${row} $(peak_mib "$4") |")
+measure() { # label scenario urls pids…
+  local row accounts=$data/accounts.txt label=$1 scenario=$2 urls=$3
+  shift 3
+  [ "$scenario" = inspection-submit ] && accounts=$data/inspection-accounts.txt
+  [ "$scenario" = batch-pass ] && accounts=$data/batch-ids.txt
+  row=$("$bin/loadgen" --url "$urls" --scenario "$scenario" --seconds "$secs" --concurrency "$conc" --accounts "$accounts" \
+    --business-numbers "$data/business-numbers-$members.txt" --label "$label")
+  rows+=("${row} $(peak_mib "$@") |")
 }
 
 for scenario in ${SCENARIOS:-portal login home admission-submit admission-progress inspection-submit review-queue}; do
-  port=$(free_port)
-  CMIS_LISTEN=127.0.0.1:$port "$bin/cmis" serve --e2e-fixed-captcha 2468 >/dev/null 2>"$data/serve.log" &
-  pid=$!
-  wait_up "http://127.0.0.1:$port/healthz"
+  urls=() pids=()
+  for _ in $(seq "$instances"); do
+    port=$(free_port)
+    CMIS_LISTEN=127.0.0.1:$port "$bin/cmis" serve --e2e-fixed-captcha 2468 >/dev/null 2>>"$data/serve.log" &
+    pids+=($!)
+    urls+=("http://127.0.0.1:$port")
+    wait_up "http://127.0.0.1:$port/healthz"
+  done
   case $scenario in
     portal) label="portal page (GET /, captcha drawn and sealed)";;
     login) label="login (POST /login: captcha, throttle, argon2id, audit)";;
     home) label="logged-in home page (GET /home)";;
-    admission-submit) label="入会申请 submit (multipart POST /admission/apply, 1 KB photo)";;
+    admission-submit) label="入会申请 submit (multipart POST /member-admission/apply, 1 KB photo)";;
     admission-progress) label="入会申请进度查询 by business number (POST)";;
     inspection-submit) label="年检 submission: 1 MiB material upload + 确认申请 (member ready, untimed login)";;
-    review-queue) label="年检审核 queue, CICPA scope (GET /association/inspections, 50 pages)";;
+    review-queue) label="年检审核 queue, CICPA scope (GET /association/member-inspections, 50 pages)";;
+    batch-pass) label="批量通过 of 200 selected applications (POST /association/member-inspections/batch)";;
   esac
-  measure "$label" "$scenario" "http://127.0.0.1:$port" "$pid"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  [ "$instances" -gt 1 ] && label="$label, $instances instances"
+  measure "$label" "$scenario" "$(IFS=,; echo "${urls[*]}")" "${pids[@]}"
+  for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
 done
 
-port=$(free_port)
-"$bin/reference" --database "sqlite://$db_file" --listen "127.0.0.1:$port" &
-pid=$!
-wait_up "http://127.0.0.1:$port/ref/x"
-measure "reference: bare axum, one indexed query + one template" reference "http://127.0.0.1:$port" "$pid"
-kill "$pid"; wait "$pid" 2>/dev/null || true
+if [ "$db" = sqlite ] && [ -z "${SCENARIOS:-}" ]; then
+  port=$(free_port)
+  "$bin/reference" --database "sqlite://$db_file" --listen "127.0.0.1:$port" &
+  pid=$!
+  wait_up "http://127.0.0.1:$port/ref/x"
+  measure "reference: bare axum, one indexed query + one template" reference "http://127.0.0.1:$port" "$pid"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+fi
 
 cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
 out=bench/results/$(date +%F-%H%M).md
 {
   echo "Run $(date '+%F %H:%M %Z'), commit $(git rev-parse --short HEAD), $(nproc) cores ($cpu), $(free -g | awk '/Mem/ {print $2}') GiB."
-  echo "Database: SQLite, $counts. Release build; load generator on the same machine, $conc concurrent clients, ${secs} s a scenario."
+  echo "Database: $db, $counts. Release build; load generator on the same machine, $conc concurrent clients, ${secs} s a scenario, $instances instance(s)."
   for n in "${notes[@]}"; do echo "${n^}."; done
   echo
   echo "| scenario | requests/s | p50 ms | p99 ms | errors | peak RSS MiB |"
   echo "| --- | ---: | ---: | ---: | ---: | ---: |"
   printf '%s\n' "${rows[@]}"
 } | tee "$out"
+[ "$db" = postgres ] && rm -rf "$data"
+exit 0

@@ -12,9 +12,12 @@ use clap::Parser;
 
 #[derive(Parser, Clone)]
 struct Args {
+    /// The server, or several (comma-separated instances on one database):
+    /// client `i` uses the `i`-th, round robin.
     #[arg(long)]
     url: String,
     /// portal | login | home | reference | admission-submit | admission-progress | inspection-submit | review-queue
+    /// | batch-pass (`accounts`: lines of staff login, tab, an application waiting for that association)
     #[arg(long)]
     scenario: String,
     #[arg(long, default_value_t = 20)]
@@ -80,6 +83,7 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
     let post = |path: &str, body: String, jar: &Jar| {
         c.post(format!("{}{path}", a.url))
             .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
     };
@@ -127,6 +131,7 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
     let res = c
         .post(format!("{}/member-admission/apply", a.url))
         .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
         .multipart(form)
         .send()
         .await?;
@@ -146,6 +151,7 @@ async fn query_progress(c: &reqwest::Client, a: &Args, no: &str) -> anyhow::Resu
     let res = c
         .post(format!("{}/member-admission/progress/number", a.url))
         .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(format!("_csrf={csrf}&business_no={no}&captcha_id={captcha_id}&captcha={}", a.captcha))
         .send()
@@ -157,10 +163,21 @@ async fn query_progress(c: &reqwest::Client, a: &Args, no: &str) -> anyhow::Resu
     Ok(took)
 }
 
-/// Cookies, and the CSRF token of the last page that carried one (a token is
-/// bound to the browser's secret and the logged-in user, so it comes from a page).
-#[derive(Default)]
-struct Jar(HashMap<String, String>, String);
+/// Cookies, the CSRF token of the last page that carried one (a token is
+/// bound to the browser's secret and the logged-in user, so it comes from a
+/// page), and the browser's own address: each browser comes from an address
+/// of its own (sent as X-Forwarded-For; the servers trust one proxy), as
+/// people at a deadline do, so that per-address limits count per person.
+struct Jar(HashMap<String, String>, String, String);
+
+static ADDRESSES: AtomicUsize = AtomicUsize::new(0);
+
+impl Default for Jar {
+    fn default() -> Jar {
+        let n = ADDRESSES.fetch_add(1, Ordering::Relaxed);
+        Jar(HashMap::new(), String::new(), format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255))
+    }
+}
 
 impl Jar {
     fn token(&self) -> String {
@@ -194,7 +211,7 @@ fn between<'a>(s: &'a str, a: &str, b: &str) -> Option<&'a str> {
 }
 
 async fn get(c: &reqwest::Client, jar: &mut Jar, url: &str) -> anyhow::Result<(u16, String)> {
-    let res = c.get(url).header("cookie", jar.header()).send().await?;
+    let res = c.get(url).header("cookie", jar.header()).header("x-forwarded-for", &jar.2).send().await?;
     jar.take(&res);
     let status = res.status().as_u16();
     let page = res.text().await?;
@@ -225,6 +242,7 @@ async fn login_as(
     let res = c
         .post(format!("{}/login", a.url))
         .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
@@ -235,7 +253,15 @@ async fn login_as(
     jar.1.clear();
     let ok =
         res.status().as_u16() == 303 && res.headers().get("location").and_then(|v| v.to_str().ok()) == Some("/home");
-    anyhow::ensure!(ok, "login refused: {}", res.status());
+    if !ok {
+        let status = res.status();
+        let page = res.text().await.unwrap_or_default();
+        let why = ["class=\"alert\" role=\"alert\">", "class=\"field-error\">"]
+            .iter()
+            .find_map(|m| between(&page, m, "<"))
+            .unwrap_or("");
+        anyhow::bail!("login of {user} refused: {status} {why}");
+    }
     Ok(took)
 }
 
@@ -255,6 +281,7 @@ async fn post_form(
     let res = c
         .post(url)
         .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(body)
         .send()
@@ -354,6 +381,7 @@ async fn submit_inspection(c: &reqwest::Client, a: &Args, jar: &mut Jar, file: &
     let res = c
         .post(format!("{}/member-inspection/materials", a.url))
         .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
         .multipart(form)
         .send()
         .await?;
@@ -370,10 +398,12 @@ async fn submit_inspection(c: &reqwest::Client, a: &Args, jar: &mut Jar, file: &
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    let urls: Vec<String> = a.url.split(',').map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
     anyhow::ensure!(
-        a.url.starts_with("http://127.0.0.1") || a.url.starts_with("http://localhost"),
+        !urls.is_empty() && urls.iter().all(|u| u.starts_with("http://127.0.0.1") || u.starts_with("http://localhost")),
         "load goes to loopback only"
     );
+    let first = Args { url: urls[0].clone(), ..a.clone() };
     let accounts: Arc<Vec<String>> = Arc::new(
         std::fs::read_to_string(&a.accounts)?.lines().map(|l| l.split('\t').next().unwrap_or("").to_owned()).collect(),
     );
@@ -392,13 +422,31 @@ async fn main() -> anyhow::Result<()> {
     let file = Arc::new(material());
     if a.scenario == "inspection-submit" {
         let c = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        inspection_settings(&c, &a).await?;
+        inspection_settings(&c, &first).await?;
     }
     let per_client = (accounts.len() / a.concurrency).clamp(1, 60);
+    // batch-pass: the waiting applications of each association, taken 200 at a time.
+    let mut waiting: HashMap<String, Vec<String>> = HashMap::new();
+    if a.scenario == "batch-pass" {
+        for l in std::fs::read_to_string(&a.accounts)?.lines() {
+            if let Some((staff, id)) = l.split_once(['\t', '|']) {
+                waiting.entry(staff.to_owned()).or_default().push(id.to_owned());
+            }
+        }
+    }
+    let mut groups: Vec<(String, Vec<String>)> = waiting.into_iter().filter(|(_, v)| v.len() >= 200).collect();
+    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    let groups: Arc<Vec<(String, std::sync::Mutex<Vec<String>>)>> =
+        Arc::new(groups.into_iter().map(|(k, v)| (k, std::sync::Mutex::new(v))).collect());
+    // Staff clients share a few accounts: their untimed logins go one at a
+    // time, as concurrent attempts at one account count against its limit.
+    let staff_login = Arc::new(tokio::sync::Mutex::new(()));
     let mut tasks = Vec::new();
-    for _ in 0..a.concurrency {
+    for client in 0..a.concurrency {
+        let groups = groups.clone();
+        let staff_login = staff_login.clone();
         let (a, accounts, next, numbers, submitted, barrier, file) = (
-            a.clone(),
+            Args { url: urls[client % urls.len()].clone(), ..a.clone() },
             accounts.clone(),
             next.clone(),
             numbers.clone(),
@@ -417,8 +465,17 @@ async fn main() -> anyhow::Result<()> {
                 login(&c, &mut jar, &a, &user).await.expect("log in before measuring");
             }
             if a.scenario == "review-queue" {
+                let _one = staff_login.lock().await;
                 login_as(&c, &mut jar, &a, "staff", "staffcicpa").await.expect("log in before measuring");
             }
+            let group = if a.scenario == "batch-pass" && !groups.is_empty() {
+                let g = client % groups.len();
+                let _one = staff_login.lock().await;
+                login_as(&c, &mut jar, &a, "staff", &groups[g].0).await.expect("log in before measuring");
+                Some(g)
+            } else {
+                None
+            };
             // Each inspection submission needs a member of its own, logged in and with a complete profile.
             let mut ready = Vec::new();
             if a.scenario == "inspection-submit" {
@@ -485,11 +542,37 @@ async fn main() -> anyhow::Result<()> {
                                 Ok(t.elapsed())
                             })
                     }
+                    "batch-pass" => {
+                        let Some(g) = group else { break };
+                        let ids: Vec<String> = {
+                            let mut left = groups[g].1.lock().expect("not poisoned");
+                            let keep = left.len().saturating_sub(200);
+                            left.split_off(keep)
+                        };
+                        if ids.len() < 200 {
+                            break;
+                        }
+                        let mut fields: Vec<(&str, &str)> = vec![("action", "pass")];
+                        fields.extend(ids.iter().map(|id| ("id", id.as_str())));
+                        let t = Instant::now();
+                        let url = format!("{}/association/member-inspections/batch", a.url);
+                        match post_form(&c, &mut jar, &url, &fields).await {
+                            Ok(res) if res.status().as_u16() == 303 => Ok(t.elapsed()),
+                            Ok(res) => Err(anyhow::anyhow!("status {}", res.status())),
+                            Err(e) => Err(e),
+                        }
+                    }
                     other => panic!("unknown scenario {other}"),
                 };
                 match r {
                     Ok(d) => lat.push(d.as_micros() as u64),
-                    Err(_) => errors += 1,
+                    Err(e) => {
+                        // The first few reasons go to stderr: a count alone says nothing.
+                        if errors < 3 {
+                            eprintln!("client {client}: {e:#}");
+                        }
+                        errors += 1
+                    }
                 }
             }
             (lat, errors, started.elapsed())
