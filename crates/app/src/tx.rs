@@ -2,17 +2,31 @@
 //! when it begins, and everything it records (audit events, trail steps,
 //! messages) carries that instant.
 
+use std::sync::OnceLock;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement};
 
 pub struct Tx {
     txn: DatabaseTransaction,
     now: DateTime<Utc>,
+    audit_chain: OnceLock<i16>,
 }
 
 impl Tx {
     pub(crate) fn new(txn: DatabaseTransaction, now: DateTime<Utc>) -> Tx {
-        Tx { txn, now }
+        Tx { txn, now, audit_chain: OnceLock::new() }
+    }
+
+    /// The audit chain this transaction appends to, chosen by `choose` at its
+    /// first event; and whether this is that first event.
+    pub(crate) fn audit_chain(&self, choose: impl FnOnce() -> i16) -> (i16, bool) {
+        let mut first = false;
+        let chain = *self.audit_chain.get_or_init(|| {
+            first = true;
+            choose()
+        });
+        (chain, first)
     }
 
     /// The instant of this transaction.

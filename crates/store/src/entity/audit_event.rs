@@ -10,6 +10,8 @@ pub struct Model {
     pub action: String,
     pub subject: String,
     pub detail: String,
+    /// Which of the chains (0–15) this event extends.
+    pub chain: i16,
     pub prev_hash: String,
     pub hash: String,
 }

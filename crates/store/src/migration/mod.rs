@@ -13,6 +13,7 @@ mod m0008_review_cases;
 mod m0009_deliveries;
 mod m0010_credentials;
 mod m0011_jobs;
+mod m0012_audit_chains;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_deliveries::Migration),
             Box::new(m0010_credentials::Migration),
             Box::new(m0011_jobs::Migration),
+            Box::new(m0012_audit_chains::Migration),
         ]
     }
 }
