@@ -4,7 +4,9 @@
 # bench/README.md, and keeps it in bench/results/.
 #   bench/run.sh            # 20 s a scenario, 32 concurrent clients, SQLite
 #   SECONDS_EACH=60 CONCURRENCY=64 bench/run.sh
-#   DB=postgres INSTANCES=2 MEMBERS=30000 FIRMS=1000 SCENARIOS="admission-submit inspection-submit" bench/run.sh
+#   DB=postgres INSTANCES=2 MEMBERS=30000 FIRMS=1000 REFERENCE=1 \
+#     SCENARIOS="admission-submit inspection-submit batch-pass" bench/run.sh
+# The reference runs after a full run, or with REFERENCE=1.
 # With DB=postgres an ephemeral PostgreSQL (scripts/pg) is started, the data
 # set generated into it, and INSTANCES servers share it; clients are spread
 # over them round robin.
@@ -104,9 +106,11 @@ for scenario in ${SCENARIOS:-portal login home admission-submit admission-progre
   for pid in "${pids[@]}"; do kill "$pid"; wait "$pid" 2>/dev/null || true; done
 done
 
-if [ "$db" = sqlite ] && [ -z "${SCENARIOS:-}" ]; then
+if [ -z "${SCENARIOS:-}" ] || [ "${REFERENCE:-0}" = 1 ]; then
+  ref_db=$CMIS_DATABASE_URL
+  [ "$db" = sqlite ] && ref_db="sqlite://$db_file"
   port=$(free_port)
-  "$bin/reference" --database "sqlite://$db_file" --listen "127.0.0.1:$port" &
+  "$bin/reference" --database "$ref_db" --listen "127.0.0.1:$port" &
   pid=$!
   wait_up "http://127.0.0.1:$port/ref/x"
   measure "reference: bare axum, one indexed query + one template" reference "http://127.0.0.1:$port" "$pid"
