@@ -219,8 +219,8 @@ pub async fn actor_for(app: &App, user_id: i32) -> AppResult<Option<Actor>> {
 fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
     let user_type = UserType::from_code(&u.user_type)
         .ok_or_else(|| anyhow::anyhow!("user {} has unknown type {}", u.id, u.user_type))?;
-    let assoc =
-        app.orgs.get(u.association_id).ok_or_else(|| anyhow::anyhow!("user {} has unknown association", u.id))?;
+    let orgs = app.orgs();
+    let assoc = orgs.get(u.association_id).ok_or_else(|| anyhow::anyhow!("user {} has unknown association", u.id))?;
     Ok(Actor {
         user_id: u.id,
         user_type,

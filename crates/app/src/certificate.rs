@@ -109,7 +109,7 @@ pub async fn standing(app: &App, payload: &str) -> AppResult<Standing> {
         .ok_or(AppError::NotFound("会员"))?;
     Ok(Standing {
         name: mask::name(&m.name),
-        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         admitted_on: m.admitted_on,
         active: m.status == "active",
         cert_no,
@@ -139,7 +139,7 @@ pub async fn preview(app: &App, actor: &Actor) -> AppResult<Preview> {
     let m = own(app, actor).await?;
     let missing = member_profile::profile_of(app, &m)?.missing();
     Ok(Preview {
-        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         has_photo: m.photo_key.is_some(),
         cert_no: m.cert_no,
         name: m.name,
@@ -170,7 +170,7 @@ pub async fn pdf(app: &App, actor: &Actor) -> AppResult<Vec<u8>> {
         .await
         .map_err(|_| AppError::Refused("未获取到您的电子照片，请前往所属地方注协现场提交".into()))?;
     let issued = app.today();
-    let association = app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone());
+    let association = app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone());
     let base = if app.settings.public_url.is_empty() {
         String::new()
     } else {
@@ -288,7 +288,7 @@ pub async fn photo_subject(app: &App, actor: &Actor, cert_no: &str) -> AppResult
     audit::record(app, &actor.audit_name(), "member_looked_up", &format!("member:{}", m.id), json!({})).await?;
     Ok(PhotoSubject {
         member_id: m.id,
-        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         has_photo: m.photo_key.is_some(),
         cert_no: m.cert_no,
         name: m.name,

@@ -10,7 +10,7 @@ use crate::certificate::CertificateSigner;
 use crate::clock::{self, Clock, SystemClock};
 use crate::keys::{self, KeySpec, Secrets};
 use crate::notify::Senders;
-use crate::organisations::Organisations;
+use crate::organisations::{Organisations, Tree};
 use crate::pii::Pii;
 use crate::settings::Settings;
 use crate::tx::Tx;
@@ -25,7 +25,8 @@ pub struct App {
     pub secrets: Secrets,
     pub files: Arc<dyn ObjectStore>,
     pub senders: Senders,
-    pub orgs: Organisations,
+    /// The association tree, re-read when its stamp moves (`organisations::watch`).
+    pub tree: Tree,
     pub signer: CertificateSigner,
     pub settings: Settings,
     /// The payment provider, when one is configured.
@@ -70,7 +71,7 @@ impl App {
         let secrets = Secrets::derive(&pii_key);
         let files = object_store_from(&settings)?;
         let senders = Senders::from_settings(&settings);
-        let orgs = Organisations::load(&db).await?;
+        let tree = Tree::load(&db).await?;
         let signer = CertificateSigner::new(&sign_key);
         let payments = crate::payment::from_settings(&settings)?;
         Ok(App {
@@ -80,7 +81,7 @@ impl App {
             secrets,
             files,
             senders,
-            orgs,
+            tree,
             signer,
             settings,
             payments,
@@ -88,6 +89,12 @@ impl App {
             outbox_queued: Arc::new(tokio::sync::Notify::new()),
             jobs_queued: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// The association tree as this instance holds it now. Keep the value
+    /// for the length of one use case, so that it sees one tree throughout.
+    pub fn orgs(&self) -> Arc<Organisations> {
+        self.tree.current()
     }
 
     /// Now, by the application's clock.

@@ -42,7 +42,7 @@ fn label_id(code: &str) -> &'static str {
 
 pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
     let db = app.db.conn();
-    let assoc = |id: i32| app.orgs.get(id).map_or_else(String::new, |a| a.name.clone());
+    let assoc = |id: i32| app.orgs().get(id).map_or_else(String::new, |a| a.name.clone());
     let decrypt_masked = |enc: &str, f: fn(&str) -> String| app.pii.decrypt(enc).map(|v| f(&v)).unwrap_or_default();
     match actor.user_type {
         UserType::NonPracticingMember => {
@@ -118,7 +118,7 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
             Ok(Summary::Staff {
                 association: actor.association_name.clone(),
                 level: actor.association_level.label(),
-                subordinates: app.orgs.scope(actor.association_id).len() - 1,
+                subordinates: app.orgs().scope(actor.association_id).len() - 1,
                 members,
                 firms,
                 cpas,

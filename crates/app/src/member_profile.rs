@@ -52,7 +52,7 @@ pub fn profile_of(app: &App, m: &member::Model) -> AppResult<Profile> {
         id_type: m.id_type.clone(),
         id_number: app.pii.decrypt(&m.id_number_enc)?,
         birth_date: Some(m.birth_date),
-        region: app.orgs.get(m.association_id).map(|a| a.code.clone()).unwrap_or_default(),
+        region: app.orgs().get(m.association_id).map(|a| a.code.clone()).unwrap_or_default(),
         mobile: m.mobile_enc.as_deref().map(|e| app.pii.decrypt(e)).transpose()?.unwrap_or_default(),
         email: m.email.clone().unwrap_or_default(),
         work_unit: m.work_unit.clone().unwrap_or_default(),
@@ -79,7 +79,7 @@ pub async fn load(app: &App, actor: &Actor) -> AppResult<Own> {
     Ok(Own {
         missing: profile.missing(),
         cert_no: m.cert_no,
-        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         admitted_on: m.admitted_on,
         profile,
     })

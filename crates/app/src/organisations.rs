@@ -1,13 +1,22 @@
 //! The association tree: 中注协 → 32 local associations → city associations.
-//! It is reference data, loaded once per process from the database.
+//! It is reference data, held in memory by every instance. A change to it
+//! bumps a version stamp in the database in the same transaction; each
+//! instance looks at the stamp every few seconds and re-reads the tree when
+//! it moved, so that a city association added on one instance is in every
+//! instance's scopes within seconds.
 
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 use cmis_domain::AssociationLevel;
 use cmis_store::Db;
-use cmis_store::entity::{association, contact_line};
-use sea_orm::{EntityTrait, QueryOrder};
+use cmis_store::entity::{association, contact_line, sequence};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, QueryOrder, Set, Statement};
 use serde::Serialize;
+use serde_json::json;
+
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::{App, audit};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Association {
@@ -36,6 +45,178 @@ pub struct Organisations {
     list: Vec<Association>,
     by_id: HashMap<i32, usize>,
     lines: Vec<ContactLine>,
+}
+
+/// The version stamp of the tree: a row of `sequences`.
+const VERSION: &str = "associations";
+
+/// The stamp as it is in the database now (0 before any change).
+pub async fn version<C: ConnectionTrait>(db: &C) -> Result<i64, DbErr> {
+    Ok(sequence::Entity::find_by_id(VERSION.to_owned()).one(db).await?.map_or(0, |r| r.value))
+}
+
+/// Moves the stamp, inside the transaction that changes the tree.
+async fn bump<C: ConnectionTrait>(txn: &C) -> Result<(), DbErr> {
+    txn.execute_raw(Statement::from_sql_and_values(
+        txn.get_database_backend(),
+        "INSERT INTO sequences (name, value) VALUES ($1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = sequences.value + 1",
+        [VERSION.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// The tree an instance holds, and the stamp it was read at.
+pub struct Tree {
+    held: RwLock<(i64, Arc<Organisations>)>,
+}
+
+impl Tree {
+    pub async fn load(db: &Db) -> anyhow::Result<Tree> {
+        // The stamp is read first: a change made meanwhile shows as a newer
+        // stamp at the next look, never as a newer tree under an older stamp.
+        let v = version(db.conn()).await?;
+        Ok(Tree { held: RwLock::new((v, Arc::new(Organisations::load(db).await?))) })
+    }
+
+    /// The tree as this instance holds it now.
+    pub fn current(&self) -> Arc<Organisations> {
+        self.held.read().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// Re-reads the tree if the stamp moved; whether it did.
+    pub async fn refresh(&self, db: &Db) -> anyhow::Result<bool> {
+        let v = version(db.conn()).await?;
+        if v == self.held.read().unwrap_or_else(|e| e.into_inner()).0 {
+            return Ok(false);
+        }
+        let fresh = Arc::new(Organisations::load(db).await?);
+        *self.held.write().unwrap_or_else(|e| e.into_inner()) = (v, fresh);
+        Ok(true)
+    }
+}
+
+/// How often an instance looks at the stamp.
+pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Looks at the stamp every `every` ([`REFRESH_EVERY`] when serving), for
+/// as long as the instance runs.
+pub async fn watch(app: Arc<App>, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match app.tree.refresh(&app.db).await {
+            Ok(true) => tracing::info!("association tree re-read"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not look at the association tree's stamp"),
+        }
+    }
+}
+
+/// A local association's contact details, as the portal and the seeds'
+/// 联系方式 list show them.
+#[derive(Debug, Clone, Default)]
+pub struct Contact {
+    pub address: Option<String>,
+    pub phone_practicing: Option<String>,
+    pub phone_non_practicing: Option<String>,
+    pub phone_firm: Option<String>,
+}
+
+fn clean(v: &Option<String>, field: &'static str, errors: &mut FieldErrors) -> Option<String> {
+    let v = v.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+    if v.chars().count() > 100 || v.chars().any(char::is_control) {
+        errors.add(field, "内容过长或含有不可见字符");
+    }
+    Some(v.to_owned())
+}
+
+/// Changes an association's contact details (by an operator, `by`).
+pub async fn set_contact(app: &App, by: &str, code: &str, c: &Contact) -> AppResult<()> {
+    let tree = app.orgs();
+    let a = tree.by_code(code).ok_or(AppError::NotFound("注协"))?;
+    let mut errors = FieldErrors::new();
+    let address = clean(&c.address, "address", &mut errors);
+    let practicing = clean(&c.phone_practicing, "phone_practicing", &mut errors);
+    let non_practicing = clean(&c.phone_non_practicing, "phone_non_practicing", &mut errors);
+    let firm = clean(&c.phone_firm, "phone_firm", &mut errors);
+    errors.into_result()?;
+    let txn = app.write().await?;
+    association::ActiveModel {
+        id: Set(a.id),
+        address: Set(address.clone()),
+        phone_practicing: Set(practicing.clone()),
+        phone_non_practicing: Set(non_practicing.clone()),
+        phone_firm: Set(firm.clone()),
+        ..Default::default()
+    }
+    .update(&txn)
+    .await?;
+    bump(&txn).await?;
+    let detail = json!({ "address": address, "phone_practicing": practicing,
+        "phone_non_practicing": non_practicing, "phone_firm": firm });
+    audit::append(&txn, by, "association_contact_changed", &format!("association:{}", a.id), detail).await?;
+    txn.commit().await?;
+    app.tree.refresh(&app.db).await?;
+    Ok(())
+}
+
+/// Adds a city association under a provincial one (by an operator, `by`):
+/// from then on the province's staff see it in their scope, on every
+/// instance, and it can be chosen as a member's 市注协.
+pub async fn add_city(app: &App, by: &str, province_code: &str, code: &str, name: &str) -> AppResult<i32> {
+    let tree = app.orgs();
+    let province = tree
+        .by_code(province_code)
+        .filter(|p| p.level == AssociationLevel::Provincial)
+        .ok_or(AppError::NotFound("省注协"))?;
+    let (code, name) = (code.trim(), name.trim());
+    let mut errors = FieldErrors::new();
+    if !(code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit()) && code.starts_with(&province.code)) {
+        errors.add("code", format!("市注协代码为4位数字，以所属省注协代码{}开头", province.code));
+    } else if tree.by_code(code).is_some() {
+        errors.add("code", "该代码已被使用");
+    }
+    if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+        errors.add("name", "请填写市注协名称（不超过50个字）");
+    } else if tree.all().iter().any(|a| a.name == name) {
+        errors.add("name", "该名称已被使用");
+    }
+    errors.into_result()?;
+    // 广州市注册会计师协会 → 广州, as the seeded cities are named.
+    let short_name = name.trim_end_matches("注册会计师协会").trim_end_matches('市').to_owned();
+    let last = association::Entity::find()
+        .order_by_desc(association::Column::SortOrder)
+        .one(app.db.conn())
+        .await?
+        .map_or(0, |a| a.sort_order);
+    let txn = app.write().await?;
+    let row = association::ActiveModel {
+        code: Set(code.to_owned()),
+        name: Set(name.to_owned()),
+        short_name: Set(short_name),
+        level: Set(AssociationLevel::City.code().to_owned()),
+        parent_id: Set(Some(province.id)),
+        province_code: Set(Some(province.code.clone())),
+        sort_order: Set(last + 1),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    bump(&txn).await?;
+    audit::append(
+        &txn,
+        by,
+        "association_added",
+        &format!("association:{}", row.id),
+        json!({ "code": code, "name": name, "parent": province.code }),
+    )
+    .await?;
+    txn.commit().await?;
+    app.tree.refresh(&app.db).await?;
+    Ok(row.id)
 }
 
 impl Organisations {

@@ -55,7 +55,7 @@ impl Scope {
     pub fn of(app: &App, actor: &Actor) -> Scope {
         match (actor.user_type, actor.association_level) {
             (UserType::AssociationStaff, AssociationLevel::National) => Scope::Everything,
-            (UserType::AssociationStaff, _) => Scope::Associations(app.orgs.scope(actor.association_id)),
+            (UserType::AssociationStaff, _) => Scope::Associations(app.orgs().scope(actor.association_id)),
             (UserType::Firm, _) => actor.firm_id.map_or(Scope::Associations(vec![]), Scope::Firm),
             _ => Scope::Own { user_id: actor.user_id, member_id: actor.member_id, cpa_id: actor.cpa_id },
         }

@@ -73,6 +73,11 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         limit: u64,
     },
+    /// Change the association tree: every running instance re-reads it within seconds.
+    Associations {
+        #[command(subcommand)]
+        action: AssociationAction,
+    },
     /// Lift a login lockout.
     Unlock {
         #[arg(long = "type")]
@@ -85,6 +90,32 @@ enum Command {
 #[derive(Subcommand)]
 enum AuditAction {
     Verify,
+}
+
+#[derive(Subcommand)]
+enum AssociationAction {
+    /// Add a city association under a provincial one (e.g. --province 44 --code 4420 --name 中山市注册会计师协会).
+    AddCity {
+        #[arg(long)]
+        province: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Set an association's address and phones (those not given are cleared).
+    SetContact {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        address: Option<String>,
+        #[arg(long)]
+        phone_practicing: Option<String>,
+        #[arg(long)]
+        phone_non_practicing: Option<String>,
+        #[arg(long)]
+        phone_firm: Option<String>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -206,6 +237,26 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Associations { action } => {
+            use cmis_app::organisations;
+            let app = open(&cfg).await?;
+            let by = format!("cli:{}", std::env::var("USER").unwrap_or_default());
+            match action {
+                AssociationAction::AddCity { province, code, name } => {
+                    let id = organisations::add_city(&app, &by, &province, &code, &name).await.map_err(shown)?;
+                    println!(
+                        "已新增市注协（编号 {id}）；运行中的实例将在{}秒内更新",
+                        organisations::REFRESH_EVERY.as_secs()
+                    );
+                }
+                AssociationAction::SetContact { code, address, phone_practicing, phone_non_practicing, phone_firm } => {
+                    let c = organisations::Contact { address, phone_practicing, phone_non_practicing, phone_firm };
+                    organisations::set_contact(&app, &by, &code, &c).await.map_err(shown)?;
+                    println!("已修改联系方式；运行中的实例将在{}秒内更新", organisations::REFRESH_EVERY.as_secs());
+                }
+            }
+            Ok(())
+        }
         Command::Unlock { user_type, login } => {
             let app = open(&cfg).await?;
             let t = UserType::from_code(&user_type).context("--type must be member, cpa, firm or staff")?;
@@ -307,6 +358,8 @@ async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>, e2e_clock: Op
     tokio::spawn(cmis_app::deliveries::run(app.clone()));
     // The job worker: exports and imports, taken up again after a restart.
     tokio::spawn(cmis_app::jobs::run(app.clone()));
+    // The association tree, re-read when another instance or `cmis associations` changed it.
+    tokio::spawn(cmis_app::organisations::watch(app.clone(), cmis_app::organisations::REFRESH_EVERY));
     if !cfg.metrics_listen.is_empty() {
         let at: SocketAddr =
             cfg.metrics_listen.parse().with_context(|| format!("metrics_listen = {}", cfg.metrics_listen))?;
@@ -346,4 +399,19 @@ async fn shutdown() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// A use case's refusal as the operator should read it: with each field's message.
+fn shown(e: cmis_app::AppError) -> anyhow::Error {
+    match e {
+        cmis_app::AppError::Invalid(f) => {
+            anyhow::anyhow!(
+                f.0.iter()
+                    .map(|(field, m)| format!("--{}: {m}", field.replace('_', "-")))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
 }

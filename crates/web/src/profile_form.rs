@@ -41,7 +41,7 @@ fn options(app: &App, key: &str) -> Option<Vec<(String, String)>> {
         "id_type" => IdType::ALL.iter().map(|t| (t.code().into(), t.label().into())).collect(),
         "political_status" => strings(profile::POLITICAL),
         "region" => app
-            .orgs
+            .orgs()
             .all()
             .iter()
             .filter(|a| a.level == AssociationLevel::Provincial)

@@ -78,7 +78,8 @@ pub async fn generate(
     let now = app.now();
 
     // Staff: one account per association, `staff{code}`.
-    let orgs = app.orgs.all();
+    let tree = app.orgs();
+    let orgs = tree.all();
     let staff: Vec<user::ActiveModel> = orgs
         .iter()
         .map(|a| {
@@ -95,9 +96,9 @@ pub async fn generate(
     insert_users(app, staff).await?;
     progress(Stage::Staff, orgs.len() as u64, orgs.len() as u64);
 
-    let weighted: Vec<(&Association, u64)> = app.orgs.provincial().map(|a| (a, weight(a))).collect();
+    let weighted: Vec<(&Association, u64)> = tree.provincial().map(|a| (a, weight(a))).collect();
     let total: u64 = weighted.iter().map(|(_, w)| w).sum();
-    let guangdong = app.orgs.by_code("44").expect("seeded");
+    let guangdong = tree.by_code("44").expect("seeded");
     let gd_weighted = [(guangdong, 1)];
 
     // Firms, then their CPAs.
@@ -113,7 +114,8 @@ pub async fn generate(
         let mut plans = Vec::new();
         for f in i..end {
             // The first firm and member are in Guangdong, so the README's logins are stable.
-            let p = if f == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, f, 1)) };
+            let p =
+                if f == 0 { place(&tree, &gd_weighted, 1, 0) } else { place(&tree, &weighted, total, mix(seed, f, 1)) };
             let prefix = format!("{}{}", p.province, p.city_code);
             let serial = firm_serial.entry(prefix.clone()).or_insert(0);
             *serial += 1;
@@ -250,8 +252,11 @@ pub async fn generate(
         let mut meta = Vec::new();
         let mut people = Vec::new();
         for m in i..end {
-            let p =
-                if m == 0 { place(app, &gd_weighted, 1, 0) } else { place(app, &weighted, total, mix(seed, m, 30)) };
+            let p = if m == 0 {
+                place(&tree, &gd_weighted, 1, 0)
+            } else {
+                place(&tree, &weighted, total, mix(seed, m, 30))
+            };
             let sex = if mix(seed, m, 31).is_multiple_of(2) { Sex::Male } else { Sex::Female };
             let id = resident_id(seed, m, &p.province, 2, sex);
             let year = 2005 + (mix(seed, m, 32) % 21) as i32;
@@ -335,10 +340,10 @@ pub async fn generate(
         rows.push((UserType::Cpa, c.clone(), DEMO_PASSWORD.to_owned()));
         rows.push((UserType::Firm, c[..8].to_owned(), DEMO_PASSWORD.to_owned()));
     }
-    for a in [app.orgs.national(), guangdong] {
+    for a in [app.orgs().national(), guangdong] {
         rows.push((UserType::AssociationStaff, format!("staff{}", a.code), DEMO_PASSWORD.to_owned()));
     }
-    if let Some(city) = app.orgs.children(guangdong.id).find(|c| c.level == AssociationLevel::City) {
+    if let Some(city) = app.orgs().children(guangdong.id).find(|c| c.level == AssociationLevel::City) {
         rows.push((UserType::AssociationStaff, format!("staff{}", city.code), DEMO_PASSWORD.to_owned()));
     }
     Ok(Logins { rows })

@@ -4,8 +4,7 @@
 use chrono::{Duration, NaiveDate};
 use cmis_domain::{ResidentId, Sex};
 
-use crate::App;
-use crate::organisations::Association;
+use crate::organisations::{Association, Organisations};
 
 pub(super) fn mix(seed: u64, i: u64, salt: u64) -> u64 {
     // splitmix64
@@ -89,7 +88,12 @@ pub(super) struct Placement<'a> {
     pub(super) city_code: String,
 }
 
-pub(super) fn place<'a>(app: &'a App, weighted: &[(&'a Association, u64)], total: u64, r: u64) -> Placement<'a> {
+pub(super) fn place<'a>(
+    orgs: &'a Organisations,
+    weighted: &[(&'a Association, u64)],
+    total: u64,
+    r: u64,
+) -> Placement<'a> {
     let mut x = r % total;
     let mut chosen = weighted[0].0;
     for (a, w) in weighted {
@@ -99,7 +103,7 @@ pub(super) fn place<'a>(app: &'a App, weighted: &[(&'a Association, u64)], total
         }
         x -= w;
     }
-    let cities: Vec<&Association> = app.orgs.children(chosen.id).collect();
+    let cities: Vec<&Association> = orgs.children(chosen.id).collect();
     let city = (!cities.is_empty()).then(|| cities[((r >> 20) % cities.len() as u64) as usize]);
     let province = chosen.province_code.clone().unwrap_or_else(|| "11".into());
     let city_code = match (city, chosen.code.len()) {

@@ -72,7 +72,7 @@ async fn validate(app: &App, a: &Application, except: Option<i32>) -> AppResult<
     for (field, message) in a.profile.check(app.today()) {
         errors.add(field, message);
     }
-    let region_ok = app.orgs.by_code(&a.profile.region).is_some_and(|o| o.level == AssociationLevel::Provincial);
+    let region_ok = app.orgs().by_code(&a.profile.region).is_some_and(|o| o.level == AssociationLevel::Provincial);
     if !region_ok && errors.get("region").is_none() {
         errors.add("region", "请选择所在地区");
     }
@@ -189,7 +189,8 @@ pub async fn submit(app: &App, a: Application) -> AppResult<String> {
 
 async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -> AppResult<String> {
     let p = &a.profile;
-    let association = app.orgs.by_code(&p.region).expect("validated");
+    let orgs = app.orgs();
+    let association = orgs.by_code(&p.region).expect("validated");
     let tx = app.write().await?;
     let business_no = new_business_no(&tx, app.today()).await?;
     let id = kernel::open_case(
@@ -286,7 +287,7 @@ async fn progress_of(app: &App, case: Case<W>, p: payload::Model, reveal_passwor
     Ok(Progress {
         trail: kernel::trail::<W>(app, case.id).await?,
         state: case.state,
-        association: app.orgs.get(case.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(case.association_id).map_or_else(String::new, |a| a.name.clone()),
         business_no: p.business_no,
         name: case.name,
         submitted_at: case.submitted_at,
@@ -387,7 +388,8 @@ pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Applicat
         None => None,
     };
     let prof = &a.profile;
-    let association = app.orgs.by_code(&prof.region).expect("validated");
+    let orgs = app.orgs();
+    let association = orgs.by_code(&prof.region).expect("validated");
     let tx = app.write().await?;
     // Re-read and locked inside the write transaction: a second resubmission,
     // or a decision at the same moment, finds it submitted.

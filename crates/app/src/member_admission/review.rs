@@ -152,7 +152,8 @@ async fn create_member(
     photo_key: &str,
     password_hash: String,
 ) -> AppResult<(i32, String)> {
-    let association = app.orgs.get(association_id).ok_or(AppError::NotFound("注协"))?;
+    let orgs = app.orgs();
+    let association = orgs.get(association_id).ok_or(AppError::NotFound("注协"))?;
     let province = association.province_code.clone().unwrap_or_else(|| "11".into());
     let today = crate::clock::date_of(tx.now());
     let year = today.year();

@@ -75,7 +75,7 @@ fn history_row(app: &App, c: Case<W>, p: &payload::Model) -> AppResult<HistoryRo
         hours_done: Hours::from_hundredths(p.hours_done_x100),
         submitted_at: c.submitted_at,
         decided_at: c.decided_at,
-        association: app.orgs.get(c.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(c.association_id).map_or_else(String::new, |a| a.name.clone()),
     })
 }
 
@@ -120,7 +120,7 @@ pub(crate) async fn view_of(app: &App, case: Case<W>) -> AppResult<InspectionVie
     Ok(InspectionView {
         cert_no: m.cert_no.clone(),
         name: m.name.clone(),
-        city: case.city_association_id.and_then(|c| app.orgs.get(c)).map(|a| a.name.clone()),
+        city: case.city_association_id.and_then(|c| app.orgs().get(c).map(|a| a.name.clone())),
         profile: member_profile::profile_of(app, &m)?,
         records: learning::records_of(db, m.id, Some(p.year)).await?,
         trail: kernel::trail::<W>(app, case.id).await?,

@@ -148,7 +148,7 @@ pub async fn ledger(app: &App, actor: &Actor, cert_no: &str) -> AppResult<Ledger
     let m = member_in_scope(app, actor, cert_no).await?;
     Ok(Ledger {
         records: records_of(app.db.conn(), m.id, None).await?,
-        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         member_id: m.id,
         cert_no: m.cert_no,
         name: m.name,

@@ -60,7 +60,7 @@ pub async fn of_member(app: &App, actor: &Actor) -> AppResult<MemberQr> {
         payload,
         name: m.name,
         cert_no: m.cert_no,
-        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
     })
 }
 
@@ -93,7 +93,7 @@ pub async fn public_results(app: &App, payload: &str) -> AppResult<PublicResults
     Ok(PublicResults {
         cert_no: m.cert_no,
         name: mask::name(&m.name),
-        association: app.orgs.get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
+        association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         member_status: if m.status == "cancelled" { "会籍已注销" } else { "有效" },
         years,
     })

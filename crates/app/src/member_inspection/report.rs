@@ -52,11 +52,11 @@ pub async fn progress(app: &App, actor: &Actor, year: Option<i32>) -> AppResult<
     let counts = kernel::counts::<W>(app, actor, Some(year)).await?;
     let idx = |s: InspectionState| InspectionState::ALL.iter().position(|x| *x == s).expect("a state of ALL");
     let mut by_state = vec![0u64; InspectionState::ALL.len()];
+    let orgs = app.orgs();
     let mut cities: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     for (city, state, n) in counts {
         by_state[idx(state)] += n;
-        let name =
-            city.and_then(|c| app.orgs.get(c)).map_or_else(|| "未指定市注协".to_owned(), |a| a.short_name.clone());
+        let name = city.and_then(|c| orgs.get(c)).map_or_else(|| "未指定市注协".to_owned(), |a| a.short_name.clone());
         cities.entry(name).or_insert_with(|| vec![0; InspectionState::ALL.len()])[idx(state)] += n;
     }
     // Members who take part: in the actor's scope, admitted by the end of the year, not cancelled.

@@ -43,7 +43,7 @@ impl Reviewed for MemberInspection {
     async fn default_year(app: &App, actor: &Actor) -> AppResult<Option<i32>> {
         let province = match actor.association_level {
             AssociationLevel::City => {
-                app.orgs.get(actor.association_id).and_then(|a| a.parent_id).unwrap_or(actor.association_id)
+                app.orgs().get(actor.association_id).and_then(|a| a.parent_id).unwrap_or(actor.association_id)
             }
             _ => actor.association_id,
         };

@@ -168,7 +168,7 @@ pub async fn effective(app: &App, association_id: i32, year: i32) -> AppResult<I
     if !cmis_domain::YEARS.contains(&year) {
         return Err(FieldErrors::one("year", "年度不正确"));
     }
-    let national = app.orgs.national().id;
+    let national = app.orgs().national().id;
     let rows = row::Entity::find()
         .filter(row::Column::Year.eq(year))
         .filter(row::Column::AssociationId.is_in([association_id, national]))
@@ -181,7 +181,7 @@ pub async fn effective(app: &App, association_id: i32, year: i32) -> AppResult<I
         .cloned();
     Ok(match pick {
         Some(r) => {
-            let source = app.orgs.get(r.association_id).map_or_else(String::new, |a| a.name.clone());
+            let source = app.orgs().get(r.association_id).map_or_else(String::new, |a| a.name.clone());
             from_row(r, association_id, source)
         }
         None => InspectionSettings::builtin(association_id, year),

@@ -68,7 +68,7 @@ pub async fn export<W: Reviewed>(
         progress.set(cases.len() as u64, steps).await?;
     }
     let n = cases.len();
-    let orgs = app.orgs.clone();
+    let orgs = app.orgs().clone();
     let bytes = tokio::task::spawn_blocking(move || workbook::<W>(&orgs, year, &cases, &cells))
         .await
         .map_err(anyhow::Error::from)??;

@@ -273,7 +273,7 @@ pub struct Organisation {
 async fn organisations(State(s): State<AppState>) -> ApiResult<Vec<Organisation>> {
     Ok(Json(
         s.app
-            .orgs
+            .orgs()
             .all()
             .iter()
             .map(|a| Organisation {

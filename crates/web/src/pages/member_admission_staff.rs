@@ -71,7 +71,7 @@ impl ReviewPage for MemberAdmission {
     }
 
     fn unit(state: &AppState, case: &Case<Self>) -> String {
-        state.app.orgs.get(case.association_id).map_or_else(String::new, |a| a.short_name.clone())
+        state.app.orgs().get(case.association_id).map_or_else(String::new, |a| a.short_name.clone())
     }
 
     async fn data(
@@ -92,7 +92,7 @@ impl ReviewPage for MemberAdmission {
             id: case.id,
             business_no: sent.business_no,
             state: case.state,
-            association: state.app.orgs.get(case.association_id).map_or_else(String::new, |a| a.name.clone()),
+            association: state.app.orgs().get(case.association_id).map_or_else(String::new, |a| a.name.clone()),
             submitted_at: case.submitted_at,
             days_left: case.days_left(state.app.today()),
             return_reason: case.return_reason.clone(),

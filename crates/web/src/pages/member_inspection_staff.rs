@@ -99,7 +99,7 @@ impl ReviewPage for MemberInspection {
     }
 
     fn unit(state: &AppState, case: &Case<Self>) -> String {
-        case.city_association_id.and_then(|c| state.app.orgs.get(c)).map_or_else(String::new, |a| a.short_name.clone())
+        case.city_association_id.and_then(|c| state.app.orgs().get(c).map(|a| a.short_name.clone())).unwrap_or_default()
     }
 
     async fn data(

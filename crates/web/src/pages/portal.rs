@@ -200,7 +200,7 @@ struct ContactsPage {
 }
 
 async fn contacts(State(state): State<AppState>, session: Session) -> WebResult<Html<String>> {
-    let orgs = &state.app.orgs;
+    let orgs = &state.app.orgs();
     let guangdong = orgs.by_code("44").cloned();
     let cities = guangdong
         .as_ref()

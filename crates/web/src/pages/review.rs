@@ -162,7 +162,7 @@ impl QueuePage {
 
 /// The city associations a staff member may filter by.
 fn cities_of(state: &AppState, shell: &Shell) -> Vec<(i32, String)> {
-    let orgs = &state.app.orgs;
+    let orgs = &state.app.orgs();
     match shell.actor.association_level {
         AssociationLevel::Provincial => {
             orgs.children(shell.actor.association_id).map(|a| (a.id, a.short_name.clone())).collect()

@@ -165,9 +165,8 @@ async fn a_chain_waits_only_for_its_own_appenders() {
     let held = t.app.write().await.unwrap();
     audit::append(&held, "member:a", "hold", "x", serde_json::json!({})).await.unwrap();
     let mine = audit::chain_of("member:a");
-    let actor_in = |same: bool| {
-        (0..).map(|i| format!("member:{i}")).find(|a| (audit::chain_of(a) == mine) == same).unwrap()
-    };
+    let actor_in =
+        |same: bool| (0..).map(|i| format!("member:{i}")).find(|a| (audit::chain_of(a) == mine) == same).unwrap();
     let append = |actor: String| {
         let app = t.app.clone();
         tokio::spawn(async move {

@@ -310,7 +310,7 @@ async fn the_queue_page_says_nothing_a_link_wrote() {
 async fn looking_at_a_members_photo_is_audited() {
     let t = TestApp::new().await;
     let m = member::Entity::find()
-        .filter(member::Column::AssociationId.eq(t.app.orgs.by_code("44").unwrap().id))
+        .filter(member::Column::AssociationId.eq(t.app.orgs().by_code("44").unwrap().id))
         .one(t.app.db.conn())
         .await
         .unwrap()

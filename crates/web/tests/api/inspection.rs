@@ -265,7 +265,7 @@ async fn deferral_is_returned_and_then_approved() {
             .unwrap()
             .unwrap();
         t.app
-            .orgs
+            .orgs()
             .get(m.city_association_id.expect("the first demo member is filed under a city"))
             .unwrap()
             .code

@@ -13,6 +13,7 @@ mod hardening;
 mod inspection;
 mod inspection_api;
 mod inspection_fees;
+mod instances;
 mod jobs;
 mod learning;
 mod login;
