@@ -83,7 +83,7 @@ async fn submit_application(c: &reqwest::Client, a: &Args, k: u64) -> anyhow::Re
     let post = |path: &str, body: String, jar: &Jar| {
         c.post(format!("{}{path}", a.url))
             .header("cookie", jar.header())
-        .header("x-forwarded-for", &jar.2)
+            .header("x-forwarded-for", &jar.2)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
     };
