@@ -1,8 +1,8 @@
 //! 基本信息 / 修改信息: a non-practicing member's own profile, and the
 //! completeness check other workflows call (下载会员证, 年检 完善信息).
 
-use cmis_domain::UserType;
 use cmis_domain::profile::Profile;
+use cmis_domain::{MemberCertNo, UserType};
 use cmis_store::entity::member;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
@@ -22,12 +22,12 @@ async fn own(app: &App, actor: &Actor) -> AppResult<member::Model> {
     member::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("会员"))
 }
 
-/// The profile of a member: the stored one, or, for members admitted before
-/// profiles were collected, what their record holds.
-/// A member by certificate number, as staff look one up in a form: one answer,
-/// beside the field, whether the number does not exist or is outside their scope.
+/// A member by certificate number, as staff look one up in a form: the
+/// number parsed first (a malformed one is told as such), then one answer,
+/// beside the field, whether it does not exist or is outside their scope.
 pub async fn member_in_scope(app: &App, actor: &Actor, cert_no: &str) -> AppResult<member::Model> {
-    let found = member::Entity::find().filter(member::Column::CertNo.eq(cert_no.trim())).one(app.db.conn()).await?;
+    let cert_no = MemberCertNo::parse(cert_no).map_err(|e| FieldErrors::one("cert_no", e))?;
+    let found = member::Entity::find().filter(member::Column::CertNo.eq(cert_no.as_str())).one(app.db.conn()).await?;
     let scope = Scope::of(app, actor);
     found
         .filter(|m| {
@@ -42,6 +42,8 @@ pub async fn member_in_scope(app: &App, actor: &Actor, cert_no: &str) -> AppResu
         .ok_or_else(|| FieldErrors::one("cert_no", "本单位管辖范围内没有该会员编号的非执业会员"))
 }
 
+/// The profile of a member: the stored one, or, for members admitted before
+/// profiles were collected, what their record holds.
 pub fn profile_of(app: &App, m: &member::Model) -> AppResult<Profile> {
     if let Some(enc) = &m.profile_enc {
         return Ok(serde_json::from_str(&app.pii.decrypt(enc)?).map_err(anyhow::Error::from)?);

@@ -233,9 +233,14 @@ impl ExamCertNo {
     }
 
     pub fn parse_assessment(input: &str) -> Result<ExamCertNo, IdError> {
-        let s = input.trim();
+        // Upper case as stored since the first release: a number is found however it was typed.
+        let s = input.trim().to_ascii_uppercase();
         let n = s.chars().count();
-        if (1..=50).contains(&n) { Ok(ExamCertNo::Assessment(s.to_owned())) } else { Err(IdError::ApprovalNo) }
+        if (1..=50).contains(&n) && !s.chars().any(char::is_control) {
+            Ok(ExamCertNo::Assessment(s))
+        } else {
+            Err(IdError::ApprovalNo)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -282,6 +287,47 @@ macro_rules! display_as_str {
     )*};
 }
 display_as_str!(ResidentId, CpaNo, FirmNo, ExamCertNo, MemberCertNo);
+
+/// A person's identity document number, parsed once: a resident ID checked
+/// digit by digit, or another document's number as given (trimmed, upper
+/// case, at most 30 characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdNumber {
+    Resident(ResidentId),
+    Other(IdType, String),
+}
+
+impl IdNumber {
+    pub fn parse(id_type: IdType, input: &str) -> Result<IdNumber, String> {
+        match id_type {
+            IdType::ResidentId => ResidentId::parse(input).map(IdNumber::Resident).map_err(|e| e.to_string()),
+            other => {
+                let s = input.trim().to_ascii_uppercase();
+                if s.is_empty() {
+                    Err("请填写证件号码".into())
+                } else if s.chars().count() > 30 || s.chars().any(char::is_control) {
+                    Err("证件号码不超过30个字符".into())
+                } else {
+                    Ok(IdNumber::Other(other, s))
+                }
+            }
+        }
+    }
+
+    pub fn id_type(&self) -> IdType {
+        match self {
+            IdNumber::Resident(_) => IdType::ResidentId,
+            IdNumber::Other(t, _) => *t,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            IdNumber::Resident(id) => id.as_str(),
+            IdNumber::Other(_, s) => s,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

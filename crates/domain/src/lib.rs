@@ -24,5 +24,5 @@ pub mod workdays;
 pub const YEARS: std::ops::RangeInclusive<i32> = 1991..=2100;
 
 pub use hours::Hours;
-pub use identifiers::{CpaNo, ExamCertNo, FirmNo, IdError, IdType, MemberCertNo, ResidentId, Sex};
+pub use identifiers::{CpaNo, ExamCertNo, FirmNo, IdError, IdNumber, IdType, MemberCertNo, ResidentId, Sex};
 pub use role::{AssociationLevel, UserType};

@@ -7,7 +7,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use crate::identifiers::{ExamCertNo, IdType, ResidentId, Sex};
+use crate::identifiers::{ExamCertNo, IdNumber, IdType, ResidentId, Sex};
 
 /// The mobile flow's groups (seed 000 §2.1.2), after the basic information.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +106,21 @@ pub struct Profile {
     pub foreign_language: String,
     pub title_kind: String,
     pub exam_year: Option<i32>,
+}
+
+/// A profile whose rules hold (`Profile::checked`): its identifiers parsed.
+#[derive(Debug, Clone)]
+pub struct CheckedProfile {
+    profile: Profile,
+    pub id_number: IdNumber,
+    pub exam_cert_no: ExamCertNo,
+}
+
+impl CheckedProfile {
+    /// The profile, with the identifiers and the name in their normal form.
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
 }
 
 /// One field of the form: its key, its label on screen, its group, and whether
@@ -292,6 +307,28 @@ impl Profile {
         FIELDS.iter().filter(|f| f.required && !self.is_filled(f.key)).map(|f| f.label).collect()
     }
 
+    /// The form's rules; when they all hold, the profile with its
+    /// identifiers parsed, once, to be carried on typed, and its own strings
+    /// set to their normal form.
+    pub fn checked(&self, today: NaiveDate) -> Result<CheckedProfile, Vec<(&'static str, String)>> {
+        let errors = self.check(today);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let id_type = IdType::from_code(&self.id_type).ok_or_else(|| vec![("id_type", "请选择证件类型".to_owned())])?;
+        let id_number = IdNumber::parse(id_type, &self.id_number).map_err(|e| vec![("id_number", e)])?;
+        let exam_cert_no = match self.qualification_method.as_str() {
+            "exam" => ExamCertNo::parse_exam(&self.exam_cert_no),
+            _ => ExamCertNo::parse_assessment(&self.exam_cert_no),
+        }
+        .map_err(|e| vec![("exam_cert_no", e.to_string())])?;
+        let mut profile = self.clone();
+        profile.id_number = id_number.as_str().to_owned();
+        profile.exam_cert_no = exam_cert_no.as_str().to_owned();
+        profile.name = self.name.trim().to_owned();
+        Ok(CheckedProfile { profile, id_number, exam_cert_no })
+    }
+
     /// Every rule of the form: (field key, message beside it).
     pub fn check(&self, today: NaiveDate) -> Vec<(&'static str, String)> {
         let mut errors: Vec<(&'static str, String)> = Vec::new();
@@ -333,10 +370,12 @@ impl Profile {
                         }
                     }
                 },
-                _ if self.id_number.trim().chars().count() > 30 => {
-                    errors.push(("id_number", "证件号码不超过30个字符".into()))
+                Some(other) => {
+                    if let Err(e) = IdNumber::parse(other, &self.id_number) {
+                        errors.push(("id_number", e));
+                    }
                 }
-                _ => {}
+                None => {}
             }
         }
         if let Some(b) = self.birth_date
@@ -448,6 +487,35 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    #[test]
+    fn checked_parses_the_identifiers_once_into_their_normal_form() {
+        let mut p = complete();
+        p.id_number = " 11010519491231002x ".into();
+        p.exam_cert_no = " qz231100123".into();
+        p.name = " 王芳 ".into();
+        let c = p.checked(today()).unwrap();
+        assert_eq!(c.id_number, IdNumber::Resident(ResidentId::parse("11010519491231002X").unwrap()));
+        assert_eq!(c.exam_cert_no, ExamCertNo::parse_exam("QZ231100123").unwrap());
+        let q = c.profile();
+        assert_eq!(
+            (q.id_number.as_str(), q.exam_cert_no.as_str(), q.name.as_str()),
+            ("11010519491231002X", "QZ231100123", "王芳")
+        );
+
+        p.id_type = "passport".into();
+        p.id_number = " e1234567 ".into();
+        p.qualification_method = "assessment".into();
+        p.exam_cert_no = " cz〔2019〕12号 ".into();
+        let c = p.checked(today()).unwrap();
+        assert_eq!(c.id_number.as_str(), "E1234567");
+        assert_eq!(c.id_number.id_type(), IdType::Passport);
+        assert_eq!(c.exam_cert_no.as_str(), "CZ〔2019〕12号");
+
+        p.id_number = "x".repeat(31);
+        let e = p.checked(today()).unwrap_err();
+        assert_eq!(e, vec![("id_number", "证件号码不超过30个字符".to_owned())]);
     }
 
     pub fn complete() -> Profile {

@@ -8,11 +8,11 @@ mod review;
 
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use cmis_domain::AssociationLevel;
 use cmis_domain::member_admission::{self as rules, AdmissionState, MemberAdmission, RESUBMITTED};
-use cmis_domain::profile::Profile;
+use cmis_domain::profile::{CheckedProfile, Profile};
 use cmis_domain::review::Workflow;
 use cmis_domain::throttle::APPLICATION_OWNER;
+use cmis_domain::{AssociationLevel, ExamCertNo, IdNumber, IdType};
 use cmis_store::entity::{member, member_admission as payload, review_case as case_row, user};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, PutPayload};
@@ -66,11 +66,15 @@ async fn by_number<C: ConnectionTrait>(db: &C, business_no: &str) -> AppResult<O
     }
 }
 
-/// All rules of the form, then uniqueness against members and open applications.
-async fn validate(app: &App, a: &Application, except: Option<i32>) -> AppResult<()> {
+/// All rules of the form, then uniqueness against members and open
+/// applications; the profile with its identifiers parsed, once, when all hold.
+async fn validate(app: &App, a: &Application, except: Option<i32>) -> AppResult<CheckedProfile> {
     let mut errors = FieldErrors::new();
-    for (field, message) in a.profile.check(app.today()) {
-        errors.add(field, message);
+    let checked = a.profile.checked(app.today());
+    if let Err(e) = &checked {
+        for (field, message) in e {
+            errors.add(field, message);
+        }
     }
     let region_ok = app.orgs().by_code(&a.profile.region).is_some_and(|o| o.level == AssociationLevel::Provincial);
     if !region_ok && errors.get("region").is_none() {
@@ -88,8 +92,10 @@ async fn validate(app: &App, a: &Application, except: Option<i32>) -> AppResult<
             }
         }
     }
-    if errors.get("id_number").is_none() {
-        let digest = app.pii.digest(&a.profile.id_number);
+    // Uniqueness is told even while other fields still need correcting.
+    let id_number = IdType::from_code(&a.profile.id_type).and_then(|t| IdNumber::parse(t, &a.profile.id_number).ok());
+    if let Some(id) = id_number.filter(|_| errors.get("id_number").is_none()) {
+        let digest = app.pii.digest(id.as_str());
         let db = app.db.conn();
         if member::Entity::find().filter(member::Column::IdNumberDigest.eq(&digest)).one(db).await?.is_some() {
             errors.add("id_number", "该证件号码已是非执业会员，无需重复申请");
@@ -100,16 +106,23 @@ async fn validate(app: &App, a: &Application, except: Option<i32>) -> AppResult<
             );
         }
     }
-    if errors.get("exam_cert_no").is_none() {
-        let cert = a.profile.exam_cert_no.trim().to_uppercase();
+    let exam_cert_no = match a.profile.qualification_method.as_str() {
+        "exam" => ExamCertNo::parse_exam(&a.profile.exam_cert_no).ok(),
+        "assessment" => ExamCertNo::parse_assessment(&a.profile.exam_cert_no).ok(),
+        _ => None,
+    };
+    if let Some(cert) = exam_cert_no.filter(|_| errors.get("exam_cert_no").is_none()) {
         let db = app.db.conn();
-        if member::Entity::find().filter(member::Column::ExamCertNo.eq(&cert)).one(db).await?.is_some() {
+        if member::Entity::find().filter(member::Column::ExamCertNo.eq(cert.as_str())).one(db).await?.is_some() {
             errors.add("exam_cert_no", "该全科合格证号已属于一名会员，请核对");
-        } else if let Some(open) = open_application(app, payload::Column::ExamCertNo, &cert, except).await? {
+        } else if let Some(open) = open_application(app, payload::Column::ExamCertNo, cert.as_str(), except).await? {
             errors.add("exam_cert_no", format!("该全科合格证号已有正在办理的入会申请（业务编号{open}）"));
         }
     }
-    errors.into_result()
+    match checked {
+        Ok(c) if errors.is_empty() => Ok(c),
+        _ => Err(AppError::Invalid(errors)),
+    }
 }
 
 /// An application still in someone's hands with this value, other than `except`.
@@ -177,18 +190,18 @@ fn profile_json(p: &Profile) -> AppResult<String> {
 
 /// 提交申请: returns the 业务编号 once the application is committed.
 pub async fn submit(app: &App, a: Application) -> AppResult<String> {
-    validate(app, &a, None).await?;
+    let checked = validate(app, &a, None).await?;
     let (_, bytes) = a.photo.clone().expect("validated");
     let (photo_key, photo_type) = store_photo(app, bytes).await?;
-    let result = insert(app, &a, &photo_key, &photo_type).await;
+    let result = insert(app, &checked, &photo_key, &photo_type).await;
     if result.is_err() {
         let _ = app.files.delete(&StorePath::from(photo_key.as_str())).await;
     }
     result
 }
 
-async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -> AppResult<String> {
-    let p = &a.profile;
+async fn insert(app: &App, c: &CheckedProfile, photo_key: &str, photo_type: &str) -> AppResult<String> {
+    let p = c.profile();
     let orgs = app.orgs();
     let association = orgs.by_code(&p.region).expect("validated");
     let tx = app.write().await?;
@@ -205,7 +218,7 @@ async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -
             member_id: None,
             applicant_user_id: None,
             number: &business_no,
-            name: p.name.trim(),
+            name: &p.name,
             days: LOCAL_DAYS,
         },
     )
@@ -213,11 +226,11 @@ async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -
     payload::ActiveModel {
         case_id: Set(id),
         business_no: Set(business_no.clone()),
-        id_type: Set(p.id_type.clone()),
-        id_number_enc: Set(app.pii.encrypt(p.id_number.trim())),
-        id_number_digest: Set(app.pii.digest(&p.id_number)),
+        id_type: Set(c.id_number.id_type().code().to_owned()),
+        id_number_enc: Set(app.pii.encrypt(c.id_number.as_str())),
+        id_number_digest: Set(app.pii.digest(c.id_number.as_str())),
         qualification_method: Set(p.qualification_method.clone()),
-        exam_cert_no: Set(p.exam_cert_no.trim().to_uppercase()),
+        exam_cert_no: Set(c.exam_cert_no.as_str().to_owned()),
         profile_enc: Set(app.pii.encrypt(&profile_json(p)?)),
         photo_key: Set(photo_key.to_owned()),
         photo_type: Set(photo_type.to_owned()),
@@ -225,7 +238,7 @@ async fn insert(app: &App, a: &Application, photo_key: &str, photo_type: &str) -
     }
     .insert(&tx)
     .await?;
-    approval::record(&tx, Case::<W>::subject_of(id), "申请人提交申请", p.name.trim(), "applicant", "").await?;
+    approval::record(&tx, Case::<W>::subject_of(id), "申请人提交申请", &p.name, "applicant", "").await?;
     audit::append(
         &tx,
         "applicant",
@@ -319,18 +332,29 @@ pub struct InfoQuery {
 /// compared: knowing someone's name and ID number does not let anyone try
 /// certificate numbers one after another.
 pub async fn progress_by_info(app: &App, q: &InfoQuery) -> AppResult<Progress> {
+    // Parsed at the door: a malformed number is told beside its field, and
+    // is not a try.
+    let id_type = IdType::from_code(&q.id_type).ok_or_else(|| FieldErrors::one("id_type", "请选择证件类型"))?;
+    let id_number = IdNumber::parse(id_type, &q.id_number).map_err(|e| FieldErrors::one("id_number", e))?;
+    let exam_cert_no = match q.qualification_method.as_str() {
+        "exam" => ExamCertNo::parse_exam(&q.exam_cert_no),
+        "assessment" => ExamCertNo::parse_assessment(&q.exam_cert_no),
+        _ => return Err(FieldErrors::one("qualification_method", "请选择资格取得方式")),
+    }
+    .map_err(|e| FieldErrors::one("exam_cert_no", e))?;
+    let digest = app.pii.digest(id_number.as_str());
     let db = app.db.conn();
     let now = app.now();
-    let key = format!("admission_info:{}", app.pii.digest(&q.id_number));
+    let key = format!("admission_info:{digest}");
     let hit = throttle::hit(db, &key, APPLICATION_OWNER, now).await?;
     if !hit.allowed(&APPLICATION_OWNER) {
         return Err(AppError::Refused(format!("查询次数过多，请{}分钟后再试", hit.minutes_locked(now))));
     }
     let candidates = payload::Entity::find()
-        .filter(payload::Column::IdNumberDigest.eq(app.pii.digest(&q.id_number)))
-        .filter(payload::Column::IdType.eq(&q.id_type))
+        .filter(payload::Column::IdNumberDigest.eq(&digest))
+        .filter(payload::Column::IdType.eq(id_type.code()))
         .filter(payload::Column::QualificationMethod.eq(&q.qualification_method))
-        .filter(payload::Column::ExamCertNo.eq(q.exam_cert_no.trim().to_uppercase()))
+        .filter(payload::Column::ExamCertNo.eq(exam_cert_no.as_str()))
         .order_by_desc(payload::Column::CaseId)
         .all(db)
         .await?;
@@ -379,15 +403,15 @@ async fn own_application(app: &App, business_no: &str, id_number: &str) -> AppRe
 pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Application) -> AppResult<()> {
     let (case, p) = own_application(app, business_no, id_number).await?;
     let next = rules::resubmit(case.state).map_err(|e| AppError::Refused(e.to_string()))?;
-    validate(app, &a, Some(case.id)).await?;
-    if app.pii.digest(&a.profile.id_number) != p.id_number_digest {
+    let checked = validate(app, &a, Some(case.id)).await?;
+    if app.pii.digest(checked.id_number.as_str()) != p.id_number_digest {
         return Err(FieldErrors::one("id_number", "再次提交时不能更改证件号码；如证件号码有误，请重新申请"));
     }
     let new_photo = match a.photo.clone() {
         Some((_, bytes)) => Some(store_photo(app, bytes).await?),
         None => None,
     };
-    let prof = &a.profile;
+    let prof = checked.profile();
     let orgs = app.orgs();
     let association = orgs.by_code(&prof.region).expect("validated");
     let tx = app.write().await?;
@@ -397,17 +421,17 @@ pub async fn resubmit(app: &App, business_no: &str, id_number: &str, a: Applicat
     let (case, p) = by_case(&tx, case.id).await?;
     rules::resubmit(case.state).map_err(|e| AppError::Refused(e.to_string()))?;
     let old_photo = p.photo_key.clone();
-    kernel::resubmit_case(&tx, case.id, next.code(), LOCAL_DAYS, prof.name.trim(), association.id).await?;
+    kernel::resubmit_case(&tx, case.id, next.code(), LOCAL_DAYS, &prof.name, association.id).await?;
     let mut m: payload::ActiveModel = p.into();
     m.qualification_method = Set(prof.qualification_method.clone());
-    m.exam_cert_no = Set(prof.exam_cert_no.trim().to_uppercase());
+    m.exam_cert_no = Set(checked.exam_cert_no.as_str().to_owned());
     m.profile_enc = Set(app.pii.encrypt(&profile_json(prof)?));
     if let Some((key, kind)) = &new_photo {
         m.photo_key = Set(key.clone());
         m.photo_type = Set(kind.clone());
     }
     m.update(&tx).await?;
-    approval::record(&tx, case.subject(), RESUBMITTED, prof.name.trim(), "applicant", "").await?;
+    approval::record(&tx, case.subject(), RESUBMITTED, &prof.name, "applicant", "").await?;
     audit::append(&tx, "applicant", "member_admission_resubmitted", &format!("{}:{}", W::KIND, case.id), json!({}))
         .await?;
     tx.commit().await?;

@@ -6,7 +6,7 @@
 use chrono::Datelike;
 use cmis_domain::member_admission::{AdmissionAction, AdmissionState, MemberAdmission};
 use cmis_domain::profile::Profile;
-use cmis_domain::{MemberCertNo, UserType, mask};
+use cmis_domain::{ExamCertNo, IdNumber, IdType, MemberCertNo, UserType, mask};
 use cmis_store::entity::{member, member_admission as payload, review_case as case_row, user};
 use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
@@ -152,6 +152,17 @@ async fn create_member(
     photo_key: &str,
     password_hash: String,
 ) -> AppResult<(i32, String)> {
+    // The application was checked when it was sent; its identifiers are
+    // parsed again from what was stored, and a stored value that does not
+    // parse is an error, never a member with a malformed number.
+    let id_number = IdType::from_code(&p.id_type)
+        .and_then(|t| IdNumber::parse(t, &p.id_number).ok())
+        .ok_or_else(|| anyhow::anyhow!("a stored application has an invalid ID number"))?;
+    let exam_cert_no = match p.qualification_method.as_str() {
+        "exam" => ExamCertNo::parse_exam(&p.exam_cert_no),
+        _ => ExamCertNo::parse_assessment(&p.exam_cert_no),
+    }
+    .map_err(|e| anyhow::anyhow!("a stored application's certificate number: {e}"))?;
     let orgs = app.orgs();
     let association = orgs.get(association_id).ok_or(AppError::NotFound("注协"))?;
     let province = association.province_code.clone().unwrap_or_else(|| "11".into());
@@ -176,15 +187,15 @@ async fn create_member(
         sex: Set(p.sex.clone()),
         birth_date: Set(p.birth_date.unwrap_or(today)),
         id_type: Set(p.id_type.clone()),
-        id_number_enc: Set(app.pii.encrypt(p.id_number.trim())),
-        id_number_digest: Set(app.pii.digest(&p.id_number)),
+        id_number_enc: Set(app.pii.encrypt(id_number.as_str())),
+        id_number_digest: Set(app.pii.digest(id_number.as_str())),
         mobile_enc: Set(Some(app.pii.encrypt(p.mobile.trim()))),
         mobile_digest: Set(Some(app.pii.digest(&p.mobile))),
         email: Set(Some(p.email.trim().to_owned())),
         association_id: Set(association_id),
         city_association_id: Set(None),
         qualification_method: Set(p.qualification_method.clone()),
-        exam_cert_no: Set(Some(p.exam_cert_no.trim().to_uppercase())),
+        exam_cert_no: Set(Some(exam_cert_no.as_str().to_owned())),
         exam_year: Set(p.exam_year),
         status: Set("active".into()),
         created_at: Set(now),

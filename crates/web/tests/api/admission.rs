@@ -126,6 +126,46 @@ async fn a_valid_application_gets_a_business_number_and_waits_for_the_local_asso
     assert_ne!(second.parse::<u64>().unwrap(), no.parse::<u64>().unwrap() + 1, "the next number cannot be guessed");
 }
 
+// Identifiers are parsed once, at the door: what is stored is their normal
+// form whatever was typed, and a malformed one in a query is told beside its
+// field without spending one of the five tries.
+#[tokio::test]
+async fn identifiers_are_stored_in_their_normal_form_and_malformed_queries_are_not_tries() {
+    use cmis_store::entity::member_admission as payload;
+    use sea_orm::EntityTrait;
+    let t = TestApp::new().await;
+    let mut p = profile(17);
+    let (id, cert) = (p.id_number.clone(), p.exam_cert_no.clone());
+    p.id_number = format!(" {} ", id.to_lowercase());
+    p.exam_cert_no = format!(" {} ", cert.to_lowercase());
+    p.name = format!(" {} ", p.name);
+    let no = member_admission::submit(&t.app, application(p.clone())).await.unwrap();
+    let row = payload::Entity::find().all(t.app.db.conn()).await.unwrap().into_iter().find(|r| r.business_no == no);
+    let row = row.unwrap();
+    assert_eq!(row.exam_cert_no, cert.to_uppercase());
+    assert_eq!(t.app.pii.decrypt(&row.id_number_enc).unwrap(), id.to_uppercase());
+
+    let query = |id_number: &str, exam_cert_no: &str| InfoQuery {
+        name: p.name.trim().into(),
+        id_type: "resident".into(),
+        id_number: id_number.into(),
+        qualification_method: "exam".into(),
+        exam_cert_no: exam_cert_no.into(),
+    };
+    for _ in 0..8 {
+        match member_admission::progress_by_info(&t.app, &query(&id, "QZ12")).await {
+            Err(AppError::Invalid(e)) => assert!(e.get("exam_cert_no").unwrap().contains("QZ或QY加9位数字")),
+            other => panic!("a malformed number is told beside its field: {other:?}"),
+        }
+    }
+    match member_admission::progress_by_info(&t.app, &query("4401", &cert)).await {
+        Err(AppError::Invalid(e)) => assert_eq!(e.get("id_number"), Some("身份证号码应为18位")),
+        other => panic!("{other:?}"),
+    }
+    let found = member_admission::progress_by_info(&t.app, &query(&id.to_lowercase(), &cert.to_lowercase())).await;
+    assert_eq!(found.unwrap().business_no, no, "eight malformed queries spent none of the five tries");
+}
+
 #[tokio::test]
 async fn the_form_rules_and_uniqueness_are_checked_before_anything_is_saved() {
     let t = TestApp::new().await;
