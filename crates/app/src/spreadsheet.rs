@@ -55,6 +55,9 @@ fn check_expansion(bytes: &[u8]) -> Result<(), SheetError> {
     let mut buf = vec![0u8; 64 * 1024];
     for i in 0..zip.len() {
         let mut entry = zip.by_index(i).map_err(|_| SheetError::Unreadable)?;
+        // The start of the shared strings is kept to look at their declared count.
+        let shared = entry.name().map_or(true, |n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
+        let mut kept: Option<Vec<u8>> = shared.then(Vec::new);
         loop {
             let n = entry.read(&mut buf).map_err(|_| SheetError::Unreadable)?;
             if n == 0 {
@@ -64,6 +67,65 @@ fn check_expansion(bytes: &[u8]) -> Result<(), SheetError> {
             if total > MAX_EXPANDED {
                 return Err(SheetError::TooLarge);
             }
+            if let Some(k) = kept.as_mut() {
+                let room = SHARED_HEAD.saturating_sub(k.len());
+                k.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
+        if let Some(xml) = kept {
+            check_unique_count(&xml)?;
+        }
+    }
+    Ok(())
+}
+
+/// The most shared strings a workbook may declare. The reader reserves room
+/// for the declared `uniqueCount` before reading one (24 bytes each): a
+/// 1.6 KB file declaring 100 billion asks for 2.4 TB, and a failed
+/// allocation ends the process rather than the request.
+const MAX_SHARED_STRINGS: u64 = 1_000_000;
+
+/// How much of the shared strings is looked at: their opening tag must be in it.
+const SHARED_HEAD: usize = 64 * 1024;
+
+/// Refuses shared strings whose opening tag is not in their first
+/// [`SHARED_HEAD`] bytes, or that declare more than [`MAX_SHARED_STRINGS`],
+/// or a count that is not plainly a number, wherever `uniqueCount` appears.
+fn check_unique_count(xml: &[u8]) -> Result<(), SheetError> {
+    let opening = (0..xml.len()).find(|&i| {
+        let rest = &xml[i..];
+        matches!(rest.first(), Some(b'<' | b':'))
+            && rest.get(1..4) == Some(b"sst")
+            && rest.get(4).is_some_and(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+    });
+    let closed = opening.is_some_and(|o| xml[o..].contains(&b'>'));
+    if !closed {
+        return Err(SheetError::Unreadable);
+    }
+    const ATTR: &[u8] = b"uniqueCount";
+    let mut from = 0;
+    while let Some(at) = xml[from..].windows(ATTR.len()).position(|w| w == ATTR) {
+        let mut i = from + at + ATTR.len();
+        from = i;
+        let skip_space = |i: &mut usize| {
+            while xml.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
+                *i += 1;
+            }
+        };
+        skip_space(&mut i);
+        if xml.get(i) != Some(&b'=') {
+            continue; // the word in a text, not an attribute
+        }
+        i += 1;
+        skip_space(&mut i);
+        let Some(&quote) = xml.get(i).filter(|q| **q == b'"' || **q == b'\'') else {
+            return Err(SheetError::Unreadable);
+        };
+        let value = &xml[i + 1..];
+        let end = value.iter().position(|b| *b == quote).ok_or(SheetError::Unreadable)?;
+        let n = std::str::from_utf8(&value[..end]).ok().and_then(|v| v.trim().parse::<u64>().ok());
+        if n.is_none_or(|n| n > MAX_SHARED_STRINGS) {
+            return Err(SheetError::TooLarge);
         }
     }
     Ok(())
@@ -174,8 +236,10 @@ mod tests {
         workbook_with(None, sheet)
     }
 
-    /// The same, with a shared-strings part of `shared`'s strings.
-    fn workbook_with(shared: Option<&[&str]>, sheet: &mut dyn FnMut(&mut dyn Write)) -> Vec<u8> {
+    const SST: &str = r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#;
+
+    /// The same, with a shared-strings part: its opening tag and its strings.
+    fn workbook_with(shared: Option<(&str, &[&str])>, sheet: &mut dyn FnMut(&mut dyn Write)) -> Vec<u8> {
         let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         let parts: [(&str, &str); 4] = [
@@ -200,12 +264,9 @@ mod tests {
             zip.start_file(name, opts).unwrap();
             zip.write_all(xml.as_bytes()).unwrap();
         }
-        if let Some(strings) = shared {
+        if let Some((open, strings)) = shared {
             zip.start_file("xl/sharedStrings.xml", opts).unwrap();
-            zip.write_all(
-                br#"<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#,
-            )
-            .unwrap();
+            write!(zip, r#"<?xml version="1.0"?>{open}"#).unwrap();
             for s in strings {
                 write!(zip, "<si><t>{s}</t></si>").unwrap();
             }
@@ -255,6 +316,33 @@ mod tests {
         let (r, peak) = peak_of(|| read_rows(&book, 5, 5000));
         assert_eq!(r, Err(SheetError::TooManyRows(5000)));
         assert!(peak < 2 * MB, "held {} KB", peak / 1024);
+    }
+
+    #[test]
+    fn a_declared_count_of_a_hundred_billion_shared_strings_is_refused_before_reading() {
+        // The attack: 1.6 KB declaring uniqueCount="100000000000"; the reader
+        // reserved 2.4 TB for it and the failed allocation ended the process.
+        for open in [
+            r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="100000000000">"#,
+            r#"<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount = '1000001'>"#,
+            r#"<sst uniqueCount="99999999999999999999999">"#,
+            r#"<sst uniqueCount="+5000000">"#,
+        ] {
+            let book = workbook_with(Some((open, &["会员编号"])), &mut |w| {
+                w.write_all(br#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#).unwrap();
+            });
+            assert!(book.len() < 4096, "a tiny file: {} bytes", book.len());
+            let (r, peak) = peak_of(|| read_rows(&book, 5, 5000));
+            assert_eq!(r, Err(SheetError::TooLarge), "{open}");
+            assert!(peak < 2 * MB, "held {} KB", peak / 1024);
+        }
+        // An honest count is read as before.
+        let open =
+            r#"<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">"#;
+        let book = workbook_with(Some((open, &["会员编号"])), &mut |w| {
+            w.write_all(br#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#).unwrap();
+        });
+        assert_eq!(read_rows(&book, 5, 10).unwrap()[0].cells[0], "会员编号");
     }
 
     #[test]
@@ -309,7 +397,7 @@ mod tests {
         let huge = "a".repeat(15 * MB);
         let mut strings: Vec<&str> = header.to_vec();
         strings.push(&huge);
-        let book = workbook_with(Some(&strings), &mut |w| {
+        let book = workbook_with(Some((SST, &strings)), &mut |w| {
             write!(w, r#"<row r="1">"#).unwrap();
             for (i, _) in header.iter().enumerate() {
                 write!(w, r#"<c r="{}1" t="s"><v>{i}</v></c>"#, (b'A' + i as u8) as char).unwrap();
