@@ -68,10 +68,14 @@ fn chrono_like(days: i64) -> String {
     format!("{y:04}{m:02}{d:02}")
 }
 
-/// A 1 KB JPEG-looking photo: the server checks the magic bytes and the size.
+/// A 1 KB JPEG-looking photo: the server checks the magic bytes, the size
+/// and the frame's dimensions (here 413 × 579, an ID photo's).
 fn photo() -> Vec<u8> {
-    let mut p = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0];
-    p.resize(1024, 0x20);
+    let mut p = vec![0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
+    p.extend_from_slice(&[0xFF, 0xC0, 0, 0x11, 8, 0x02, 0x43, 0x01, 0x9D, 3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+    p.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 0x3F, 0]);
+    p.resize(1022, 0x20);
+    p.extend_from_slice(&[0xFF, 0xD9]);
     p
 }
 

@@ -218,10 +218,14 @@ fn render(
     s.set_fill(Some(fill(90, 90, 90)));
     centred(&mut s, 210.0, 12.0, "（电子证书）");
 
-    // Photo, 3:4, on the left.
+    // Photo, 3:4, on the left. Its dimensions are asked again before it is
+    // decoded: a photo stored before they were checked at intake is refused
+    // here, not allowed to ask the decoder for gigabytes.
+    let unreadable = || AppError::Refused("电子照片无法读取，请前往所属地方注协重新提交".into());
+    crate::attachments::photo_dimensions_ok(photo).map_err(|_| unreadable())?;
     let image = Image::from_jpeg(photo.to_vec().into(), true)
         .or_else(|_| Image::from_png(photo.to_vec().into(), true))
-        .map_err(|_| AppError::Refused("电子照片无法读取，请前往所属地方注协重新提交".into()))?;
+        .map_err(|_| unreadable())?;
     s.push_transform(&Transform::from_translate(80.0, 260.0));
     s.draw_image(image, Size::from_wh(132.0, 176.0).expect("size"));
     s.pop();
@@ -321,13 +325,7 @@ pub async fn approve_photo(app: &App, actor: &Actor, cert_no: &str, photo: bytes
     use sea_orm::{ActiveModelTrait, Set};
     may_approve_photo(actor)?;
     let m = member_in_scope(app, actor, cert_no).await?;
-    match crate::attachments::sniff(&photo) {
-        Some(k) if crate::attachments::PHOTO.kinds.contains(&k) => {}
-        _ => return Err(crate::FieldErrors::one("photo", "照片应为jpg或png格式的图片")),
-    }
-    if photo.len() as u64 > crate::attachments::PHOTO.max_bytes {
-        return Err(crate::FieldErrors::one("photo", "照片不能超过2MB"));
-    }
+    crate::attachments::check_photo(&photo).map_err(|m| crate::FieldErrors::one("photo", m))?;
     let mut rnd = [0u8; 16];
     rand::rng().fill_bytes(&mut rnd);
     let key = format!("member-photo/{}", hex::encode(rnd));

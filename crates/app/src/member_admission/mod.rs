@@ -21,7 +21,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::json;
 
 use crate::approval::{self, Step};
-use crate::attachments::{self, PHOTO};
+use crate::attachments;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::review::{self as kernel, Case, NewCase, Reviewed};
 use crate::{Actor, App, audit, throttle};
@@ -151,14 +151,7 @@ async fn open_application(
 }
 
 fn check_photo(bytes: &Bytes) -> Result<(), String> {
-    match attachments::sniff(bytes) {
-        Some(k) if PHOTO.kinds.contains(&k) => {}
-        _ => return Err("照片应为jpg或png格式的图片".into()),
-    }
-    if bytes.len() as u64 > PHOTO.max_bytes {
-        return Err(format!("照片不能超过{}MB", PHOTO.max_bytes / 1024 / 1024));
-    }
-    Ok(())
+    attachments::check_photo(bytes).map(|_| ())
 }
 
 async fn store_photo(app: &App, bytes: Bytes) -> AppResult<(String, String)> {

@@ -11,7 +11,10 @@ use cmis_domain::{ResidentId, UserType};
 
 use crate::helpers::*;
 
-pub const PHOTO: &[u8] = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0photo";
+/// A JPEG's headers (JFIF, a 3 × 4 frame, the scan): what intake reads.
+pub const PHOTO: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\
+\xFF\xC0\x00\x11\x08\x00\x04\x00\x03\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01\
+\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00\xFF\xD9";
 
 pub fn profile(seq: u16) -> Profile {
     let birth = NaiveDate::from_ymd_opt(1990, 3, 7).unwrap();

@@ -114,3 +114,67 @@ async fn the_association_uploads_and_approves_a_members_photo() {
     assert_eq!(m.get("/certificate/photo").await.status, 200);
     assert_eq!(m.get(&format!("/association/member-photo?cert_no={member}")).await.status, 403);
 }
+
+/// A PNG's signature and header declaring 100,000 × 100,000 16-bit RGBA: 69 bytes.
+fn png_bomb() -> Vec<u8> {
+    let mut p = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
+    p.extend_from_slice(&100_000u32.to_be_bytes());
+    p.extend_from_slice(&100_000u32.to_be_bytes());
+    p.extend_from_slice(&[16, 6, 0, 0, 0, 0, 0, 0, 0]);
+    p.extend_from_slice(b"\x00\x00\x00\x00IDAT\x00\x00\x00\x00\x00\x00\x00\x00IEND\xaeB`\x82");
+    p
+}
+
+// The attack: a 69-byte PNG declaring 100,000 × 100,000 pixels, sent as an
+// admission photo or by a city association as a member's photo; the next
+// certificate download asked the decoder for 80 GB and the process died.
+#[tokio::test]
+async fn a_photo_declaring_a_huge_image_is_refused_at_intake_and_never_decoded() {
+    use object_store::ObjectStore;
+    let t = TestApp::new().await;
+    let bomb = png_bomb();
+
+    let mut a = application(profile(93));
+    a.photo = Some(("photo.png".into(), Bytes::from(bomb.clone())));
+    match member_admission::submit(&t.app, a).await {
+        Err(cmis_app::AppError::Invalid(e)) => assert!(e.get("photo").unwrap().contains("照片尺寸过大")),
+        other => panic!("refused beside the photo: {other:?}"),
+    }
+
+    let member = t.login_of(UserType::NonPracticingMember).await;
+    let mut city = t.client();
+    city.login("staff", "staff4401", PASSWORD).await;
+    let r = city
+        .multipart_fields("/association/member-photo", &[("cert_no", member.as_str())], &[("photo", "me.png", &bomb)])
+        .await;
+    assert!(r.body.contains("照片尺寸过大") && !r.body.contains("照片已审核通过"), "{}", r.body);
+
+    // A photo stored before intake looked at dimensions is refused before it is decoded.
+    let mut a = application(profile(94));
+    a.photo = Some(("photo.jpg".into(), jpeg(&t).await));
+    let no = member_admission::submit(&t.app, a).await.unwrap();
+    crate::admission::confirm(&t, &no).await;
+    let creds = crate::admission::credentials_of(&t, &profile(94)).await;
+    let m = cmis_app::member_profile::member_in_scope(
+        &t.app,
+        &cmis_app::auth::actor_for(&t.app, t.login_id("staffcicpa").await).await.unwrap().unwrap(),
+        &creds.cert_no,
+    )
+    .await
+    .unwrap();
+    let key = object_store::path::Path::from(m.photo_key.unwrap().as_str());
+    t.app.files.put(&key, bomb.into()).await.unwrap();
+    let mut c = t.client();
+    c.login("member", &creds.login_name, creds.initial_password.as_deref().unwrap()).await;
+    let initial = creds.initial_password.as_deref().unwrap();
+    c.post(
+        "/account/password",
+        &[("old_password", initial), ("new_password", "Cert2026xy"), ("confirm", "Cert2026xy")],
+    )
+    .await;
+    c.login("member", &creds.login_name, "Cert2026xy").await;
+    let r = c.get("/certificate/download").await;
+    assert_ne!(r.headers.get("content-type").map(|v| v.to_str().unwrap()), Some("application/pdf"));
+    assert!(r.body.contains("电子照片无法读取"), "{}", r.status);
+    assert_eq!(c.get("/home").await.status, 200, "and the server goes on");
+}
