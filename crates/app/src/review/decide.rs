@@ -162,11 +162,16 @@ pub struct Batch {
 pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: &str) -> AppResult<Batch> {
     W::PERMISSION.require(actor)?;
     let action = parse_action::<W>(action)?;
-    if ids.is_empty() {
-        return Err(AppError::Refused(format!("请勾选要办理的{}", W::NOUN)));
-    }
+    // Each case once, in the order first ticked: a repeated id is one
+    // decision, not one per repetition (two hundred copies of one id were
+    // two hundred trail steps, messages and SMS).
     if ids.len() > BATCH_MAX {
         return Err(AppError::Refused(format!("一次最多办理{BATCH_MAX}条")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let ids: Vec<i32> = ids.iter().copied().filter(|id| seen.insert(*id)).collect();
+    if ids.is_empty() {
+        return Err(AppError::Refused(format!("请勾选要办理的{}", W::NOUN)));
     }
     if W::needs_reason(action) || !W::batchable(action) {
         return Err(AppError::Refused(format!("“{}”须逐条办理，不能批量办理", action.label())));
@@ -182,7 +187,7 @@ pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: &
         .map(|r| (r.id, r))
         .collect();
     let mut out = Batch::default();
-    for id in ids {
+    for id in &ids {
         let Some(r) = found.get(id) else {
             out.skipped.push(format!("#{id}：不在本单位管辖范围"));
             continue;

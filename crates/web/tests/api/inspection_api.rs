@@ -89,9 +89,18 @@ async fn the_whole_flow_through_the_api() {
         )
         .await;
     assert_eq!(st, 403, "members do not decide: {e}");
-    let batch = json!({ "ids": [id], "action": "pass" });
+    // The attack: one id three times was three decisions, three trail steps, three SMS.
+    let messages = || async {
+        use cmis_store::entity::message;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+        let user = t.login_id(&cert).await;
+        message::Entity::find().filter(message::Column::UserId.eq(user)).count(t.app.db.conn()).await.unwrap()
+    };
+    let before = messages().await;
+    let batch = json!({ "ids": [id, id, id], "action": "pass" });
     let (_, r) = c.json("POST", "/api/v1/reviews/member-inspections/batch", Some(&staff), batch).await;
     assert_eq!(r["decided"], 1, "{r}");
+    assert_eq!(messages().await, before + 1, "one message");
     let (_, h) = c.json("GET", "/api/v1/me/member-inspections", Some(&member), json!(null)).await;
     assert_eq!(h[0]["state"]["label"], "年检通过");
     let (_, v) = c.json("GET", &format!("/api/v1/me/member-inspections/{id}"), Some(&member), json!(null)).await;
