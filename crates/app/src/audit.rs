@@ -9,8 +9,8 @@ use crate::{App, Tx};
 use cmis_store::Db;
 use cmis_store::entity::audit_event;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement,
 };
 use sha2::{Digest, Sha256};
 
@@ -121,11 +121,32 @@ pub struct Verification {
 
 /// Walks every event in order, a page at a time, each against the one
 /// before it in its chain.
+///
+/// The whole walk reads one snapshot (a repeatable-read transaction), page
+/// after page by id: on PostgreSQL a long transaction commits a lower id
+/// after higher ones of other chains are visible, and pages read at
+/// different moments would see a chain with a gap that is not there.
 pub async fn verify(db: &Db) -> anyhow::Result<Verification> {
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    let snapshot = match db.conn().get_database_backend() {
+        DatabaseBackend::Postgres => {
+            db.conn().begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly)).await?
+        }
+        // A read transaction in WAL mode sees one snapshot from its first read.
+        _ => db.conn().begin().await?,
+    };
     let mut last: Vec<String> = (0..CHAINS).map(genesis).collect();
     let mut checked = 0u64;
-    let mut pages = audit_event::Entity::find().order_by_asc(audit_event::Column::Id).paginate(db.conn(), 1000);
-    while let Some(events) = pages.fetch_and_next().await? {
+    let mut after = i64::MIN;
+    loop {
+        let events = audit_event::Entity::find()
+            .filter(audit_event::Column::Id.gt(after))
+            .order_by_asc(audit_event::Column::Id)
+            .limit(1000)
+            .all(&snapshot)
+            .await?;
+        let Some(end) = events.last().map(|e| e.id) else { break };
+        after = end;
         for e in events {
             checked += 1;
             let Some(prev) = usize::try_from(e.chain).ok().and_then(|c| last.get_mut(c)) else {
@@ -140,5 +161,6 @@ pub async fn verify(db: &Db) -> anyhow::Result<Verification> {
             *prev = e.hash;
         }
     }
+    snapshot.rollback().await?;
     Ok(Verification { checked, first_broken: None })
 }
