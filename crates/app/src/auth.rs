@@ -256,9 +256,26 @@ pub async fn still_current(app: &App, user_id: i32, credential: &str) -> AppResu
 /// 修改密码: the old password, then the new one twice.
 pub async fn change_password(app: &App, actor: &Actor, old: &str, new: &str, confirm: &str) -> AppResult<()> {
     let u = user::Entity::find_by_id(actor.user_id).one(app.db.conn()).await?.ok_or(AppError::Unauthenticated)?;
+    // The old password is guessed no more freely than at the login: someone
+    // holding a stolen session must not learn the password from this form.
+    let (now, key) = (app.now(), format!("password_change:{}", actor.user_id));
+    let hit = throttle::hit(app.db.conn(), &key, PER_ACCOUNT, now).await?;
+    if !hit.allowed(&PER_ACCOUNT) {
+        throttle::give_back(app.db.conn(), &key, PER_ACCOUNT).await?;
+        return Err(AppError::Refused(format!("原密码错误次数过多，请{}分钟后再试", hit.minutes_locked(now))));
+    }
     let mut errors = FieldErrors::new();
-    if !verify_blocking(u.password_hash.clone(), old.to_owned()).await {
-        errors.add("old_password", "原密码不正确");
+    if verify_blocking(u.password_hash.clone(), old.to_owned()).await {
+        throttle::clear(app.db.conn(), &key).await?;
+    } else {
+        let left = hit.left(&PER_ACCOUNT);
+        errors.add(
+            "old_password",
+            match left {
+                0 => format!("原密码不正确，已被临时锁定{}分钟", PER_ACCOUNT.lockout.num_minutes()),
+                n => format!("原密码不正确，还可尝试{n}次"),
+            },
+        );
     }
     match password::check_new(new, confirm, &u.login_name) {
         Err(e @ password::PasswordError::Mismatch) => errors.add("confirm", e),
@@ -320,7 +337,11 @@ pub async fn accounts(app: &App, user_type: UserType, limit: u64) -> AppResult<V
 }
 
 /// Clears the login throttle of an account (an operator unlocking it).
-pub async fn unlock(app: &App, user_type: UserType, login_name: &str) -> AppResult<()> {
-    throttle::clear(app.db.conn(), &account_key(user_type, login_name)).await?;
+pub async fn unlock(app: &App, by: &str, user_type: UserType, login_name: &str) -> AppResult<()> {
+    let key = account_key(user_type, login_name);
+    let txn = app.write().await?;
+    throttle::clear(&txn, &key).await?;
+    audit::append(&txn, by, "login_unlocked", &key, json!({})).await?;
+    txn.commit().await?;
     Ok(())
 }

@@ -16,7 +16,7 @@
 
 use chrono::Duration;
 use cmis_domain::throttle::{
-    CODE_GAP, CODES_PER_ACCOUNT, CODES_PER_ADDRESS, RECOVERY_PER_ACCOUNT, RECOVERY_PER_ADDRESS,
+    CODE_GAP, CODE_TRIES_PER_ACCOUNT, CODES_PER_ACCOUNT, CODES_PER_ADDRESS, RECOVERY_PER_ACCOUNT, RECOVERY_PER_ADDRESS,
 };
 use cmis_domain::{UserType, password};
 use cmis_store::entity::{cpa, member, recovery_proof, reset_code, user};
@@ -257,19 +257,27 @@ async fn uncount_check(app: &App, r: &Recovery) -> AppResult<()> {
     Ok(())
 }
 
+/// Codes cannot be sent at all without a configured sender: said before
+/// anything about the account is compared.
+fn senders_ready(app: &App) -> AppResult<()> {
+    if app.senders.configured {
+        Ok(())
+    } else {
+        Err(AppError::Refused("验证码发送失败，请稍后再试或使用其他信息验证".into()))
+    }
+}
+
 /// A new code for the account, sent to `to` on `channel`: the code and its
 /// message are written in one transaction, and the outbox sends it.
 async fn send_code(
     app: &App,
+    r: &Recovery,
     u: &user::Model,
     channel: Channel,
     to: &str,
     address: &str,
     text: impl Fn(&str) -> String,
 ) -> AppResult<()> {
-    if !app.senders.configured {
-        return Err(AppError::Refused("验证码发送失败，请稍后再试或使用其他信息验证".into()));
-    }
     let now = app.now();
     let db = app.db.conn();
     let gap = throttle::hit(db, &format!("code-gap:{}", u.id), CODE_GAP, now).await?;
@@ -288,6 +296,7 @@ async fn send_code(
     let tx = app.write().await?;
     reset_code::ActiveModel {
         user_id: Set(u.id),
+        recovery_id: Set(Some(r.id.clone())),
         channel: Set(channel.code().to_owned()),
         code_hash: Set(code_hash(app, u.id, &code)),
         address: Set(address.to_owned()),
@@ -319,6 +328,9 @@ pub async fn send_sms_code(app: &App, r: &Recovery, mobile: &str, address: &str)
     if mobile.is_empty() {
         return Err(FieldErrors::one("mobile", "请输入完整的登记手机号码"));
     }
+    // Before the number is compared: whether it is right must not show in
+    // whether a code could be sent.
+    senders_ready(app)?;
     count_check(app, r, address).await?;
     let registered = match &r.user {
         Some(u) => person(app, u).await?.mobile,
@@ -329,7 +341,7 @@ pub async fn send_sms_code(app: &App, r: &Recovery, mobile: &str, address: &str)
         _ => return Err(FieldErrors::one("mobile", "手机号码与登记的不一致，请输入完整的登记手机号码")),
     };
     uncount_check(app, r).await?;
-    send_code(app, u, Channel::Sms, mobile, address, |code| {
+    send_code(app, r, u, Channel::Sms, mobile, address, |code| {
         format!(
             "【中注协】您正在找回行业管理信息系统登录密码，验证码{code}，{CODE_MINUTES}分钟内有效。如非本人操作，请忽略。"
         )
@@ -339,6 +351,7 @@ pub async fn send_sms_code(app: &App, r: &Recovery, mobile: &str, address: &str)
 
 /// (c) 公众号验证: a code to the bound notification account.
 pub async fn send_bound_code(app: &App, r: &Recovery, address: &str) -> AppResult<()> {
+    senders_ready(app)?;
     let (u, account) = match &r.user {
         Some(u) => match &u.bound_account {
             Some(a) => (u, a.clone()),
@@ -346,7 +359,7 @@ pub async fn send_bound_code(app: &App, r: &Recovery, address: &str) -> AppResul
         },
         None => return Err(AppError::Refused("该账号尚未绑定公众号".into())),
     };
-    send_code(app, u, Channel::Bound, &account, address, |code| {
+    send_code(app, r, u, Channel::Bound, &account, address, |code| {
         format!("您正在找回密码，验证码{code}，{CODE_MINUTES}分钟内有效。")
     })
     .await
@@ -361,19 +374,34 @@ async fn mark_verified(app: &App, r: &Recovery) -> AppResult<()> {
     Ok(())
 }
 
-/// Checks the newest code of the account: right once, within its time, and at
-/// most five tries, each counted before it is compared. Verifies the recovery.
+/// Checks the newest code sent for this recovery: right once, within its
+/// time, at most five tries, and at most ten wrong codes a day for the
+/// account, each counted before it is compared. Verifies the recovery.
 pub async fn verify_code(app: &App, r: &Recovery, code: &str) -> AppResult<()> {
     let bad = || FieldErrors::one("code", "验证码错误或已失效，请重新获取");
     let u = r.user.as_ref().ok_or_else(bad)?;
     let db = app.db.conn();
+    // Only a code sent for this recovery: another recovery of the same
+    // account, opened by anyone with the account number, neither uses it
+    // nor spends its tries.
     let c = reset_code::Entity::find()
         .filter(reset_code::Column::UserId.eq(u.id))
+        .filter(reset_code::Column::RecoveryId.eq(&r.id))
         .order_by_desc(reset_code::Column::Id)
         .one(db)
         .await?
         .ok_or_else(bad)?;
     let now = app.now();
+    // Codes can be asked for without knowing anything (公众号验证): the
+    // account's wrong codes are capped across codes, not only per code.
+    let day = throttle::hit(db, &format!("code-tries:{}", u.id), CODE_TRIES_PER_ACCOUNT, now).await?;
+    if !day.allowed(&CODE_TRIES_PER_ACCOUNT) {
+        throttle::give_back(db, &format!("code-tries:{}", u.id), CODE_TRIES_PER_ACCOUNT).await?;
+        return Err(AppError::Refused(format!(
+            "验证码错误次数过多，请{}小时后再试或使用其他信息验证",
+            (day.minutes_locked(now) + 59) / 60
+        )));
+    }
     let tried = reset_code::Entity::update_many()
         .col_expr(reset_code::Column::Attempts, Expr::col(reset_code::Column::Attempts).add(1))
         .filter(reset_code::Column::Id.eq(c.id))
@@ -394,6 +422,7 @@ pub async fn verify_code(app: &App, r: &Recovery, code: &str) -> AppResult<()> {
     if used.rows_affected != 1 {
         return Err(bad());
     }
+    throttle::clear(db, &format!("code-tries:{}", u.id)).await?;
     mark_verified(app, r).await
 }
 

@@ -44,12 +44,14 @@ impl Hit {
 /// window has passed (or whose lock has ended) starts again at 1; otherwise
 /// the count goes up by one, and the attempt that reaches the limit locks
 /// the key for the rule's lockout. A lock, once set, stays until it ends.
+/// With a sliding rule ($7) every attempt moves the window's start to now,
+/// so the count lasts until a whole window passes without attempts.
 const HIT: &str = "INSERT INTO throttles (key, failures, window_start, locked_until) VALUES ($1, 1, $2, $5) \
 ON CONFLICT (key) DO UPDATE SET \
 failures = CASE WHEN (throttles.locked_until IS NULL AND throttles.window_start <= $3) \
   OR throttles.locked_until <= $2 THEN 1 ELSE throttles.failures + 1 END, \
 window_start = CASE WHEN (throttles.locked_until IS NULL AND throttles.window_start <= $3) \
-  OR throttles.locked_until <= $2 THEN $2 ELSE throttles.window_start END, \
+  OR throttles.locked_until <= $2 OR $7 THEN $2 ELSE throttles.window_start END, \
 locked_until = CASE WHEN (throttles.locked_until IS NULL AND throttles.window_start <= $3) \
   OR throttles.locked_until <= $2 THEN $5 \
   WHEN throttles.locked_until IS NOT NULL THEN throttles.locked_until \
@@ -67,6 +69,7 @@ pub async fn hit<C: ConnectionTrait>(db: &C, key: &str, rule: ThrottleRule, now:
         (rule.max_failures as i32).into(),
         first_lock.into(),
         lock_at.into(),
+        rule.sliding.into(),
     ];
     let r = db
         .query_one_raw(Statement::from_sql_and_values(db.get_database_backend(), HIT, values))

@@ -260,7 +260,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Unlock { user_type, login } => {
             let app = open(&cfg).await?;
             let t = UserType::from_code(&user_type).context("--type must be member, cpa, firm or staff")?;
-            auth::unlock(&app, t, &login).await?;
+            auth::unlock(&app, &format!("cli:{}", std::env::var("USER").unwrap_or_default()), t, &login).await?;
             println!("已解除锁定");
             Ok(())
         }

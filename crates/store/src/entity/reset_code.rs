@@ -6,6 +6,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
     pub user_id: i32,
+    /// The recovery (its proof's id) the code was sent for.
+    pub recovery_id: Option<String>,
     pub channel: String,
     pub code_hash: String,
     pub address: String,

@@ -14,6 +14,7 @@ mod m0009_deliveries;
 mod m0010_credentials;
 mod m0011_jobs;
 mod m0012_audit_chains;
+mod m0013_codes_per_recovery;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_credentials::Migration),
             Box::new(m0011_jobs::Migration),
             Box::new(m0012_audit_chains::Migration),
+            Box::new(m0013_codes_per_recovery::Migration),
         ]
     }
 }

@@ -371,3 +371,54 @@ async fn right_passwords_at_once_from_one_address_lock_nothing() {
     let r = b.login("staff", &names[40], PASSWORD).await;
     assert_eq!((r.status.as_u16(), r.location()), (303, "/home"), "turned-away attempts were not failures");
 }
+
+// The attack: one wrong password, then three just before the fifteen minutes
+// ended and four more just after: nine tries, eight of them in 25 seconds.
+// The window now runs from the last attempt.
+#[tokio::test]
+async fn tries_across_the_end_of_a_window_still_count_together() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::Cpa).await;
+    let wrong = |n: usize| {
+        let (t, login) = (&t, login.clone());
+        async move {
+            let mut last = String::new();
+            for _ in 0..n {
+                last = t.client().login("cpa", &login, "Wrong2026x").await.body;
+            }
+            last
+        }
+    };
+    assert!(wrong(1).await.contains("还可尝试4次"));
+    t.clock.advance(chrono::Duration::seconds(880));
+    assert!(wrong(3).await.contains("还可尝试1次"));
+    t.clock.advance(chrono::Duration::seconds(25));
+    assert!(wrong(1).await.contains("该账户已被临时锁定15分钟"), "the fifth try locks");
+    let r = t.client().login("cpa", &login, PASSWORD).await;
+    assert!(r.body.contains("登录失败次数过多"), "and the right password waits");
+    // Fifteen quiet minutes after the lock ends, the count starts again.
+    t.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(t.client().login("cpa", &login, PASSWORD).await.status.as_u16(), 303);
+}
+
+// The attack: with a stolen session, 12 guesses at the old password on 修改密码
+// got 12 × 原密码不正确 and no lockout.
+#[tokio::test]
+async fn the_old_password_is_guessed_no_more_freely_than_at_the_login() {
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::NonPracticingMember).await;
+    let mut c = t.client();
+    c.login("member", &login, PASSWORD).await;
+    let change =
+        |old: &'static str| [("old_password", old), ("new_password", "Newpass2026"), ("confirm", "Newpass2026")];
+    for left in (1..=4).rev() {
+        let r = c.post("/account/password", &change("Guess2026x")).await;
+        assert!(r.body.contains(&format!("原密码不正确，还可尝试{left}次")), "{}", r.body);
+    }
+    assert!(c.post("/account/password", &change("Guess2026x")).await.body.contains("已被临时锁定15分钟"));
+    let r = c.post("/account/password", &change(PASSWORD)).await;
+    assert!(r.body.contains("原密码错误次数过多"), "even the right one waits: {}", r.status);
+    t.clock.advance(chrono::Duration::minutes(16));
+    let r = c.post("/account/password", &change(PASSWORD)).await;
+    assert_eq!(r.status.as_u16(), 303, "then it is changed");
+}

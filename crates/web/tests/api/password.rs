@@ -108,6 +108,47 @@ async fn codes_expire_and_five_wrong_tries_spend_them() {
     assert!(matches!(e, AppError::Invalid(f) if f.get("code") == Some("验证码错误或已失效，请重新获取")));
 }
 
+// The attack: the owner's recovery V sends a code; a stranger opens
+// recovery A of the same account with the account number alone, and the code
+// verified A (and A's five wrong guesses spent V's code).
+#[tokio::test]
+async fn a_code_verifies_only_the_recovery_it_was_sent_for() {
+    let t = TestApp::new().await;
+    let (login, m) = person(&t).await;
+    let mobile = t.app.pii.decrypt(m.mobile_enc.as_deref().unwrap()).unwrap();
+    let owner = recovery(&t, UserType::NonPracticingMember, &login).await;
+    reset::send_sms_code(&t.app, &owner, &mobile, "5.5.5.5").await.unwrap();
+    let (_, _, code) = latest_code(&t).await;
+    let stranger = recovery(&t, UserType::NonPracticingMember, &login).await;
+    assert!(
+        reset::verify_code(&t.app, &stranger, &code).await.is_err(),
+        "the owner's code does not open another recovery"
+    );
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    for _ in 0..5 {
+        assert!(reset::verify_code(&t.app, &stranger, wrong).await.is_err());
+    }
+    reset::verify_code(&t.app, &owner, &code).await.expect("the stranger's guesses did not spend the owner's code");
+
+    // Across codes, an account takes ten wrong codes a day.
+    let mut tries = 0;
+    let refused = loop {
+        // Past the ten-codes-an-hour limit on sending, not the one on trying.
+        t.clock.advance(chrono::Duration::minutes(7));
+        let r = recovery(&t, UserType::NonPracticingMember, &login).await;
+        reset::send_sms_code(&t.app, &r, &mobile, "5.5.5.6").await.unwrap();
+        let (_, _, code) = latest_code(&t).await;
+        let wrong = if code == "111111" { "222222" } else { "111111" };
+        match reset::verify_code(&t.app, &r, wrong).await {
+            Err(AppError::Refused(msg)) => break msg,
+            _ => tries += 1,
+        }
+        assert!(tries <= 10, "capped");
+    };
+    assert_eq!(tries, 10);
+    assert!(refused.contains("验证码错误次数过多"), "{refused}");
+}
+
 #[tokio::test]
 async fn by_other_information_with_its_own_lockout() {
     let t = TestApp::new().await;
