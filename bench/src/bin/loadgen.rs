@@ -439,7 +439,7 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let mut groups: Vec<(String, Vec<String>)> = waiting.into_iter().filter(|(_, v)| v.len() >= 200).collect();
-    groups.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+    groups.sort_by_key(|g| std::cmp::Reverse(g.1.len()));
     let groups: Arc<Vec<(String, std::sync::Mutex<Vec<String>>)>> =
         Arc::new(groups.into_iter().map(|(k, v)| (k, std::sync::Mutex::new(v))).collect());
     // Staff clients share a few accounts: their untimed logins go one at a
