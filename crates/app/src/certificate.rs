@@ -141,7 +141,7 @@ pub async fn preview(app: &App, actor: &Actor) -> AppResult<Preview> {
     Ok(Preview {
         association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         has_photo: m.photo_key.is_some(),
-        cert_no: m.cert_no,
+        cert_no: m.cert_no.to_string(),
         name: m.name,
         admitted_on: m.admitted_on,
         missing,
@@ -176,9 +176,9 @@ pub async fn pdf(app: &App, actor: &Actor) -> AppResult<Vec<u8>> {
     } else {
         app.settings.public_url.trim_end_matches('/').to_owned()
     };
-    let url = format!("{base}/v/{}", app.signer.payload(&m.cert_no, issued));
+    let url = format!("{base}/v/{}", app.signer.payload(m.cert_no.as_str(), issued));
     let name = m.name.clone();
-    let cert_no = m.cert_no.clone();
+    let cert_no = m.cert_no.to_string();
     let admitted = m.admitted_on;
     tokio::task::spawn_blocking(move || render(&name, &cert_no, &association, admitted, issued, &photo, &url))
         .await
@@ -294,7 +294,7 @@ pub async fn photo_subject(app: &App, actor: &Actor, cert_no: &str) -> AppResult
         member_id: m.id,
         association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         has_photo: m.photo_key.is_some(),
-        cert_no: m.cert_no,
+        cert_no: m.cert_no.to_string(),
         name: m.name,
     })
 }

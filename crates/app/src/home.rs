@@ -57,7 +57,7 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
                     id_number: decrypt_masked(&m.id_number_enc, mask::id_number),
                     mobile: m.mobile_enc.as_deref().map_or_else(String::new, |e| decrypt_masked(e, mask::phone)),
                     association: assoc(m.association_id),
-                    number: m.cert_no,
+                    number: m.cert_no.to_string(),
                     name: m.name,
                     birth_date: m.birth_date,
                 },

@@ -80,7 +80,7 @@ pub async fn load(app: &App, actor: &Actor) -> AppResult<Own> {
     let profile = profile_of(app, &m)?;
     Ok(Own {
         missing: profile.missing(),
-        cert_no: m.cert_no,
+        cert_no: m.cert_no.to_string(),
         association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         admitted_on: m.admitted_on,
         profile,

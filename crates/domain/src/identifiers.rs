@@ -260,8 +260,32 @@ impl ExamCertNo {
 
 /// 非执业会员证书编号. The format is not published; this system uses the
 /// association's province code + year of admission + a 5-digit serial, never reused.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// It is a column type of the store (`members.cert_no`), so a member's number
+/// travels typed from the database to the page. It reads as the text it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "orm", derive(sea_orm::DeriveValueType))]
 pub struct MemberCertNo(String);
+
+impl std::ops::Deref for MemberCertNo {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for MemberCertNo {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<String> for MemberCertNo {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
 
 impl MemberCertNo {
     pub fn parse(input: &str) -> Result<MemberCertNo, IdError> {

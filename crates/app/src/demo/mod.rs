@@ -278,7 +278,7 @@ pub async fn generate(
                 admitted,
             });
             rows.push(member::ActiveModel {
-                cert_no: Set(cert),
+                cert_no: Set(MemberCertNo::parse(&cert).map_err(anyhow::Error::from)?),
                 name: Set(name),
                 sex: Set(sex.code().into()),
                 birth_date: Set(id.birth_date()),

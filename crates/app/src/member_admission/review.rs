@@ -118,7 +118,7 @@ impl Reviewed for MemberAdmission {
         let body = match next {
             AdmissionState::Confirmed => {
                 let cert = match case_row::Entity::find_by_id(case.id).one(tx).await?.and_then(|c| c.member_id) {
-                    Some(mid) => member::Entity::find_by_id(mid).one(tx).await?.map(|m| m.cert_no),
+                    Some(mid) => member::Entity::find_by_id(mid).one(tx).await?.map(|m| m.cert_no.to_string()),
                     None => None,
                 };
                 format!(
@@ -179,10 +179,11 @@ async fn create_member(
         .await?
         .flatten();
     let serial = highest.and_then(|h| h[prefix.len()..].parse::<u32>().ok()).unwrap_or(0) + 1;
-    let cert_no = MemberCertNo::compose(&province, year, serial).map_err(anyhow::Error::from)?.to_string();
+    let cert = MemberCertNo::compose(&province, year, serial).map_err(anyhow::Error::from)?;
+    let cert_no = cert.to_string();
     let now = tx.now();
     let m = member::ActiveModel {
-        cert_no: Set(cert_no.clone()),
+        cert_no: Set(cert),
         name: Set(p.name.trim().to_owned()),
         sex: Set(p.sex.clone()),
         birth_date: Set(p.birth_date.unwrap_or(today)),

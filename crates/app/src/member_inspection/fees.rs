@@ -246,7 +246,7 @@ pub async fn queue(app: &App, actor: &Actor, f: &FeeFilter) -> AppResult<Page<Fe
         FeeRow {
             id: r.id,
             year: r.year,
-            cert_no: m.map(|m| m.cert_no.clone()).unwrap_or_default(),
+            cert_no: m.map(|m| m.cert_no.to_string()).unwrap_or_default(),
             name: m.map(|m| m.name.clone()).unwrap_or_default(),
             amount: yuan(r.amount_cents),
             status: match r.status.as_str() {

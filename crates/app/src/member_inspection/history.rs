@@ -118,7 +118,7 @@ pub(crate) async fn view_of(app: &App, case: Case<W>) -> AppResult<InspectionVie
     let (proofs, materials): (Vec<_>, Vec<_>) =
         files.into_iter().map(attachments::to_attachment).partition(|a| a.context == DEFERRAL_PROOF.code);
     Ok(InspectionView {
-        cert_no: m.cert_no.clone(),
+        cert_no: m.cert_no.to_string(),
         name: m.name.clone(),
         city: case.city_association_id.and_then(|c| app.orgs().get(c).map(|a| a.name.clone())),
         profile: member_profile::profile_of(app, &m)?,

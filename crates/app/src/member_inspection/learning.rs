@@ -150,7 +150,7 @@ pub async fn ledger(app: &App, actor: &Actor, cert_no: &str) -> AppResult<Ledger
         records: records_of(app.db.conn(), m.id, None).await?,
         association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         member_id: m.id,
-        cert_no: m.cert_no,
+        cert_no: m.cert_no.to_string(),
         name: m.name,
     })
 }

@@ -368,7 +368,7 @@ async fn submit(app: &App, actor: &Actor, deferral: bool, commitment: bool, reas
                     firm_id: None,
                     member_id: Some(m.id),
                     applicant_user_id: Some(actor.user_id),
-                    number: &m.cert_no,
+                    number: m.cert_no.as_str(),
                     name: &m.name,
                     days: REVIEW_DAYS,
                 },

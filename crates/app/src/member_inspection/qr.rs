@@ -54,12 +54,12 @@ pub struct MemberQr {
 
 pub async fn of_member(app: &App, actor: &Actor) -> AppResult<MemberQr> {
     let m = own_member(app, actor).await?;
-    let payload = payload(app, &m.cert_no);
+    let payload = payload(app, m.cert_no.as_str());
     Ok(MemberQr {
         url: url_of(app, &payload),
         payload,
         name: m.name,
-        cert_no: m.cert_no,
+        cert_no: m.cert_no.to_string(),
         association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
     })
 }
@@ -91,7 +91,7 @@ pub async fn public_results(app: &App, payload: &str) -> AppResult<PublicResults
         .map(|r| Ok((r.year.unwrap_or_default(), InspectionState::parse(&r.state).map_err(anyhow::Error::from)?)))
         .collect::<AppResult<_>>()?;
     Ok(PublicResults {
-        cert_no: m.cert_no,
+        cert_no: m.cert_no.to_string(),
         name: mask::name(&m.name),
         association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         member_status: if m.status == "cancelled" { "会籍已注销" } else { "有效" },

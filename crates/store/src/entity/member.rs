@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub cert_no: String,
+    pub cert_no: cmis_domain::MemberCertNo,
     pub name: String,
     pub sex: String,
     pub birth_date: Date,

@@ -361,7 +361,7 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
         firm_id: Set(None),
         member_id: Set(Some(z.id)),
         applicant_user_id: Set(Some(z_user.id)),
-        number: Set(z.cert_no.clone()),
+        number: Set(z.cert_no.to_string()),
         name: Set(z.name.clone()),
         first_submitted_at: Set(now),
         submitted_at: Set(now),
@@ -405,7 +405,7 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
     let first = t.login_of(UserType::NonPracticingMember).await;
     let photo = crate::certificate::jpeg(t).await;
     cmis_app::certificate::approve_photo(&t.app, &staff(t, "staff44").await, &first, photo).await.unwrap();
-    Ids { admission, inspection: case.id, attachment, message, job, cert_no: z.cert_no, notice }
+    Ids { admission, inspection: case.id, attachment, message, job, cert_no: z.cert_no.to_string(), notice }
 }
 
 #[tokio::test]
