@@ -78,12 +78,12 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
                     id_number: decrypt_masked(&c.id_number_enc, mask::id_number),
                     mobile: c.mobile_enc.as_deref().map_or_else(String::new, |e| decrypt_masked(e, mask::phone)),
                     association: assoc(c.association_id),
-                    number: c.cpa_no,
+                    number: c.cpa_no.to_string(),
                     name: c.name,
                     birth_date: c.birth_date,
                 },
                 firm_name: f.name,
-                firm_no: f.firm_no,
+                firm_no: f.firm_no.to_string(),
             })
         }
         UserType::Firm => {
@@ -95,7 +95,7 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
             Ok(Summary::Firm {
                 association: assoc(f.association_id),
                 name: f.name,
-                firm_no: f.firm_no,
+                firm_no: f.firm_no.to_string(),
                 cpas,
                 address: f.address.unwrap_or_default(),
             })

@@ -162,7 +162,9 @@ impl ResidentId {
 }
 
 /// 注册会计师证书编号: the firm's 8 digits at registration + a 4-digit serial.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "orm", derive(sea_orm::DeriveValueType), sea_orm(value_type = "String"))]
 pub struct CpaNo(String);
 
 impl CpaNo {
@@ -184,7 +186,9 @@ impl CpaNo {
 }
 
 /// 事务所编号: 2-digit province (10 = supervised by CICPA) + 2-digit city + 4-digit serial.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "orm", derive(sea_orm::DeriveValueType), sea_orm(value_type = "String"))]
 pub struct FirmNo(String);
 
 impl FirmNo {
@@ -260,32 +264,10 @@ impl ExamCertNo {
 
 /// 非执业会员证书编号. The format is not published; this system uses the
 /// association's province code + year of admission + a 5-digit serial, never reused.
-///
-/// It is a column type of the store (`members.cert_no`), so a member's number
-/// travels typed from the database to the page. It reads as the text it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
-#[cfg_attr(feature = "orm", derive(sea_orm::DeriveValueType))]
+#[cfg_attr(feature = "orm", derive(sea_orm::DeriveValueType), sea_orm(value_type = "String"))]
 pub struct MemberCertNo(String);
-
-impl std::ops::Deref for MemberCertNo {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for MemberCertNo {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
-impl PartialEq<String> for MemberCertNo {
-    fn eq(&self, other: &String) -> bool {
-        &self.0 == other
-    }
-}
 
 impl MemberCertNo {
     pub fn parse(input: &str) -> Result<MemberCertNo, IdError> {
@@ -311,6 +293,39 @@ macro_rules! display_as_str {
     )*};
 }
 display_as_str!(ResidentId, CpaNo, FirmNo, ExamCertNo, MemberCertNo);
+
+/// The numbers that are column types of the store (`members.cert_no`,
+/// `cpas.cpa_no`, `firms.firm_no`): they travel typed from the database to
+/// the page, are written only as parsed, are parsed again when read (a
+/// stored value that does not parse is an error, not a number), and read as
+/// the text they are.
+macro_rules! reads_as_text {
+    ($($t:ty),*) => {$(
+        impl std::str::FromStr for $t {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<$t, IdError> {
+                <$t>::parse(s)
+            }
+        }
+        impl std::ops::Deref for $t {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<String> for $t {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    )*};
+}
+reads_as_text!(CpaNo, FirmNo, MemberCertNo);
 
 /// A person's identity document number, parsed once: a resident ID checked
 /// digit by digit, or another document's number as given (trimmed, upper

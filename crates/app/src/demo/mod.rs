@@ -9,7 +9,7 @@ mod inspections;
 mod people;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use cmis_domain::{AssociationLevel, MemberCertNo, Sex, UserType};
+use cmis_domain::{AssociationLevel, CpaNo, FirmNo, MemberCertNo, Sex, UserType};
 use cmis_store::entity::{cpa, firm, member, user};
 use inspections::{DemoMember, inspections};
 use people::*;
@@ -131,7 +131,7 @@ pub async fn generate(
             };
             let cpas = 2 + mix(seed, f, 5) % opts.max_cpas_per_firm.saturating_sub(1).max(1);
             firms.push(firm::ActiveModel {
-                firm_no: Set(firm_no.clone()),
+                firm_no: Set(FirmNo::parse(&firm_no).map_err(anyhow::Error::from)?),
                 name: Set(name.clone()),
                 association_id: Set(p.provincial.id),
                 city_association_id: Set(p.city.map(|c| c.id)),
@@ -179,7 +179,7 @@ pub async fn generate(
                 let cpa_no = format!("{firm_no}{:04}", k + 1);
                 first_cpa.get_or_insert_with(|| cpa_no.clone());
                 cpas.push(cpa::ActiveModel {
-                    cpa_no: Set(cpa_no),
+                    cpa_no: Set(CpaNo::parse(&cpa_no).map_err(anyhow::Error::from)?),
                     name: Set(person_name(seed, g, 22, sex)),
                     sex: Set(sex.code().into()),
                     birth_date: Set(id.birth_date()),
@@ -206,10 +206,12 @@ pub async fn generate(
         cpa_total += cpas.len() as u64;
         insert_users_in(&txn, users).await?;
         for chunk in chunks(cpas, 400) {
-            let nos: Vec<String> = chunk.iter().map(|c| c.cpa_no.clone().unwrap()).collect();
+            let nos: Vec<String> = chunk.iter().map(|c| c.cpa_no.clone().unwrap().to_string()).collect();
             let meta: Vec<(String, String, i32)> = chunk
                 .iter()
-                .map(|c| (c.cpa_no.clone().unwrap(), c.name.clone().unwrap(), c.association_id.clone().unwrap()))
+                .map(|c| {
+                    (c.cpa_no.clone().unwrap().to_string(), c.name.clone().unwrap(), c.association_id.clone().unwrap())
+                })
                 .collect();
             cpa::Entity::insert_many(chunk)
                 .on_conflict(OnConflict::column(cpa::Column::CpaNo).do_nothing().to_owned())

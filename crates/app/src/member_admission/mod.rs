@@ -287,7 +287,12 @@ async fn progress_of(app: &App, case: Case<W>, p: payload::Model, reveal_passwor
                 _ => None,
             };
             let password_withheld = unused && !reveal_password;
-            Some(Credentials { cert_no: m.cert_no.to_string(), login_name: u.login_name, initial_password, password_withheld })
+            Some(Credentials {
+                cert_no: m.cert_no.to_string(),
+                login_name: u.login_name,
+                initial_password,
+                password_withheld,
+            })
         }
     };
     Ok(Progress {

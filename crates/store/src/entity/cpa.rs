@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub cpa_no: String,
+    pub cpa_no: cmis_domain::CpaNo,
     pub name: String,
     pub sex: String,
     pub birth_date: Date,

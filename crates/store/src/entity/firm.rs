@@ -5,7 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub firm_no: String,
+    pub firm_no: cmis_domain::FirmNo,
     pub name: String,
     pub association_id: i32,
     pub city_association_id: Option<i32>,

@@ -41,7 +41,7 @@ async fn demo_numbers_follow_the_formats() {
     for c in cpa::Entity::find().all(db).await.unwrap() {
         let n = cmis_domain::CpaNo::parse(&c.cpa_no).unwrap();
         let f = firm::Entity::find_by_id(c.firm_id).one(db).await.unwrap().unwrap();
-        assert_eq!(n.firm_prefix(), f.firm_no, "CPAs are numbered from their firm");
+        assert_eq!(n.firm_prefix(), f.firm_no.as_str(), "CPAs are numbered from their firm");
         cmis_domain::ExamCertNo::parse_exam(c.exam_cert_no.as_deref().unwrap()).unwrap();
     }
     for m in member::Entity::find().all(db).await.unwrap() {
@@ -125,4 +125,17 @@ async fn an_online_backup_is_a_working_database() {
     assert_eq!(cmis_app::audit::verify(&copy).await.unwrap().first_broken, None);
     drop(copy);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// Numbers are column types: a stored number that does not parse is an error
+// when read, never a member with a malformed number.
+#[tokio::test]
+async fn a_malformed_stored_number_is_an_error_when_read() {
+    use sea_orm::ConnectionTrait;
+    let t = TestApp::new().await;
+    let db = t.app.db.conn();
+    let m = member::Entity::find().one(db).await.unwrap().unwrap();
+    assert_eq!(m.cert_no.as_str().len(), 11);
+    db.execute_unprepared(&format!("UPDATE members SET cert_no = '99x' WHERE id = {}", m.id)).await.unwrap();
+    assert!(member::Entity::find_by_id(m.id).one(db).await.is_err());
 }
