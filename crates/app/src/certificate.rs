@@ -222,7 +222,7 @@ fn render(
     // decoded: a photo stored before they were checked at intake is refused
     // here, not allowed to ask the decoder for gigabytes.
     let unreadable = || AppError::Refused("电子照片无法读取，请前往所属地方注协重新提交".into());
-    crate::attachments::photo_dimensions_ok(photo).map_err(|_| unreadable())?;
+    crate::photo::dimensions_ok(photo).map_err(|_| unreadable())?;
     let image = Image::from_jpeg(photo.to_vec().into(), true)
         .or_else(|_| Image::from_png(photo.to_vec().into(), true))
         .map_err(|_| unreadable())?;
@@ -325,7 +325,7 @@ pub async fn approve_photo(app: &App, actor: &Actor, cert_no: &str, photo: bytes
     use sea_orm::{ActiveModelTrait, Set};
     may_approve_photo(actor)?;
     let m = member_in_scope(app, actor, cert_no).await?;
-    crate::attachments::check_photo(&photo).map_err(|m| crate::FieldErrors::one("photo", m))?;
+    crate::photo::check(&photo).map_err(|m| crate::FieldErrors::one("photo", m))?;
     let mut rnd = [0u8; 16];
     rand::rng().fill_bytes(&mut rnd);
     let key = format!("member-photo/{}", hex::encode(rnd));

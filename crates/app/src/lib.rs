@@ -26,6 +26,7 @@ pub mod organisations;
 pub mod page;
 pub mod password_reset;
 pub mod payment;
+pub mod photo;
 pub mod pii;
 pub mod qr;
 pub mod review;

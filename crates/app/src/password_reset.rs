@@ -13,6 +13,9 @@
 //! steps do not tell which accounts exist. Every check of a mobile number or
 //! of identity facts is counted first, atomically, per account and per
 //! address, before it is compared; the registered number is never shown.
+//!
+//! One file, longer than most: the three ways share the recovery, its
+//! counters and its codes, and the limits are read best in one place.
 
 use chrono::Duration;
 use cmis_domain::throttle::{

@@ -151,7 +151,7 @@ async fn open_application(
 }
 
 fn check_photo(bytes: &Bytes) -> Result<(), String> {
-    attachments::check_photo(bytes).map(|_| ())
+    crate::photo::check(bytes).map(|_| ())
 }
 
 async fn store_photo(app: &App, bytes: Bytes) -> AppResult<(String, String)> {
