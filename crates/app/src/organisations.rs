@@ -92,7 +92,12 @@ impl Tree {
             return Ok(false);
         }
         let fresh = Arc::new(Organisations::load(db).await?);
-        *self.held.write().unwrap_or_else(|e| e.into_inner()) = (v, fresh);
+        // Two looks at once (the watcher, a change on this instance): the
+        // newer stamp wins whichever finishes last.
+        let mut held = self.held.write().unwrap_or_else(|e| e.into_inner());
+        if v > held.0 {
+            *held = (v, fresh);
+        }
         Ok(true)
     }
 }
