@@ -88,11 +88,11 @@ pub fn dimensions_ok(bytes: &[u8]) -> Result<(), String> {
         {
             Ok(())
         }
-        Some(_) => Err(format!(
+        Some((w, h)) if w > 0 && h > 0 => Err(format!(
             "照片尺寸过大，请缩小至每边不超过{PHOTO_MAX_SIDE}像素、总计不超过{}万像素后上传",
             PHOTO_MAX_PIXELS / 10_000
         )),
-        None => Err("照片文件已损坏或格式不正确，请重新选择".into()),
+        _ => Err("照片文件已损坏或格式不正确，请重新选择".into()),
     }
 }
 
@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(image_size(&bomb), Some((100_000, 100_000)));
         assert!(check(&bomb).unwrap_err().contains("照片尺寸过大"));
         assert!(check(&png_claiming(4000, 4000)).is_err(), "16 million pixels");
-        assert!(check(&png_claiming(0, 10)).is_err());
+        assert!(check(&png_claiming(0, 10)).unwrap_err().contains("损坏"));
         assert_eq!(check(&png_claiming(413, 579)), Ok(FileKind::Png));
 
         assert_eq!(image_size(&jpeg_claiming(&[(413, 579)])), Some((413, 579)));
