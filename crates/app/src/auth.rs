@@ -133,21 +133,19 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     let now = app.now();
     let account_key = account_key(user_type, &login_name);
     let address_key = format!("address:{}", c.address);
-    // Counted before the password is checked: attempts past the limit are not tried at all.
-    // An attempt refused here is not tried, so it is given back: the counts
-    // are failures plus attempts in flight, and a crowd of right passwords
+    // Counted before the password is checked: attempts past the limit are
+    // not tried at all, and are given back, so a crowd of right passwords
     // from one office at nine o'clock does not lock its address.
-    let account = throttle::hit(app.db.conn(), &account_key, PER_ACCOUNT, now).await?;
+    let account = throttle::attempt(app.db.conn(), &account_key, PER_ACCOUNT, now).await?;
     if !account.allowed(&PER_ACCOUNT) {
-        throttle::give_back(app.db.conn(), &account_key, PER_ACCOUNT).await?;
         return Err(AppError::Refused(format!(
             "登录失败次数过多，该账户已被临时锁定，请{}分钟后再试或使用“忘记密码”找回密码",
             account.minutes_locked(now)
         )));
     }
-    let address = throttle::hit(app.db.conn(), &address_key, PER_ADDRESS, now).await?;
+    let address = throttle::attempt(app.db.conn(), &address_key, PER_ADDRESS, now).await?;
     if !address.allowed(&PER_ADDRESS) {
-        throttle::give_back(app.db.conn(), &address_key, PER_ADDRESS).await?;
+        // Nor was it tried against the account.
         throttle::give_back(app.db.conn(), &account_key, PER_ACCOUNT).await?;
         return Err(AppError::Refused(format!(
             "当前网络登录失败次数过多，请{}分钟后再试",
@@ -259,9 +257,8 @@ pub async fn change_password(app: &App, actor: &Actor, old: &str, new: &str, con
     // The old password is guessed no more freely than at the login: someone
     // holding a stolen session must not learn the password from this form.
     let (now, key) = (app.now(), format!("password_change:{}", actor.user_id));
-    let hit = throttle::hit(app.db.conn(), &key, PER_ACCOUNT, now).await?;
+    let hit = throttle::attempt(app.db.conn(), &key, PER_ACCOUNT, now).await?;
     if !hit.allowed(&PER_ACCOUNT) {
-        throttle::give_back(app.db.conn(), &key, PER_ACCOUNT).await?;
         return Err(AppError::Refused(format!("原密码错误次数过多，请{}分钟后再试", hit.minutes_locked(now))));
     }
     let mut errors = FieldErrors::new();

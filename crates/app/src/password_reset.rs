@@ -397,9 +397,8 @@ pub async fn verify_code(app: &App, r: &Recovery, code: &str) -> AppResult<()> {
     let now = app.now();
     // Codes can be asked for without knowing anything (公众号验证): the
     // account's wrong codes are capped across codes, not only per code.
-    let day = throttle::hit(db, &format!("code-tries:{}", u.id), CODE_TRIES_PER_ACCOUNT, now).await?;
+    let day = throttle::attempt(db, &format!("code-tries:{}", u.id), CODE_TRIES_PER_ACCOUNT, now).await?;
     if !day.allowed(&CODE_TRIES_PER_ACCOUNT) {
-        throttle::give_back(db, &format!("code-tries:{}", u.id), CODE_TRIES_PER_ACCOUNT).await?;
         return Err(AppError::Refused(format!(
             "验证码错误次数过多，请{}小时后再试或使用其他信息验证",
             (day.minutes_locked(now) + 59) / 60

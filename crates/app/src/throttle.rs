@@ -80,6 +80,23 @@ pub async fn hit<C: ConnectionTrait>(db: &C, key: &str, rule: ThrottleRule, now:
     Ok(Hit { count: count.max(0) as u32, locked_until })
 }
 
+/// Counts one attempt to be tried (a password, a code): as `hit`, and an
+/// attempt refused is given back at once, as it is not tried. The count is
+/// then failures plus attempts in flight, so a crowd of right attempts at
+/// once is turned away for the moment but never locks the key.
+pub async fn attempt<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    rule: ThrottleRule,
+    now: DateTime<Utc>,
+) -> Result<Hit, DbErr> {
+    let h = hit(db, key, rule, now).await?;
+    if !h.allowed(&rule) {
+        give_back(db, key, rule).await?;
+    }
+    Ok(h)
+}
+
 /// Forgets the attempts against `key` (a right password, an operator's unlock).
 pub async fn clear<C: ConnectionTrait>(db: &C, key: &str) -> Result<(), DbErr> {
     row::Entity::delete_by_id(key.to_owned()).exec(db).await?;
