@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { CAPTCHA, PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, shots, startServer } from "../lib.mjs";
+import { CAPTCHA, PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, shots, startServer, zipOf } from "../lib.mjs";
 
 let server, browser;
 before(async () => {
@@ -116,8 +116,14 @@ for (const [n, width] of WIDTHS.entries()) {
     await shot(page, `admission-verify-${width}`);
     await page.getByRole("button", { name: "验证", exact: true }).click();
 
-    // 填写申请单: a bad postal code is named beside its field, nothing is saved.
+    // 填写申请单: a photo over 2 MB is named beside the field before anything is sent.
     await fillApplication(page, a);
+    await page.getByLabel("本人近期免冠证件照片").setInputFiles({ name: "大照片.jpg", mimeType: "image/jpeg", buffer: Buffer.concat([PHOTO.buffer, Buffer.alloc(2_500_000)]) });
+    await page.getByText("照片不能超过2MB，请压缩或更换照片后重新选择").waitFor();
+    assert.equal(await page.getByLabel("工作单位").inputValue(), "浙江某集团有限公司", "nothing typed is lost");
+    await shot(page, `admission-photo-too-large-${width}`);
+    await page.getByLabel("本人近期免冠证件照片").setInputFiles(PHOTO);
+    // A bad postal code is named beside its field, nothing is saved.
     await page.getByRole("button", { name: "提交申请", exact: true }).click();
     await page.getByText("邮政编码应为6位数字").waitFor();
     await shot(page, `admission-form-error-${width}`);
@@ -128,6 +134,12 @@ for (const [n, width] of WIDTHS.entries()) {
     const no = (await page.getByTestId("business-no").textContent()).trim();
     assert.match(no, /^\d{18}$/);
     await shot(page, `admission-submitted-${width}`);
+    // 后退 to the form (the browser asks for its address again; pages are
+    // never cached): the application was submitted, and here is its number.
+    await page.goto(`${server.url}/member-admission/apply`);
+    await page.getByTestId("already-submitted").waitFor();
+    assert.equal((await page.getByTestId("business-no").textContent()).trim(), no);
+    await shot(page, `admission-back-after-submit-${width}`);
 
     await progressByNumber(page, no);
     assert.equal(await page.getByTestId("state").textContent(), "地方注协待审核");
@@ -149,6 +161,11 @@ for (const [n, width] of WIDTHS.entries()) {
     assert.equal(await page.getByTestId("state").textContent(), "地方注协退回");
     assert.equal(await page.getByTestId("return-reason").textContent(), "工作单位请填写全称");
     await shot(page, `admission-progress-returned-${width}`);
+    // Another ID number: the message beside the field, still on the query.
+    await page.getByLabel("请输入申请时填写的证件号码").fill(residentId("330106", birth, 300 + n));
+    await page.getByRole("button", { name: "修改申请", exact: true }).click();
+    await page.locator(".field-error").filter({ hasText: /证件号码/ }).waitFor();
+    await shot(page, `admission-edit-wrong-id-${width}`);
     await page.getByLabel("请输入申请时填写的证件号码").fill(a.id);
     await page.getByRole("button", { name: "修改申请", exact: true }).click();
     await page.getByText("退回原因：工作单位请填写全称").waitFor();
@@ -165,8 +182,32 @@ for (const [n, width] of WIDTHS.entries()) {
     await closePage(staff);
     await progressByNumber(page, no);
     assert.equal(await page.getByTestId("state").textContent(), "地方注协审核通过待中注协确认");
+    // CICPA imports the exam system's photo of this applicant (a ZIP named by
+    // 全科合格证号, checked and previewed first): it becomes the default.
+    const importer = await openPage(browser, width);
+    await login(importer, server.url, "中\\省\\市注协", "staffcicpa", PASSWORD);
+    await importer.waitForURL("**/home");
+    await importer.goto(`${server.url}/association/exam-photos`);
+    await importer.getByRole("heading", { name: "全科合格证电子照片" }).waitFor();
+    const zip = zipOf([{ name: `${a.cert}.jpg`, buffer: PHOTO.buffer }, { name: "名单.xlsx", buffer: Buffer.from("x") }]);
+    await importer.getByLabel(/^ZIP压缩包/).setInputFiles({ name: "照片.zip", mimeType: "application/zip", buffer: zip });
+    await importer.getByRole("button", { name: "上传并校验" }).click();
+    await importer.getByTestId("photo-summary").waitFor();
+    assert.match(await importer.getByTestId("photo-summary").textContent(), /可导入 1 张/);
+    await importer.getByRole("cell", { name: "名单.xlsx" }).waitFor();
+    await shot(importer, `exam-photos-preview-${width}`);
+    await importer.getByRole("button", { name: "确认导入" }).click();
+    await importer.getByTestId("photos-imported").waitFor();
+    await shot(importer, `exam-photos-imported-${width}`);
+    await closePage(importer);
+
     const cicpa = await staffOpens(width, "staffcicpa", "入会申请确认", no);
     await shot(cicpa, `admission-cicpa-detail-${width}`);
+    // The approval document is asked for: without it nothing is confirmed.
+    await cicpa.getByRole("button", { name: "确认", exact: true }).click();
+    await cicpa.getByText("请填写会员批准文件号").waitFor();
+    await cicpa.getByLabel("会员批准文件号").fill("会协〔2026〕12号");
+    await cicpa.getByLabel("会员批准日期").fill("2026-03-02");
     await cicpa.getByRole("button", { name: "确认", exact: true }).click();
     await cicpa.getByText("已办理：中注协审核通过").waitFor();
     await closePage(cicpa);
@@ -183,6 +224,7 @@ for (const [n, width] of WIDTHS.entries()) {
     const loginName = (await page.getByTestId("login-name").textContent()).trim();
     const initial = (await page.getByTestId("initial-password").textContent()).trim();
     assert.match(loginName, /^33\d{9}$/);
+    assert.equal((await page.getByTestId("approval-doc").textContent()).trim(), "会协〔2026〕12号");
     await shot(page, `admission-progress-confirmed-${width}`);
 
     // First login: a new password first.

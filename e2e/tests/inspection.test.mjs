@@ -76,6 +76,20 @@ async function openRow(staff, member) {
   await staff.getByRole("row", { name: new RegExp(member) }).getByRole("link", { name: "查看" }).click();
 }
 
+/** A member logs in, completes the profile and reaches the 暂缓 reason step past the commitment. */
+async function deferralReason(width, member) {
+  const page = await openPage(browser, width);
+  await login(page, server.url, "非执业会员", member, PASSWORD);
+  await page.waitForURL("**/home");
+  await page.goto(`${server.url}/member-inspection/profile`);
+  await completeProfile(page);
+  await page.getByRole("button", { name: "暂缓年检申请", exact: true }).click();
+  await page.getByRole("heading", { name: "2025年度暂缓年检申请" }).waitFor();
+  await page.getByLabel("本人已阅读并同意以上承诺").check();
+  await page.getByRole("button", { name: "确认", exact: true }).click();
+  return page;
+}
+
 for (const [n, width] of WIDTHS.entries()) {
   test(`a member pays, applies, is returned, applies again and passes, at ${width}px`, async () => {
     const member = members[n];
@@ -144,7 +158,12 @@ for (const [n, width] of WIDTHS.entries()) {
     // The member sees it: the tile (phone) or the bell, the message, 再次申请.
     await page.goto(`${server.url}/home`);
     if (phone(page)) assert.ok(await page.getByTestId("returned-flag").isVisible());
-    await page.getByRole("link", { name: /消息，未读/ }).click();
+    // 🔔 opens the latest messages, and 【更多】 the list (seed 000 §2.1.5).
+    await page.getByLabel(/消息，未读/).click();
+    await page.getByRole("region", { name: "最新消息" }).getByRole("link", { name: /年检/ }).first().waitFor();
+    await shot(page, `inspection-bell-preview-${width}`);
+    await page.getByRole("link", { name: "【更多】" }).click();
+    await page.getByRole("heading", { name: "消息列表" }).waitFor();
     await page.getByRole("link", { name: "查看详情" }).first().click();
     await page.getByText(/通讯地址请填写到门牌号/).first().waitFor();
     await shot(page, `inspection-return-message-${width}`);
@@ -154,6 +173,15 @@ for (const [n, width] of WIDTHS.entries()) {
       await open(page, null, "非执业会员年检申请");
     }
     await page.getByRole("link", { name: "再次申请" }).click();
+    // What the return named must change: the same address is refused, with the reason.
+    await page.getByRole("button", { name: "年检申请", exact: true }).click();
+    await page.getByLabel("本人已阅读并同意以上承诺").check();
+    await page.getByRole("button", { name: "确认", exact: true }).click();
+    await page.getByRole("button", { name: "确认申请" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "确定" }).click();
+    await page.getByText("退回时要求修改“通讯地址”，请在“完善信息”中修改后再提交").waitFor();
+    await shot(page, `inspection-flagged-unchanged-${width}`);
+    await page.goto(`${server.url}/member-inspection/profile`);
     await page.getByLabel("通讯地址").fill("广州市天河区体育西路191号中石化大厦B塔4302");
     await page.getByRole("button", { name: "年检申请", exact: true }).click();
     await page.getByTestId("return-reason").getByText("需修改：通讯地址").waitFor();
@@ -219,21 +247,14 @@ for (const [n, width] of WIDTHS.entries()) {
 
   test(`a deferral is returned; then a fee waits 待确认 until confirmed, at ${width}px`, async () => {
     const member = members[2 + n];
-    const page = await openPage(browser, width);
-    await login(page, server.url, "非执业会员", member, PASSWORD);
-    await page.waitForURL("**/home");
-    await page.goto(`${server.url}/member-inspection/profile`);
-    await completeProfile(page);
-    await page.getByRole("button", { name: "暂缓年检申请", exact: true }).click();
-    await page.getByRole("heading", { name: "2025年度暂缓年检申请" }).waitFor();
-    await page.getByLabel("本人已阅读并同意以上承诺").check();
-    await page.getByRole("button", { name: "确认", exact: true }).click();
+    const page = await deferralReason(width, member);
     await page.getByLabel("暂缓证明材料").setInputFiles({ name: "出国证明.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4\n%%EOF\n") });
     await page.getByRole("button", { name: "点击上传" }).click();
     await page.getByRole("link", { name: "出国证明.pdf" }).waitFor();
     await page.getByLabel(/^暂缓原因/).fill("出国（境）工作超过6个月");
     await shot(page, `inspection-deferral-${width}`);
-    await page.getByRole("button", { name: "确定提交" }).click();
+    // Seed 000 §2.2.2.3: 确认申请 on PC; the phone's step says 确定提交.
+    await page.getByRole("button", { name: phone(page) ? "确定提交" : "确认申请", exact: true }).click();
     await page.getByRole("heading", { name: "申请成功，请明年按时参加年检。" }).waitFor();
 
     const staff = await staffLogin(width, member);
@@ -244,7 +265,7 @@ for (const [n, width] of WIDTHS.entries()) {
     await staff.getByText("已办理：暂缓退回").waitFor();
 
     await page.goto(`${server.url}/member-inspection/history`);
-    await page.getByRole("link", { name: "地方注协暂缓退回" }).click();
+    await page.getByRole("link", { name: "地方注协退回", exact: true }).click();
     const trail = page.getByRole("region", { name: "查看审批信息" });
     await trail.getByText("地方注协非执业会员审核暂缓退回", { exact: true }).first().waitFor();
     await trail.getByText("查看详情").last().click();
@@ -276,10 +297,72 @@ for (const [n, width] of WIDTHS.entries()) {
     await confirmDialog(page, "确认要申请2025年度年检吗");
     await page.getByRole("heading", { name: "申请成功，请明年按时参加年检。" }).waitFor();
 
+    // 年检不予通过 is not final at once: within the association's period it
+    // can be taken back (撤销不予通过) or turned into 年检通过 (seed 000 §2.2.3).
     await openRow(staff, member);
+    await staff.getByLabel(/^不予通过原因/).fill("长期未履行会员义务");
+    await staff.getByRole("button", { name: "年检不予通过" }).click();
+    await staff.getByText("已办理：年检不予通过").waitFor();
+    await staff.getByRole("button", { name: "撤销不予通过" }).waitFor();
+    await staff.getByRole("button", { name: "转为年检通过" }).waitFor();
+    await shot(staff, `inspection-failed-revisable-${width}`);
+    await page.goto(`${server.url}/member-inspection/history`);
+    await page.getByRole("cell", { name: "年检不予通过" }).waitFor();
+    await staff.getByTestId("final-on").waitFor();
+    await staff.locator("#reason-reverse_fail").fill("误选了年检不予通过");
+    await staff.getByRole("button", { name: "撤销不予通过" }).click();
+    await staff.getByText("已办理：撤销不予通过").waitFor();
     await staff.getByRole("button", { name: "年检通过" }).click();
     await staff.getByText("已办理：年检通过").waitFor();
+    const steps = staff.getByRole("region", { name: "查看审批信息" });
+    await steps.getByText("地方注协撤销年检不予通过", { exact: true }).first().waitFor();
+    await shot(staff, `inspection-failure-reversed-${width}`);
     await closePage(staff);
+
+    // The passed application shows its state now, not the past return; both times.
+    await page.goto(`${server.url}/member-inspection/history`);
+    await page.getByRole("row", { name: /年检通过/ }).getByRole("link", { name: "查看" }).click();
+    await page.getByTestId("state").getByText("年检通过").waitFor();
+    assert.equal(await page.getByText("退回原因").count(), 0);
+    await page.getByTestId("first-submitted").waitFor();
+    await shot(page, `inspection-passed-view-${width}`);
+    await closePage(page);
+  });
+
+  test(`暂缓年检通过 is turned into 年检通过 by the province, at ${width}px`, async () => {
+    const member = members[4 + n];
+    const page = await deferralReason(width, member);
+    await page.getByLabel("暂缓证明材料").setInputFiles({ name: "产假证明.pdf", mimeType: "application/pdf", buffer: Buffer.from("%PDF-1.4\n%%EOF\n") });
+    await page.getByRole("button", { name: "点击上传" }).click();
+    await page.getByLabel(/^暂缓原因/).fill("产假");
+    await page.getByRole("button", { name: phone(page) ? "确定提交" : "确认申请", exact: true }).click();
+    await page.getByRole("heading", { name: "申请成功，请明年按时参加年检。" }).waitFor();
+
+    const staff = await staffLogin(width, member);
+    await openRow(staff, member);
+    await staff.getByRole("button", { name: "暂缓通过" }).click();
+    await staff.getByText("已办理：暂缓通过").waitFor();
+    await staff.getByLabel(/^转为年检通过原因/).fill("已返岗并补足学时");
+    await shot(staff, `inspection-deferred-resolvable-${width}`);
+    await staff.getByRole("button", { name: "转为年检通过" }).click();
+    await staff.getByText("已办理：转为年检通过").waitFor();
+    await closePage(staff);
+
+    // The phone's tile opens 历年年检结果查询; the PC's menu 年检信息查询.
+    if (phone(page)) {
+      await open(page, "历年年检结果查询", null);
+      await page.getByRole("heading", { name: "历年年检结果查询" }).waitFor();
+    } else {
+      await open(page, null, "年检信息查询");
+    }
+    await page.getByRole("row", { name: /年检通过/ }).getByRole("link", { name: "查看" }).click();
+    const trail = page.getByRole("region", { name: "查看审批信息" });
+    await trail.getByText("地方注协非执业会员特殊状态转为年检通过", { exact: true }).first().waitFor();
+    await shot(page, `inspection-resolved-${width}`);
+    // The 🔔 tells of it.
+    await page.getByLabel(/消息，未读/).click();
+    await page.getByRole("region", { name: "最新消息" }).getByText(/年检通过/).first().waitFor();
+    await shot(page, `inspection-resolved-bell-${width}`);
     await closePage(page);
   });
 }

@@ -45,8 +45,10 @@ for (const [n, width] of WIDTHS.entries()) {
     await closePage(staff);
 
     await page.goto(`${server.url}/certificate`);
-    assert.ok(await page.getByAltText("会员照片").isVisible());
+    // The photo is named for what it is (not 全科合格证电子照片).
+    assert.ok(await page.getByAltText("所属地方注协审核通过的电子照片").isVisible());
     await page.getByRole("link", { name: "信息确认并下载会员证" }).click();
+    await page.getByText("是否使用所属地方注协审核通过的电子照片？").waitFor();
     await page.getByRole("link", { name: "是", exact: true }).click();
     await page.getByText("请将基础信息中的必填信息补充完整").waitFor();
     await shot(page, `certificate-missing-${width}`);

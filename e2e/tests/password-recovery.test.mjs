@@ -60,6 +60,9 @@ for (const [n, width] of WIDTHS.entries()) {
     const me = await ownDetails(width, member);
     const page = await openPage(browser, width);
     await startRecovery(page, member, `recovery-account-${width}`);
+    // Not bound: the account's QR code beside the other ways, and the last resort.
+    await page.getByRole("img", { name: "中国注册会计师协会行业管理信息系统公众号二维码" }).waitFor();
+    await page.getByText("仍然无法找回，可致电中注协技术部 010-88250337、010-88250338").waitFor();
     await shot(page, `recovery-verify-${width}`);
     await page.getByLabel("完整的登记手机号码").fill("13000000000");
     await page.getByRole("button", { name: "获取验证码", exact: true }).click();

@@ -81,7 +81,7 @@ pub struct Limits {
     pub uploaders: &'static [UserType],
 }
 
-const MB: u64 = 1024 * 1024;
+pub const MB: u64 = 1024 * 1024;
 const DOCS: &[FileKind] = &[FileKind::Pdf, FileKind::Jpg, FileKind::Png, FileKind::Xls];
 
 /// 年检材料 (seed 000): pdf, jpg, png, xls; at most 5 files of 5 MB.
@@ -316,7 +316,17 @@ pub async fn delete(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
         return Err(AppError::Refused("已提交的附件不能删除".into()));
     }
     let txn = app.write().await?;
-    attachment::Entity::delete_by_id(m.id).exec(&txn).await?;
+    // Only while still a draft, decided in the write: a submission that
+    // took the file a moment ago keeps it.
+    let gone = attachment::Entity::delete_many()
+        .filter(attachment::Column::Id.eq(m.id))
+        .filter(attachment::Column::OwnerId.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if gone == 0 {
+        return Err(AppError::Refused("已提交的附件不能删除".into()));
+    }
     audit::append(
         &txn,
         &actor.audit_name(),

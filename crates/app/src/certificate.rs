@@ -117,13 +117,24 @@ pub async fn standing(app: &App, payload: &str) -> AppResult<Standing> {
     })
 }
 
+/// Why a member whose membership was cancelled has no certificate.
+pub const CANCELLED: &str = "您的会籍已注销，不能下载非执业电子会员证";
+
 /// What 下载会员证 shows before downloading, and what stops it.
 pub struct Preview {
     pub cert_no: String,
     pub name: String,
     pub association: String,
     pub admitted_on: NaiveDate,
+    /// 会员批准文件号 and 会员批准日期 (empty for members admitted before they were kept).
+    pub approval_doc_no: String,
+    pub approval_date: Option<NaiveDate>,
     pub has_photo: bool,
+    /// The membership stands (a final 年检不予通过 cancels it).
+    pub active: bool,
+    /// What the photo is: 全科合格证电子照片, the one uploaded with the
+    /// application, or the one the association approved.
+    pub photo_label: &'static str,
     pub missing: Vec<&'static str>,
 }
 
@@ -137,10 +148,15 @@ async fn own(app: &App, actor: &Actor) -> AppResult<member::Model> {
 
 pub async fn preview(app: &App, actor: &Actor) -> AppResult<Preview> {
     let m = own(app, actor).await?;
-    let missing = member_profile::profile_of(app, &m)?.missing();
+    let profile = member_profile::profile_of(app, &m)?;
+    let missing = profile.missing();
     Ok(Preview {
+        approval_doc_no: profile.approval_doc_no.clone(),
+        approval_date: profile.approval_date,
         association: app.orgs().get(m.association_id).map_or_else(String::new, |a| a.name.clone()),
         has_photo: m.photo_key.is_some(),
+        active: m.status == "active",
+        photo_label: crate::exam_photos::source_label(m.photo_source.as_deref()),
         cert_no: m.cert_no.to_string(),
         name: m.name,
         admitted_on: m.admitted_on,
@@ -162,7 +178,11 @@ fn fill(r: u8, g: u8, b: u8) -> Fill {
 /// The PDF. Refused while required fields are missing or there is no photo.
 pub async fn pdf(app: &App, actor: &Actor) -> AppResult<Vec<u8>> {
     let m = own(app, actor).await?;
-    let missing = member_profile::profile_of(app, &m)?.missing();
+    if m.status != "active" {
+        return Err(AppError::Refused(CANCELLED.into()));
+    }
+    let profile = member_profile::profile_of(app, &m)?;
+    let missing = profile.missing();
     if !missing.is_empty() {
         return Err(AppError::Refused(format!("请先将基本信息中的必填信息补充完整：{}", missing.join("、"))));
     }
@@ -179,21 +199,24 @@ pub async fn pdf(app: &App, actor: &Actor) -> AppResult<Vec<u8>> {
     let url = format!("{base}/v/{}", app.signer.payload(m.cert_no.as_str(), issued));
     let name = m.name.clone();
     let cert_no = m.cert_no.to_string();
-    let admitted = m.admitted_on;
-    tokio::task::spawn_blocking(move || render(&name, &cert_no, &association, admitted, issued, &photo, &url))
-        .await
-        .map_err(anyhow::Error::from)?
+    let mut rows = vec![
+        ("姓　　名", name),
+        ("会员证书编号", cert_no),
+        ("所属注协", association),
+        ("入会日期", m.admitted_on.format("%Y年%m月%d日").to_string()),
+    ];
+    if !profile.approval_doc_no.is_empty() {
+        rows.push(("会员批准文件号", profile.approval_doc_no.clone()));
+    }
+    if let Some(d) = profile.approval_date {
+        rows.push(("会员批准日期", d.format("%Y年%m月%d日").to_string()));
+    }
+    rows.push(("发证日期", issued.format("%Y年%m月%d日").to_string()));
+    tokio::task::spawn_blocking(move || render(&rows, &photo, &url)).await.map_err(anyhow::Error::from)?
 }
 
-fn render(
-    name: &str,
-    cert_no: &str,
-    association: &str,
-    admitted: NaiveDate,
-    issued: NaiveDate,
-    photo: &[u8],
-    url: &str,
-) -> AppResult<Vec<u8>> {
+/// The certificate: `rows` of label and value beside the photo, and the QR code.
+fn render(rows: &[(&str, String)], photo: &[u8], url: &str) -> AppResult<Vec<u8>> {
     const W: f32 = 595.0;
     const H: f32 = 842.0;
     let font = Font::new(FONT.to_vec().into(), 0).ok_or_else(|| anyhow::anyhow!("the embedded font does not load"))?;
@@ -231,15 +254,8 @@ fn render(
     s.pop();
 
     s.set_fill(Some(fill(31, 35, 41)));
-    let rows = [
-        ("姓　　名", name.to_owned()),
-        ("会员证书编号", cert_no.to_owned()),
-        ("所属注协", association.to_owned()),
-        ("入会日期", admitted.format("%Y年%m月%d日").to_string()),
-        ("发证日期", issued.format("%Y年%m月%d日").to_string()),
-    ];
     for (i, (label, value)) in rows.iter().enumerate() {
-        let y = 285.0 + i as f32 * 34.0;
+        let y = 280.0 + i as f32 * 30.0;
         s.draw_text(Point::from_xy(240.0, y), font.clone(), 13.0, label, false, TextDirection::Auto);
         s.draw_text(Point::from_xy(345.0, y), font.clone(), 13.0, value, false, TextDirection::Auto);
     }
@@ -338,6 +354,7 @@ pub async fn approve_photo(app: &App, actor: &Actor, cert_no: &str, photo: bytes
     let txn = app.write().await?;
     let mut am: member::ActiveModel = m.into();
     am.photo_key = Set(Some(key));
+    am.photo_source = Set(Some(crate::exam_photos::SOURCE_ASSOCIATION.into()));
     am.update(&txn).await?;
     crate::audit::append(
         &txn,

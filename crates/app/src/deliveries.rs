@@ -36,6 +36,8 @@ cmis_domain::coded! {
     pub enum Purpose {
         ResetCode = ("reset_code", "找回密码验证码"),
         Decision = ("decision", "审核结果通知"),
+        /// The account changed: a password reset, a recovery fact set by staff.
+        Account = ("account", "账户安全通知"),
     }
 }
 

@@ -1,7 +1,7 @@
 //! Removing what has expired: sessions, API tokens, password recoveries,
 //! used captchas, reset codes, throttle counters, and finished jobs with
-//! their files. `cmis serve` runs it every ten minutes; any instance may, at
-//! any time.
+//! their files; and making final the 年检不予通过 decisions whose period ran
+//! out. `cmis serve` runs it every ten minutes; any instance may, at any time.
 
 use chrono::Duration;
 use cmis_store::entity::{api_token, captcha_use, recovery_proof, reset_code, session};
@@ -30,5 +30,6 @@ pub async fn sweep(app: &App) -> anyhow::Result<u64> {
         .rows_affected;
     n += throttle::sweep(db, now).await?;
     n += jobs::sweep(app).await?;
+    n += crate::member_inspection::review::finalise_due(app).await?;
     Ok(n)
 }

@@ -39,6 +39,10 @@ cmis_domain::coded! {
         LearningCheck = ("learning_check", "学时记录导入校验"),
         /// Importing a checked workbook.
         LearningImport = ("learning_import", "学时记录导入"),
+        /// Checking a ZIP of the exam system's photos.
+        ExamPhotoCheck = ("exam_photo_check", "全科合格证电子照片导入校验"),
+        /// Importing a checked ZIP of photos.
+        ExamPhotoImport = ("exam_photo_import", "全科合格证电子照片导入"),
     }
 }
 
@@ -189,6 +193,20 @@ pub async fn input_of(app: &App, actor: &Actor, id: i32) -> AppResult<String> {
     own(app, actor, id).await?.input_key.ok_or(AppError::NotFound("文件"))
 }
 
+/// Marks a finished check as taken by its import, in one statement: true the
+/// first time, false after (确认导入 pressed twice, or twenty times at once,
+/// imports once).
+pub async fn consume(app: &App, actor: &Actor, id: i32) -> AppResult<bool> {
+    own(app, actor, id).await?;
+    let done = row::Entity::update_many()
+        .col_expr(row::Column::Params, sea_orm::sea_query::Expr::value(r#"{"imported":true}"#))
+        .filter(row::Column::Id.eq(id))
+        .filter(row::Column::Params.ne(r#"{"imported":true}"#))
+        .exec(app.db.conn())
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
 /// The parameters a job was made with.
 pub async fn params_of(app: &App, actor: &Actor, id: i32) -> AppResult<serde_json::Value> {
     Ok(serde_json::from_str(&own(app, actor, id).await?.params).map_err(anyhow::Error::from)?)
@@ -334,6 +352,8 @@ async fn execute(app: &App, job: row::Model) -> AppResult<Outcome> {
         JobKind::ReviewExport => crate::workflows::export(app, &running).await,
         JobKind::LearningCheck => crate::member_inspection::learning::check_job(app, &running).await,
         JobKind::LearningImport => crate::member_inspection::learning::import_job(app, &running).await,
+        JobKind::ExamPhotoCheck => crate::exam_photos::check_job(app, &running).await,
+        JobKind::ExamPhotoImport => crate::exam_photos::import_job(app, &running).await,
     }
 }
 

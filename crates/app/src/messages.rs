@@ -52,6 +52,22 @@ pub async fn list(app: &App, actor: &Actor, page: u64) -> AppResult<Page<Message
     Ok(page::fetch(app.db.conn(), query, page, PAGE_SIZE).await?.map(to_message))
 }
 
+/// The latest messages, for the 🔔's preview (seed 000 §2.1.5).
+pub const PREVIEW: u64 = 5;
+
+pub async fn latest(app: &App, actor: &Actor) -> AppResult<Vec<Message>> {
+    use sea_orm::QuerySelect;
+    Ok(message::Entity::find()
+        .filter(message::Column::UserId.eq(actor.user_id))
+        .order_by_desc(message::Column::Id)
+        .limit(PREVIEW)
+        .all(app.db.conn())
+        .await?
+        .into_iter()
+        .map(to_message)
+        .collect())
+}
+
 /// 查看详情: a user reads only their own messages; reading marks it read.
 pub async fn open(app: &App, actor: &Actor, id: i32) -> AppResult<Message> {
     let m = message::Entity::find_by_id(id)

@@ -44,6 +44,8 @@ pub enum Fact {
     Email,
     ExamCert,
     WorkUnit,
+    /// 档案存放单位, a CPA's.
+    ArchiveUnit,
 }
 
 impl Fact {
@@ -52,23 +54,25 @@ impl Fact {
             Fact::Email => "email",
             Fact::ExamCert => "exam_cert",
             Fact::WorkUnit => "work_unit",
+            Fact::ArchiveUnit => "archive_unit",
         }
     }
     pub fn from_code(c: &str) -> Option<Fact> {
-        [Fact::Email, Fact::ExamCert, Fact::WorkUnit].into_iter().find(|f| f.code() == c)
+        [Fact::Email, Fact::ExamCert, Fact::WorkUnit, Fact::ArchiveUnit].into_iter().find(|f| f.code() == c)
     }
     pub fn label(self) -> &'static str {
         match self {
             Fact::Email => "邮箱",
             Fact::ExamCert => "全科合格证号/考核批准文号",
             Fact::WorkUnit => "工作单位",
+            Fact::ArchiveUnit => "档案存放单位",
         }
     }
-    /// The facts a user type can use. A CPA's 档案存放单位 is not held by this system.
+    /// The facts a user type can use (seed 000 appendix 2.1.2.2).
     pub fn for_type(t: UserType) -> &'static [Fact] {
         match t {
             UserType::NonPracticingMember => &[Fact::Email, Fact::ExamCert, Fact::WorkUnit],
-            _ => &[Fact::Email, Fact::ExamCert],
+            _ => &[Fact::Email, Fact::ExamCert, Fact::ArchiveUnit],
         }
     }
 }
@@ -118,6 +122,7 @@ struct Person {
     email: Option<String>,
     exam_cert_no: Option<String>,
     work_unit: Option<String>,
+    archive_unit: Option<String>,
 }
 
 async fn person(app: &App, u: &user::Model) -> AppResult<Person> {
@@ -133,6 +138,7 @@ async fn person(app: &App, u: &user::Model) -> AppResult<Person> {
             email: m.email,
             exam_cert_no: m.exam_cert_no,
             work_unit: m.work_unit,
+            archive_unit: None,
         });
     }
     if let Some(id) = u.cpa_id {
@@ -144,6 +150,7 @@ async fn person(app: &App, u: &user::Model) -> AppResult<Person> {
             email: c.email,
             exam_cert_no: c.exam_cert_no,
             work_unit: None,
+            archive_unit: c.archive_unit,
         });
     }
     Err(AppError::Forbidden)
@@ -464,6 +471,7 @@ pub async fn verify_other(
                 Fact::Email => p.email.as_deref().is_some_and(|e| e.trim().eq_ignore_ascii_case(value.trim())),
                 Fact::ExamCert => p.exam_cert_no.as_deref().is_some_and(|e| norm(e) == norm(value)),
                 Fact::WorkUnit => p.work_unit.as_deref().is_some_and(|w| w.trim() == value.trim()),
+                Fact::ArchiveUnit => p.archive_unit.as_deref().is_some_and(|w| w.trim() == value.trim()),
             };
             p.name.trim() == name.trim() && norm(&p.id_number) == norm(id_number) && fact_ok
         }
@@ -503,6 +511,19 @@ pub async fn reset(app: &App, proof: Verified, new: &str, confirm: &str) -> AppR
     let recover_key = counter_key(user_type, &u.login_name);
     let (user_id, subject) = (u.id, format!("user:{}", u.id));
     let actor = format!("{}:{}", u.user_type, u.login_name);
+    // Told at once, by message and to the registered mobile: a reset the
+    // person did not make is not silent.
+    let told = crate::review::Notice {
+        user_id: Some(u.id),
+        title: "登录密码已重置".into(),
+        body: format!(
+            "【中注协】您的行业管理信息系统登录密码已于{}通过“忘记密码”重置。如非本人操作，请立即联系所属注协或中注协技术部 010-88250337。",
+            crate::clock::date_of(app.now())
+        ),
+        link: None,
+        sms_to: person(app, &u).await?.mobile,
+    };
+    let association_id = u.association_id;
     let txn = app.write().await?;
     // The proof is spent by exactly one reset.
     let spent = recovery_proof::Entity::delete_by_id(proof.id).exec(&txn).await?;
@@ -523,6 +544,8 @@ pub async fn reset(app: &App, proof: Verified, new: &str, confirm: &str) -> AppR
     throttle::clear(&txn, &login_key).await?;
     throttle::clear(&txn, &recover_key).await?;
     audit::append(&txn, &actor, "password_reset", &subject, json!({ "bound": newly_bound })).await?;
+    crate::review::tell_for(app, &txn, association_id, &told, crate::deliveries::Purpose::Account).await?;
     txn.commit().await?;
+    app.wake_deliveries();
     Ok(newly_bound)
 }

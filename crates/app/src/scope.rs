@@ -150,6 +150,10 @@ pub enum Permission {
     LearningLedger,
     /// 会员照片: the photo a member brings in person.
     MemberPhotos,
+    /// 档案存放单位 of the association's CPAs.
+    CpaRecords,
+    /// 全科合格证电子照片: the exam system's photos, imported by CICPA.
+    ExamPhotos,
     /// 通知公告与常见问题 of the portal.
     PortalNotices,
     /// 消息发送记录.
@@ -167,8 +171,8 @@ impl Permission {
             P::ReviewMemberAdmissions => staff && matches!(level, National | Provincial),
             P::ReviewMemberInspections | P::InspectionProgress | P::LearningLedger | P::MemberPhotos => staff,
             P::ConfirmFees => staff && level == Provincial,
-            P::InspectionSettings => staff && level != City,
-            P::PortalNotices => staff && level == National,
+            P::InspectionSettings | P::CpaRecords => staff && level != City,
+            P::PortalNotices | P::ExamPhotos => staff && level == National,
             P::DeliveryLog => staff,
         }
     }

@@ -19,6 +19,11 @@ pub struct Settings {
     pub sign_key_file: String,
     /// The address people reach the system at, for links printed in QR codes.
     pub public_url: String,
+    /// The address the QR code of the notification account (“中国注册会计师协会
+    /// 行业管理信息系统”公众号) opens, shown to people recovering a password
+    /// whose account is not bound (seed 000 appendix, PC step 3). Empty: this
+    /// system's own 找回密码 page, which a phone opens the same way.
+    pub follow_url: String,
     /// Show the development outbox page (SMS and mail that were "sent").
     pub dev_outbox: bool,
     /// How long a login session lasts without activity, in minutes.
@@ -55,6 +60,7 @@ impl Default for Settings {
             sign_key: String::new(),
             sign_key_file: "sign.key".into(),
             public_url: String::new(),
+            follow_url: String::new(),
             storage: StorageSettings::default(),
             dev_outbox: false,
             session_minutes: 30,

@@ -14,8 +14,11 @@ crate::coded! {
         Passed = ("passed", "年检通过"),
         /// The member corrects and applies again (再次申请).
         Returned = ("returned", "地方注协退回"),
-        /// Membership is cancelled.
+        /// Decided, not yet final: the association may reverse it or turn it
+        /// into 年检通过 until the period it set runs out.
         Failed = ("failed", "年检不予通过"),
+        /// Final: membership is cancelled.
+        FailedFinal = ("failed_final", "年检不予通过（已生效）"),
         DeferralSubmitted = ("deferral_submitted", "暂缓年检待审核"),
         Deferred = ("deferred", "暂缓年检通过"),
         DeferralReturned = ("deferral_returned", "地方注协暂缓退回"),
@@ -30,6 +33,17 @@ impl InspectionState {
     /// Waiting for the association.
     pub fn is_pending(self) -> bool {
         matches!(self, InspectionState::Submitted | InspectionState::DeferralSubmitted)
+    }
+
+    /// The status as the member's own pages show it: a returned deferral is
+    /// the link 【地方注协退回】 (seed 000 §2.2.2.4), as a returned
+    /// application is; staff lists keep the two apart.
+    pub fn shown(self) -> &'static str {
+        match self {
+            InspectionState::DeferralReturned => InspectionState::Returned.label(),
+            InspectionState::FailedFinal => InspectionState::Failed.label(),
+            s => s.label(),
+        }
     }
 
     pub fn is_deferral(self) -> bool {
@@ -48,6 +62,12 @@ crate::coded! {
         Fail = ("fail", "年检不予通过"),
         ApproveDeferral = ("approve_deferral", "暂缓通过"),
         ReturnDeferral = ("return_deferral", "暂缓退回"),
+        /// A special state (暂缓年检通过, a 年检不予通过 not yet final) resolved
+        /// to 年检通过 (seed 000 §2.2.3).
+        ResolvePass = ("resolve_pass", "转为年检通过"),
+        /// A mistaken 年检不予通过 taken back within its period: the
+        /// application waits for a decision again.
+        ReverseFail = ("reverse_fail", "撤销不予通过"),
     }
 }
 
@@ -84,17 +104,25 @@ impl Workflow for MemberInspection {
         state.is_pending().then_some(Reviewer::Province)
     }
 
+    /// Seed 000 §2.2.3: other special states need the provincial association
+    /// to become 年检通过.
+    fn revisable(state: InspectionState) -> Option<Reviewer> {
+        matches!(state, InspectionState::Failed | InspectionState::Deferred).then_some(Reviewer::Province)
+    }
+
     fn decisions(state: InspectionState) -> &'static [InspectionAction] {
         use InspectionAction as A;
         match state {
             InspectionState::Submitted => &[A::Pass, A::Return, A::Fail],
             InspectionState::DeferralSubmitted => &[A::ApproveDeferral, A::ReturnDeferral],
+            InspectionState::Failed => &[A::ResolvePass, A::ReverseFail],
+            InspectionState::Deferred => &[A::ResolvePass],
             _ => &[],
         }
     }
 
     fn needs_reason(action: InspectionAction) -> bool {
-        matches!(action, InspectionAction::Return | InspectionAction::Fail | InspectionAction::ReturnDeferral)
+        !matches!(action, InspectionAction::Pass | InspectionAction::ApproveDeferral)
     }
 
     fn node(action: InspectionAction) -> &'static str {
@@ -104,6 +132,8 @@ impl Workflow for MemberInspection {
             InspectionAction::Fail => "地方注协非执业会员审核不予通过",
             InspectionAction::ApproveDeferral => "地方注协非执业会员审核暂缓通过",
             InspectionAction::ReturnDeferral => "地方注协非执业会员审核暂缓退回",
+            InspectionAction::ResolvePass => "地方注协非执业会员特殊状态转为年检通过",
+            InspectionAction::ReverseFail => "地方注协撤销年检不予通过",
         }
     }
 
@@ -118,6 +148,8 @@ impl Workflow for MemberInspection {
             InspectionAction::Fail => InspectionState::Failed,
             InspectionAction::ApproveDeferral => InspectionState::Deferred,
             InspectionAction::ReturnDeferral => InspectionState::DeferralReturned,
+            InspectionAction::ResolvePass => InspectionState::Passed,
+            InspectionAction::ReverseFail => InspectionState::Submitted,
         }
     }
 }
@@ -187,6 +219,21 @@ mod tests {
         assert_eq!(apply(2025, Some(S::DeferralReturned), false), Ok(S::Submitted));
         assert_eq!(W::reviewer(S::Submitted), Some(Reviewer::Province));
         assert_eq!(W::reviewer(S::Passed), None);
+    }
+
+    #[test]
+    fn special_states_resolve_to_passed_and_a_failure_can_be_taken_back() {
+        assert_eq!(W::decide(S::Deferred, A::ResolvePass, "已补足学时"), Ok(S::Passed));
+        assert_eq!(W::decide(S::Failed, A::ResolvePass, "复核后通过"), Ok(S::Passed));
+        assert_eq!(W::decide(S::Failed, A::ReverseFail, "误操作"), Ok(S::Submitted));
+        assert_eq!(W::decide(S::Failed, A::ReverseFail, " "), Err(Refusal::ReasonRequired));
+        assert!(matches!(W::decide(S::FailedFinal, A::ReverseFail, "x"), Err(Refusal::NotNow { .. })));
+        assert!(matches!(W::decide(S::Deferred, A::ReverseFail, "x"), Err(Refusal::NotNow { .. })));
+        assert_eq!(W::revisable(S::Failed), Some(Reviewer::Province));
+        assert_eq!(W::revisable(S::FailedFinal), None);
+        assert_eq!(W::reviewer(S::Failed), None, "not in anyone's queue of work");
+        assert_eq!(S::FailedFinal.shown(), "年检不予通过");
+        assert_eq!(S::DeferralReturned.shown(), "地方注协退回");
     }
 
     #[test]

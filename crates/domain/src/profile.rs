@@ -17,10 +17,13 @@ pub enum Group {
     Work,
     Education,
     Qualification,
+    /// 考试信息 (seed 002 §8): the year the member passed the exam.
+    Exam,
 }
 
 impl Group {
-    pub const ALL: [Group; 5] = [Group::Basic, Group::Contact, Group::Work, Group::Education, Group::Qualification];
+    pub const ALL: [Group; 6] =
+        [Group::Basic, Group::Contact, Group::Work, Group::Education, Group::Qualification, Group::Exam];
     pub fn label(self) -> &'static str {
         match self {
             Group::Basic => "基本信息",
@@ -28,6 +31,7 @@ impl Group {
             Group::Work => "工作信息",
             Group::Education => "受教育信息",
             Group::Qualification => "资格取得信息",
+            Group::Exam => "考试信息",
         }
     }
 }
@@ -169,7 +173,7 @@ pub const FIELDS: &[Field] = &[
     f("title_kind", "专业技术职称种类", Group::Education, false),
     f("qualification_method", "资格取得方式", Group::Qualification, true),
     f("exam_cert_no", "全科合格证号或考核批准文号", Group::Qualification, true),
-    f("exam_year", "全科合格年份", Group::Qualification, true),
+    f("exam_year", "全科合格年份", Group::Exam, true),
 ];
 
 impl Profile {
@@ -293,8 +297,21 @@ impl Profile {
             "exam_year" => self.exam_year = v.parse().ok(),
             "domestic_other" => self.domestic_other = v,
             "international_other" => self.international_other = v,
-            "domestic_quals" if !v.is_empty() && !self.domestic_quals.contains(&v) => self.domestic_quals.push(v),
-            "international_quals" if !v.is_empty() && !self.international_quals.contains(&v) => {
+            // At most one more than the list holds (enough for the check to
+            // say the choice is wrong): a form repeating the box a hundred
+            // thousand times costs no more than one that ticks them all.
+            "domestic_quals"
+                if !v.is_empty()
+                    && self.domestic_quals.len() <= DOMESTIC.len()
+                    && !self.domestic_quals.contains(&v) =>
+            {
+                self.domestic_quals.push(v)
+            }
+            "international_quals"
+                if !v.is_empty()
+                    && self.international_quals.len() <= INTERNATIONAL.len()
+                    && !self.international_quals.contains(&v) =>
+            {
                 self.international_quals.push(v)
             }
             _ => {}
@@ -419,15 +436,13 @@ impl Profile {
         if !qq.is_empty() && (!(5..=12).contains(&qq.len()) || !qq.bytes().all(|b| b.is_ascii_digit())) {
             errors.push(("qq", "QQ号应为5至12位数字".into()));
         }
-        for q in &self.domestic_quals {
-            if !DOMESTIC.contains(&q.as_str()) {
-                errors.push(("domestic_quals", format!("未知的国内资格：{q}")));
-            }
+        // The first unknown one named, once (a list sent through the API
+        // may be of any length).
+        if let Some(q) = self.domestic_quals.iter().find(|q| !DOMESTIC.contains(&q.as_str())) {
+            errors.push(("domestic_quals", format!("未知的国内资格：{}", q.chars().take(20).collect::<String>())));
         }
-        for q in &self.international_quals {
-            if !INTERNATIONAL.contains(&q.as_str()) {
-                errors.push(("international_quals", format!("未知的国际资格：{q}")));
-            }
+        if let Some(q) = self.international_quals.iter().find(|q| !INTERNATIONAL.contains(&q.as_str())) {
+            errors.push(("international_quals", format!("未知的国际资格：{}", q.chars().take(20).collect::<String>())));
         }
         // Every text field: a length limit, and no control characters.
         let keys = FIELDS.iter().map(|f| f.key).chain(["domestic_other", "international_other", "approval_doc_no"]);
@@ -444,10 +459,12 @@ impl Profile {
                 errors.push((key, e.to_string()));
             }
         }
-        if self.domestic_quals.len() > DOMESTIC.len() {
+        if self.domestic_quals.len() > DOMESTIC.len() && !errors.iter().any(|(k, _)| *k == "domestic_quals") {
             errors.push(("domestic_quals", "国内资格选择有误".to_owned()));
         }
-        if self.international_quals.len() > INTERNATIONAL.len() {
+        if self.international_quals.len() > INTERNATIONAL.len()
+            && !errors.iter().any(|(k, _)| *k == "international_quals")
+        {
             errors.push(("international_quals", "国际资格选择有误".to_owned()));
         }
         errors
@@ -484,6 +501,17 @@ fn is_email(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_ticked_boxes_keeps_no_more_than_the_list() {
+        let mut p = Profile::default();
+        for i in 0..200_000 {
+            p.set("domestic_quals", &format!("{i:x}"));
+        }
+        assert_eq!(p.domestic_quals.len(), DOMESTIC.len() + 1);
+        let errors = p.check(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+        assert_eq!(errors.iter().filter(|(k, _)| *k == "domestic_quals").count(), 1, "said once");
+    }
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()

@@ -37,6 +37,12 @@ pub trait Workflow: Sized + Send + Sync + 'static {
 
     /// Who must decide now; None when nobody does (returned, or final).
     fn reviewer(state: Self::State) -> Option<Reviewer>;
+    /// Who may still change a decided state that waits for nobody (seed 000
+    /// §2.2.3: special states the provincial association resolves); such
+    /// cases are not in anyone's queue of work.
+    fn revisable(_state: Self::State) -> Option<Reviewer> {
+        None
+    }
     /// The decisions open to that reviewer in this state (buttons, in order).
     fn decisions(state: Self::State) -> &'static [Self::Action];
     /// Whether the decision must carry a reason (退回, 不予通过).

@@ -148,7 +148,9 @@ pub fn shown_groups(app: &App, p: &Profile, mask_id: bool) -> Vec<ShownGroup> {
                     } else {
                         shown(app, f.key, &v)
                     };
-                    ShownField { label: f.label, value }
+                    // 查看 names the number as seed 000 §2.2.3 does.
+                    let label = if f.key == "id_number" { "有效证件号码" } else { f.label };
+                    ShownField { label, value }
                 })
                 .collect(),
         })

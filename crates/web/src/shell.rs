@@ -66,6 +66,8 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
         vec![
             when(P::ReviewMemberAdmissions, admissions, "/association/member-admissions"),
             when(P::MemberPhotos, "会员照片", "/association/member-photo"),
+            when(P::CpaRecords, "档案存放单位", "/association/cpa-archive"),
+            when(P::ExamPhotos, "全科合格证电子照片", "/association/exam-photos"),
         ],
     );
     add(
@@ -152,23 +154,31 @@ pub struct Shell {
 }
 
 impl Shell {
-    /// Whether a menu link is the current page, for highlighting.
+    /// Whether a menu link is the current page, for highlighting: the one
+    /// link whose address is the page's or the longest one above it
+    /// (/member-inspection/history is 年检信息查询, not 年检申请 as well).
     pub fn is_current(&self, href: &str) -> bool {
-        self.path == href || (href != "/home" && self.path.starts_with(href))
+        let under = |h: &str| self.path == h || (h != "/home" && within(&self.path, h));
+        under(href) && !self.menu.iter().flat_map(|g| &g.items).any(|i| i.href.len() > href.len() && under(i.href))
     }
 
     pub fn tab(&self) -> &'static str {
-        if self.path.starts_with("/messages") {
+        if within(&self.path, "/messages") {
             "messages"
         } else if ["/me", "/account", "/contacts", "/profile", "/member-inspection/qr"]
             .iter()
-            .any(|p| self.path.starts_with(p))
+            .any(|p| within(&self.path, p))
         {
             "me"
         } else {
             "home"
         }
     }
+}
+
+/// Whether `path` is `base` or a page under it (/me is not above /member-inspection).
+fn within(path: &str, base: &str) -> bool {
+    path.strip_prefix(base).is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
 }
 
 impl FromRequestParts<AppState> for Shell {

@@ -38,3 +38,17 @@ document.addEventListener("submit", function (e) {
   });
   d.showModal();
 });
+// A file over its limit is named before it is sent (the server refuses it
+// too, keeping what was typed): the choice is cleared and the reason shown.
+document.addEventListener("change", function (e) {
+  var input = e.target;
+  if (!input.matches || !input.matches("input[type=file][data-max-bytes]")) return;
+  var max = parseInt(input.dataset.maxBytes, 10);
+  var box = input.parentElement.querySelector("[data-file-error]");
+  var big = input.files && input.files[0] && input.files[0].size > max;
+  if (big) input.value = "";
+  if (box) {
+    box.textContent = big ? input.dataset.tooLarge : "";
+    box.hidden = !big;
+  }
+});

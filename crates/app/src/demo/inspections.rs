@@ -84,11 +84,14 @@ pub(super) async fn inspections<C: sea_orm::ConnectionTrait>(
             let state = match (year == this, short, roll) {
                 (false, _, _) => Some(S::Passed),
                 (true, true, 8) => Some(S::DeferralSubmitted),
+                (true, true, 7) => Some(S::Deferred),
+                (true, true, 6) => Some(S::DeferralReturned),
                 (true, true, _) => None,
                 (true, false, 0..=3) => Some(S::Submitted),
                 (true, false, 4..=6) => Some(S::Passed),
                 (true, false, 7) => Some(S::Returned),
                 (true, false, 8) => Some(S::DeferralSubmitted),
+                (true, false, 9) => Some(S::Failed),
                 _ => None,
             };
             let fee = if state.is_some_and(|s| !s.is_deferral()) { FeeStatus::Confirmed } else { FeeStatus::Unpaid };
@@ -125,13 +128,18 @@ pub(super) async fn inspections<C: sea_orm::ConnectionTrait>(
                 name: Set(p.name.clone()),
                 first_submitted_at: Set(submitted),
                 submitted_at: Set(submitted),
-                deadline: Set(cmis_domain::workdays::add(
-                    submitted.date_naive(),
-                    crate::member_inspection::REVIEW_DAYS,
-                    &[],
-                )),
+                // A 年检不予通过 may be reversed for 30 days from its decision.
+                deadline: Set(if state == S::Failed {
+                    (submitted + Duration::days(3 + 30)).date_naive()
+                } else {
+                    cmis_domain::workdays::add(submitted.date_naive(), crate::member_inspection::REVIEW_DAYS, &[])
+                }),
                 decided_at: Set((!state.is_pending()).then_some(submitted + Duration::days(3))),
-                return_reason: Set((state == S::Returned).then(|| "请补充上传社保缴纳证明".to_owned())),
+                return_reason: Set(match state {
+                    S::Returned => Some("请补充上传社保缴纳证明".to_owned()),
+                    S::DeferralReturned => Some("请补充出国（境）证明材料".to_owned()),
+                    _ => None,
+                }),
                 return_items: Set(None),
                 created_at: Set(submitted),
                 updated_at: Set(submitted),
@@ -145,6 +153,8 @@ pub(super) async fn inspections<C: sea_orm::ConnectionTrait>(
                 hours_done_x100: Set(done.hundredths()),
                 fee_status: Set(fee.code().into()),
                 deferral_reason: Set(state.is_deferral().then(|| "出国（境）学习，时间超过6个月".to_owned())),
+                flagged_enc: Set(None),
+                profile_enc: Set(None),
             };
             apps.push((case, inspection));
         }

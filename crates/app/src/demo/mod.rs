@@ -8,7 +8,7 @@
 mod inspections;
 mod people;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use cmis_domain::{AssociationLevel, CpaNo, FirmNo, MemberCertNo, Sex, UserType};
 use cmis_store::entity::{cpa, firm, member, user};
 use inspections::{DemoMember, inspections};
@@ -175,7 +175,7 @@ pub async fn generate(
                 let g = f * 1000 + k; // a person-number unique across firms
                 let sex = if mix(seed, g, 20).is_multiple_of(2) { Sex::Male } else { Sex::Female };
                 let id = resident_id(seed, g, &p.province, 1, sex);
-                let exam_year = 2000 + (mix(seed, g, 21) % 24) as i32;
+                let exam_year = exam_year_for(id.birth_date(), mix(seed, g, 21));
                 let cpa_no = format!("{firm_no}{:04}", k + 1);
                 first_cpa.get_or_insert_with(|| cpa_no.clone());
                 cpas.push(cpa::ActiveModel {
@@ -261,12 +261,14 @@ pub async fn generate(
             };
             let sex = if mix(seed, m, 31).is_multiple_of(2) { Sex::Male } else { Sex::Female };
             let id = resident_id(seed, m, &p.province, 2, sex);
-            let year = 2005 + (mix(seed, m, 32) % 21) as i32;
+            // Born, then the exam at 22 or later, then admission the year
+            // after the exam or up to two years later (never past 2025).
+            let exam_year = exam_year_for(id.birth_date(), mix(seed, m, 33));
+            let year = exam_year + 1 + (mix(seed, m, 32) % (LAST_YEAR - exam_year).clamp(1, 3) as u64) as i32;
             let serial = member_serial.entry(format!("{}{year}", p.province)).or_insert(0);
             *serial += 1;
             let cert = MemberCertNo::compose(&p.province, year, *serial)?.to_string();
             first_member.get_or_insert_with(|| cert.clone());
-            let exam_year = year - 1 - (mix(seed, m, 33) % 3) as i32;
             let name = person_name(seed, m, 34, sex);
             let phone = mobile(seed, m, 35);
             meta.push((cert.clone(), name.clone(), p.provincial.id));
@@ -450,6 +452,17 @@ async fn insert_users_in<C: sea_orm::ConnectionTrait>(txn: &C, users: Vec<user::
             .await?;
     }
     Ok(())
+}
+
+/// The last year demo people are admitted or registered in.
+const LAST_YEAR: i32 = 2025;
+
+/// A year the person passed the exam: at 22 or older (18 at the least, as the
+/// rules ask; most pass after university), and before `LAST_YEAR`.
+fn exam_year_for(born: NaiveDate, r: u64) -> i32 {
+    let first = born.year() + 22;
+    let last = LAST_YEAR - 1;
+    if first >= last { last } else { first + (r % (last - first + 1) as u64) as i32 }
 }
 
 #[cfg(test)]

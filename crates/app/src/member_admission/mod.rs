@@ -251,6 +251,8 @@ pub struct Progress {
     pub name: String,
     pub state: AdmissionState,
     pub association: String,
+    /// The first submission; the latest, when submitted again after a return.
+    pub first_submitted_at: DateTime<Utc>,
     pub submitted_at: DateTime<Utc>,
     pub return_reason: Option<String>,
     pub trail: Vec<Step>,
@@ -262,6 +264,9 @@ pub struct Progress {
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub cert_no: String,
+    /// 会员批准文件号 and 会员批准日期 of CICPA's confirmation.
+    pub approval_doc_no: String,
+    pub approval_date: Option<chrono::NaiveDate>,
     pub login_name: String,
     pub initial_password: Option<String>,
     /// The initial password is still valid but was not shown: the query gave
@@ -287,7 +292,10 @@ async fn progress_of(app: &App, case: Case<W>, p: payload::Model, reveal_passwor
                 _ => None,
             };
             let password_withheld = unused && !reveal_password;
+            let profile = crate::member_profile::profile_of(app, &m)?;
             Some(Credentials {
+                approval_doc_no: profile.approval_doc_no.clone(),
+                approval_date: profile.approval_date,
                 cert_no: m.cert_no.to_string(),
                 login_name: u.login_name,
                 initial_password,
@@ -301,6 +309,7 @@ async fn progress_of(app: &App, case: Case<W>, p: payload::Model, reveal_passwor
         association: app.orgs().get(case.association_id).map_or_else(String::new, |a| a.name.clone()),
         business_no: p.business_no,
         name: case.name,
+        first_submitted_at: case.first_submitted_at,
         submitted_at: case.submitted_at,
         return_reason: case.return_reason,
         credentials,

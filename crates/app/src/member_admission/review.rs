@@ -14,9 +14,9 @@ use serde_json::json;
 
 use super::{CICPA_DAYS, LOCAL_DAYS, W, profile_json};
 use crate::error::{AppError, AppResult};
-use crate::review::{Case, Notice, Reviewed};
+use crate::review::{Case, Decided, Input, Notice, Reviewed};
 use crate::scope::Permission;
-use crate::{App, Tx, auth};
+use crate::{App, Tx, auth, exam_photos};
 
 #[async_trait::async_trait]
 impl Reviewed for MemberAdmission {
@@ -77,20 +77,34 @@ impl Reviewed for MemberAdmission {
             .collect())
     }
 
-    /// 确认: the member is created with a new certificate number and an
-    /// initial password that must be changed at the first login.
-    async fn decided(
-        app: &App,
-        tx: &Tx,
-        case: &Case<W>,
-        _action: AdmissionAction,
-        next: AdmissionState,
-    ) -> AppResult<serde_json::Value> {
-        if next != AdmissionState::Confirmed {
+    /// CICPA's confirmation carries the approval document (会员批准文件号, e.g.
+    /// 会协〔2026〕12号) and its date: entered once for a confirmation batch,
+    /// the page keeps them for the next case.
+    fn inputs(action: AdmissionAction) -> &'static [Input] {
+        const APPROVAL: &[Input] = &[
+            Input {
+                key: "approval_doc_no",
+                label: "会员批准文件号",
+                date: false,
+                max: 50,
+                hint: "如：会协〔2026〕12号",
+            },
+            Input { key: "approval_date", label: "会员批准日期", date: true, max: 10, hint: "" },
+        ];
+        if action == AdmissionAction::CicpaConfirm { APPROVAL } else { &[] }
+    }
+
+    /// 确认: the member is created with a new certificate number, the approval
+    /// document, and an initial password that must be changed at the first login.
+    async fn decided(app: &App, tx: &Tx, case: &Case<W>, d: &Decided<'_, W>) -> AppResult<serde_json::Value> {
+        if d.next != AdmissionState::Confirmed {
             return Ok(json!({}));
         }
         let p = payload::Entity::find_by_id(case.id).one(tx).await?.ok_or(AppError::NotFound("入会申请"))?;
-        let profile: Profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
+        let mut profile: Profile =
+            serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
+        profile.approval_doc_no = d.inputs.get("approval_doc_no").to_owned();
+        profile.approval_date = d.inputs.date("approval_date");
         let initial = auth::random_password();
         let hash = auth::hash_password_async(initial.clone()).await;
         let (member_id, cert_no) = create_member(app, tx, &profile, case.association_id, &p.photo_key, hash).await?;
@@ -110,8 +124,9 @@ impl Reviewed for MemberAdmission {
         case: &Case<W>,
         next: AdmissionState,
         opinion: &str,
-        _unit: &str,
+        sign: &str,
     ) -> AppResult<Option<Notice>> {
+        let opinion = cmis_domain::text::clause(opinion);
         let p = payload::Entity::find_by_id(case.id).one(tx).await?.ok_or(AppError::NotFound("入会申请"))?;
         let profile: Profile = serde_json::from_str(&app.pii.decrypt(&p.profile_enc)?).map_err(anyhow::Error::from)?;
         let no = &p.business_no;
@@ -122,15 +137,15 @@ impl Reviewed for MemberAdmission {
                     None => None,
                 };
                 format!(
-                    "【中注协】您的非执业会员入会申请（业务编号{no}）已审核通过，会员证书编号{}。请通过“非执业申请进度查询”查看登录名及初始密码。",
+                    "{sign}您的非执业会员入会申请（业务编号{no}）已审核通过，会员证书编号{}。请通过“非执业申请进度查询”查看登录名及初始密码。",
                     cert.unwrap_or_default()
                 )
             }
             s if s.is_returned() => format!(
-                "【中注协】您的非执业会员入会申请（业务编号{no}）已被退回，原因：{opinion}。请通过进度查询修改后再次提交。"
+                "{sign}您的非执业会员入会申请（业务编号{no}）已被退回，原因：{opinion}。请通过进度查询修改后再次提交。"
             ),
             AdmissionState::Rejected => {
-                format!("【中注协】您的非执业会员入会申请（业务编号{no}）未予通过，原因：{opinion}。")
+                format!("{sign}您的非执业会员入会申请（业务编号{no}）未予通过，原因：{opinion}。")
             }
             _ => return Ok(None),
         };
@@ -182,6 +197,7 @@ async fn create_member(
     let cert = MemberCertNo::compose(&province, year, serial).map_err(anyhow::Error::from)?;
     let cert_no = cert.to_string();
     let now = tx.now();
+    let exam_photo = exam_photos::key_for(tx, exam_cert_no.as_str()).await?;
     let m = member::ActiveModel {
         cert_no: Set(cert),
         name: Set(p.name.trim().to_owned()),
@@ -203,8 +219,13 @@ async fn create_member(
         admitted_on: Set(today),
         work_unit: Set(Some(p.work_unit.trim().to_owned())),
         profile_enc: Set(Some(app.pii.encrypt(&profile_json(p)?))),
-        // The photo of the application is the member's photo until the association approves another.
-        photo_key: Set(Some(photo_key.to_owned())),
+        // The exam system's photo when CICPA imported it (seed 002 §5: the
+        // default); otherwise the application's, until the association
+        // approves another.
+        photo_key: Set(Some(exam_photo.clone().unwrap_or_else(|| photo_key.to_owned()))),
+        photo_source: Set(Some(
+            if exam_photo.is_some() { exam_photos::SOURCE_EXAM } else { exam_photos::SOURCE_APPLICATION }.into(),
+        )),
         ..Default::default()
     }
     .insert(tx)

@@ -27,6 +27,9 @@ pub struct HistoryRow {
     pub fee: FeeStatus,
     pub hours_required: Hours,
     pub hours_done: Hours,
+    /// The first submission, kept when the application is submitted again.
+    pub first_submitted_at: DateTime<Utc>,
+    /// The latest submission.
     pub submitted_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
     pub association: String,
@@ -73,6 +76,7 @@ fn history_row(app: &App, c: Case<W>, p: &payload::Model) -> AppResult<HistoryRo
         fee: FeeStatus::parse(&p.fee_status).map_err(anyhow::Error::from)?,
         hours_required: Hours::from_hundredths(p.hours_required_x100),
         hours_done: Hours::from_hundredths(p.hours_done_x100),
+        first_submitted_at: c.first_submitted_at,
         submitted_at: c.submitted_at,
         decided_at: c.decided_at,
         association: app.orgs().get(c.association_id).map_or_else(String::new, |a| a.name.clone()),
@@ -121,7 +125,11 @@ pub(crate) async fn view_of(app: &App, case: Case<W>) -> AppResult<InspectionVie
         cert_no: m.cert_no.to_string(),
         name: m.name.clone(),
         city: case.city_association_id.and_then(|c| app.orgs().get(c).map(|a| a.name.clone())),
-        profile: member_profile::profile_of(app, &m)?,
+        // As submitted; applications from before snapshots were kept show today's.
+        profile: match &p.profile_enc {
+            Some(enc) => serde_json::from_str(&app.pii.decrypt(enc)?).map_err(anyhow::Error::from)?,
+            None => member_profile::profile_of(app, &m)?,
+        },
         records: learning::records_of(db, m.id, Some(p.year)).await?,
         trail: kernel::trail::<W>(app, case.id).await?,
         deferral_reason: p.deferral_reason.clone(),

@@ -426,11 +426,15 @@ pub async fn request_import(app: &App, actor: &Actor, check_id: i32) -> AppResul
     if !clean {
         return Err(AppError::Refused("请先上传并通过校验，再确认导入".into()));
     }
+    let input = jobs::input_of(app, actor, check_id).await?;
+    if !jobs::consume(app, actor, check_id).await? {
+        return Err(AppError::Refused("该文件已确认导入，请勿重复导入".into()));
+    }
     let job = NewJob {
         kind: JobKind::LearningImport,
         title: "学时记录导入".into(),
         params: json!({ "check": check_id }),
-        input: Input::Reuse(jobs::input_of(app, actor, check_id).await?),
+        input: Input::Reuse(input),
     };
     jobs::submit(app, actor, job).await
 }

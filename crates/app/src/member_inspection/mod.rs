@@ -40,6 +40,8 @@ type W = MemberInspection;
 pub const REVIEW_DAYS: u32 = 20;
 /// The owner of an application's files.
 pub const OWNER: &str = W::KIND;
+/// The owner of a submitted file a return named and a resubmission replaced.
+const REPLACED: &str = "member_inspection_replaced";
 
 /// 承诺书 of the application (seed 000 §2.1.3).
 pub const COMMITMENT: &str = "本人承诺：所填报的个人信息及上传的材料真实、准确、完整；本人在年检年度内遵守法律法规和职业道德规范，按规定完成继续教育并缴纳会费；如有不实，本人愿意承担相应责任，并接受注册会计师协会的处理。";
@@ -67,7 +69,25 @@ pub struct Current {
     pub return_items: Vec<String>,
     pub deferral_reason: Option<String>,
     pub submitted_at: DateTime<Utc>,
+    /// The values the profile fields a return named had then (by key).
+    #[serde(skip)]
+    pub flagged_values: std::collections::BTreeMap<String, String>,
 }
+
+impl Current {
+    /// The materials a return named (需修改：材料：…), by name.
+    pub fn flagged_materials(&self) -> impl Iterator<Item = &str> {
+        self.return_items.iter().filter_map(|i| i.strip_prefix(MATERIAL_ITEM))
+    }
+
+    /// Whether a return named `item`.
+    pub fn flagged(&self, item: &str) -> bool {
+        self.state.is_returned() && self.return_items.iter().any(|i| i == item)
+    }
+}
+
+/// How a return names one of the association's materials.
+pub const MATERIAL_ITEM: &str = "材料：";
 
 /// 年检申请 step: the seed's table and everything that decides whether the member may go on.
 #[derive(Debug, Clone, Serialize)]
@@ -202,6 +222,10 @@ async fn overview_for(app: &App, actor: &Actor, m: &member::Model, year: i32, to
     let db = app.db.conn();
     let s = settings::effective(app, m.association_id, year).await?;
     let current = application(db, m.id, year, false).await?;
+    let flagged = match current.as_ref().and_then(|(_, p)| p.flagged_enc.as_deref()) {
+        Some(enc) => serde_json::from_str(&app.pii.decrypt(enc)?).map_err(anyhow::Error::from)?,
+        None => Default::default(),
+    };
     let submitted = match &current {
         Some((c, _)) => {
             attachments::list(app, actor, INSPECTION_MATERIALS, Owner { kind: OWNER, id: Some(c.id) }).await?
@@ -223,6 +247,7 @@ async fn overview_for(app: &App, actor: &Actor, m: &member::Model, year: i32, to
             return_reason: c.return_reason,
             deferral_reason: p.deferral_reason,
             submitted_at: c.submitted_at,
+            flagged_values: flagged,
         }),
         drafts: attachments::list(app, actor, INSPECTION_MATERIALS, DRAFT).await?,
         proofs: attachments::list(app, actor, DEFERRAL_PROOF, DRAFT).await?,
@@ -271,7 +296,14 @@ pub fn may_upload(actor: &Actor) -> AppResult<()> {
 }
 
 pub async fn upload_proof(app: &App, actor: &Actor, file_name: &str, bytes: bytes::Bytes) -> AppResult<Attachment> {
-    own_member(app, actor).await?;
+    let m = own_member(app, actor).await?;
+    let year = settings::current_year(app, m.association_id, app.today()).await?;
+    let flagged = application(app.db.conn(), m.id, year, false)
+        .await?
+        .is_some_and(|(c, _)| c.state.is_returned() && c.return_items.iter().any(|i| i == "暂缓证明材料"));
+    if !settings::effective(app, m.association_id, year).await?.deferral_proof && !flagged {
+        return Err(FieldErrors::one("file", "本单位暂缓年检无需上传证明材料"));
+    }
     attachments::upload(app, actor, DEFERRAL_PROOF, DRAFT, None, file_name, bytes).await
 }
 
@@ -327,24 +359,54 @@ async fn submit(app: &App, actor: &Actor, deferral: bool, commitment: bool, reas
         } else if let Err(e) = cmis_domain::text::check(reason, 500, true) {
             errors.add("reason", format!("暂缓原因{e}"));
         }
-        if o.proofs.is_empty() {
-            errors.add("file", "请上传暂缓证明材料");
+        let flagged = |item: &str| o.current.as_ref().is_some_and(|c| c.flagged(item));
+        if flagged("暂缓原因") && o.current.as_ref().and_then(|c| c.deferral_reason.as_deref()) == Some(reason) {
+            errors.add("reason", "退回时要求修改暂缓原因，请修改后再提交");
         }
-    } else {
-        for need in o.settings.materials.iter().filter(|x| x.required) {
-            let has = o.drafts.iter().chain(&o.submitted).any(|a| a.label.as_deref() == Some(need.name.as_str()));
-            if !has {
-                errors.add("file", format!("请上传“{}”", need.name));
+    }
+    let drafts: Vec<(i32, Option<String>)> =
+        if deferral { &o.proofs } else { &o.drafts }.iter().map(|a| (a.id, a.label.clone())).collect();
+    file_errors(&o, deferral, &drafts, &mut errors);
+    // What a return named must change: each named field different from what it was.
+    if let Some(c) = o.current.as_ref().filter(|c| c.state.is_returned()) {
+        let profile = member_profile::profile_of(app, &m)?;
+        // Only what the member can edit (a return that named an identity
+        // field, which the association corrects, does not hold them up).
+        let editable = |key: &str| !member_profile::LOCKED.contains(&key);
+        for f in cmis_domain::profile::FIELDS.iter().filter(|f| c.flagged_values.contains_key(f.key) && editable(f.key))
+        {
+            if c.flagged_values.get(f.key).map(String::as_str) == Some(profile.get(f.key).as_str()) {
+                errors.add("form", format!("退回时要求修改“{}”，请在“完善信息”中修改后再提交", f.label));
             }
         }
     }
     errors.into_result()?;
 
     let again = o.current.is_some();
+    // What the association will review: the profile as it is now.
+    let profile = member_profile::profile_of(app, &m)?;
+    let snapshot = app.pii.encrypt(&serde_json::to_string(&profile).map_err(anyhow::Error::from)?);
     let tx = app.write().await?;
     // Re-read inside the write transaction: two submissions at once cannot both pass.
     let existing = application(&tx, m.id, year, true).await?;
     rules::apply(year, existing.as_ref().map(|(c, _)| c.state), deferral).map_err(refused)?;
+    // The files, again, locked: a file deleted while this was checked is
+    // not counted, and the files attached are exactly those counted.
+    let context = if deferral { DEFERRAL_PROOF.code } else { INSPECTION_MATERIALS.code };
+    let drafts: Vec<(i32, Option<String>)> = attachment::Entity::find()
+        .filter(attachment::Column::OwnerType.eq("draft"))
+        .filter(attachment::Column::OwnerId.is_null())
+        .filter(attachment::Column::UploadedBy.eq(actor.user_id))
+        .filter(attachment::Column::Context.eq(context))
+        .lock_exclusive()
+        .all(&tx)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a.label))
+        .collect();
+    let mut errors = FieldErrors::new();
+    file_errors(&o, deferral, &drafts, &mut errors);
+    errors.into_result()?;
     let id = match existing {
         Some((c, p)) => {
             kernel::resubmit_case(&tx, c.id, next.code(), REVIEW_DAYS, &m.name, m.association_id).await?;
@@ -353,6 +415,7 @@ async fn submit(app: &App, actor: &Actor, deferral: bool, commitment: bool, reas
             am.hours_done_x100 = Set(o.hours.done.hundredths());
             am.fee_status = Set(o.fee.code().into());
             am.deferral_reason = Set(deferral.then(|| reason.to_owned()));
+            am.profile_enc = Set(Some(snapshot.clone()));
             am.update(&tx).await?;
             c.id
         }
@@ -383,6 +446,8 @@ async fn submit(app: &App, actor: &Actor, deferral: bool, commitment: bool, reas
                 hours_done_x100: Set(o.hours.done.hundredths()),
                 fee_status: Set(o.fee.code().into()),
                 deferral_reason: Set(deferral.then(|| reason.to_owned())),
+                flagged_enc: Set(None),
+                profile_enc: Set(Some(snapshot.clone())),
             }
             .insert(&tx)
             .await
@@ -395,14 +460,24 @@ async fn submit(app: &App, actor: &Actor, deferral: bool, commitment: bool, reas
             id
         }
     };
-    let context = if deferral { DEFERRAL_PROOF.code } else { INSPECTION_MATERIALS.code };
+    // The files of the materials a return named give way to the new ones:
+    // kept (the trail's history), no longer the application's.
+    if let Some(c) = o.current.as_ref().filter(|c| c.state.is_returned()) {
+        let names: Vec<&str> = c.flagged_materials().collect();
+        if !names.is_empty() {
+            attachment::Entity::update_many()
+                .col_expr(attachment::Column::OwnerType, Expr::value(REPLACED))
+                .filter(attachment::Column::OwnerType.eq(OWNER))
+                .filter(attachment::Column::OwnerId.eq(c.id))
+                .filter(attachment::Column::Label.is_in(names))
+                .exec(&tx)
+                .await?;
+        }
+    }
     attachment::Entity::update_many()
         .col_expr(attachment::Column::OwnerType, Expr::value(OWNER))
         .col_expr(attachment::Column::OwnerId, Expr::value(id))
-        .filter(attachment::Column::OwnerType.eq("draft"))
-        .filter(attachment::Column::OwnerId.is_null())
-        .filter(attachment::Column::UploadedBy.eq(actor.user_id))
-        .filter(attachment::Column::Context.eq(context))
+        .filter(attachment::Column::Id.is_in(drafts.iter().map(|(id, _)| *id)))
         .exec(&tx)
         .await?;
     approval::record(
@@ -424,6 +499,35 @@ async fn submit(app: &App, actor: &Actor, deferral: bool, commitment: bool, reas
     .await?;
     tx.commit().await?;
     Ok(Done { id, year, state: next, notice: o.settings.success_notice.clone() })
+}
+
+/// What the files of a submission lack: the proof of a deferral (unless the
+/// association needs none and no return named it), the association's
+/// required materials, and a new file for each material a return named.
+/// `drafts` are the files uploaded for this submission (id, material name).
+fn file_errors(o: &Overview, deferral: bool, drafts: &[(i32, Option<String>)], errors: &mut FieldErrors) {
+    let flagged = |item: &str| o.current.as_ref().is_some_and(|c| c.flagged(item));
+    let uploaded = |name: &str| drafts.iter().any(|(_, l)| l.as_deref() == Some(name));
+    if deferral {
+        // Seed 000 §2.2.2.3: no upload where the association has no materials module.
+        if drafts.is_empty() && (o.settings.deferral_proof || flagged("暂缓证明材料")) {
+            errors.add("file", "请上传暂缓证明材料");
+        }
+        return;
+    }
+    for need in o.settings.materials.iter().filter(|x| x.required) {
+        let kept = o.submitted.iter().any(|a| a.label.as_deref() == Some(need.name.as_str()));
+        if !uploaded(&need.name) && !kept {
+            errors.add("file", format!("请上传“{}”", need.name));
+        }
+    }
+    if let Some(c) = o.current.as_ref().filter(|c| c.state.is_returned()) {
+        for name in c.flagged_materials() {
+            if !uploaded(name) {
+                errors.add("file", format!("退回时要求修改“{name}”，请重新上传后再提交"));
+            }
+        }
+    }
 }
 
 /// A base64 image for the API's uploads.

@@ -101,6 +101,12 @@ pub struct InspectionSettings {
     /// 省注协自定义通知 on the success page.
     pub success_notice: String,
     pub max_deferral_years: i32,
+    /// Whether a deferral needs 暂缓证明材料: seed 000 §2.2.2.3 says no upload
+    /// is needed where the association has no materials module.
+    pub deferral_proof: bool,
+    /// Days a 年检不予通过 waits before it is final and membership is
+    /// cancelled; within them the association may reverse it (0: at once).
+    pub failure_final_days: i32,
     /// Whether this row is the association's own (false: inherited).
     pub own: bool,
 }
@@ -122,6 +128,8 @@ impl InspectionSettings {
             pre_notice: "请如实填写个人信息，确认继续教育学时已达到要求后再申请年检。".into(),
             success_notice: "所属地方注协将在20个工作日内完成审核，审核结果将通过消息中心及短信通知您。".into(),
             max_deferral_years: 1,
+            deferral_proof: true,
+            failure_final_days: FAILURE_FINAL_DAYS,
             own: false,
         }
     }
@@ -139,6 +147,12 @@ impl InspectionSettings {
         INSPECTION_MATERIALS.hint()
     }
 }
+
+/// The default period before a 年检不予通过 is final: 30 days, the usual time
+/// to ask for a decision to be reconsidered.
+pub const FAILURE_FINAL_DAYS: i32 = 30;
+/// The longest period an association may set.
+pub const FAILURE_FINAL_MAX: i32 = 180;
 
 pub fn yuan(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
@@ -159,6 +173,8 @@ fn from_row(r: row::Model, association_id: i32, source: String) -> InspectionSet
         pre_notice: r.pre_notice,
         success_notice: r.success_notice,
         max_deferral_years: r.max_deferral_years,
+        deferral_proof: r.deferral_proof,
+        failure_final_days: r.failure_final_days,
     }
 }
 
@@ -214,6 +230,14 @@ pub struct SettingsForm {
     pub pre_notice: String,
     pub success_notice: String,
     pub max_deferral_years: String,
+    #[serde(default = "yes")]
+    pub deferral_proof: bool,
+    /// Empty: the default period.
+    pub failure_final_days: String,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl SettingsForm {
@@ -228,6 +252,8 @@ impl SettingsForm {
             pre_notice: s.pre_notice.clone(),
             success_notice: s.success_notice.clone(),
             max_deferral_years: s.max_deferral_years.to_string(),
+            deferral_proof: s.deferral_proof,
+            failure_final_days: s.failure_final_days.to_string(),
         }
     }
 }
@@ -283,6 +309,13 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
     if deferral.is_none() {
         errors.add("max_deferral_years", "请填写1至5之间的整数");
     }
+    let final_days = match f.failure_final_days.trim() {
+        "" => Some(FAILURE_FINAL_DAYS),
+        d => d.parse::<i32>().ok().filter(|d| (0..=FAILURE_FINAL_MAX).contains(d)),
+    };
+    if final_days.is_none() {
+        errors.add("failure_final_days", format!("请填写0至{FAILURE_FINAL_MAX}之间的天数"));
+    }
     let mut materials = Vec::new();
     for line in f.materials.lines().map(str::trim).filter(|l| !l.is_empty()) {
         match Material::parse(line) {
@@ -302,6 +335,7 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
         }
     }
     errors.into_result()?;
+    let final_days = final_days.expect("checked");
     let (start, end, hours, fee, deferral) = (
         start.expect("checked"),
         end.expect("checked"),
@@ -329,6 +363,8 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
     m.pre_notice = Set(f.pre_notice.trim().to_owned());
     m.success_notice = Set(f.success_notice.trim().to_owned());
     m.max_deferral_years = Set(deferral);
+    m.deferral_proof = Set(f.deferral_proof);
+    m.failure_final_days = Set(final_days);
     m.updated_by = Set(actor.audit_name());
     m.updated_at = Set(app.now());
     let saved = m.save(&txn).await?;
@@ -340,6 +376,7 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
         json!({
             "year": year, "window": [start, end], "annual_hours": hours.to_string(), "fee_cents": fee,
             "exempt_maternity": f.exempt_maternity, "materials": materials, "max_deferral_years": deferral,
+            "deferral_proof": f.deferral_proof, "failure_final_days": final_days,
         }),
     )
     .await?;

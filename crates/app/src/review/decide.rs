@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, QueryFilter, QueryOrder, QuerySelec
 use serde::Serialize;
 use serde_json::json;
 
-use super::{BATCH_MAX, Case, MAX_ITEMS, Notice, Reviewed, decisions, load_for_update, scoped};
+use super::{BATCH_MAX, Case, Decided, Inputs, MAX_ITEMS, Notice, Reviewed, decisions, holds, load_for_update, scoped};
 use crate::approval::{self};
 use crate::audit;
 use crate::deliveries::{self, Channel, Outgoing, Purpose};
@@ -28,6 +28,7 @@ fn refused<W: Reviewed>(e: Refusal, action: W::Action) -> AppError {
 
 /// One decision inside a transaction: state, trail, audit, what else the
 /// workflow changes, and what the applicant is told.
+#[allow(clippy::too_many_arguments)]
 async fn decide_in<W: Reviewed>(
     app: &App,
     tx: &Tx,
@@ -36,22 +37,24 @@ async fn decide_in<W: Reviewed>(
     action: W::Action,
     reason: &str,
     items: &[String],
+    inputs: &[(String, String)],
 ) -> AppResult<W::State> {
     // Only the reviewer of the case's present state decides, and only with
     // the decisions of their level; others may look.
     let mine = scope::reviewer(actor);
-    let owns = W::State::ALL.iter().any(|s| W::reviewer(*s) == mine && W::decisions(*s).contains(&action));
+    let owns = W::State::ALL.iter().any(|s| holds::<W>(*s, mine) && W::decisions(*s).contains(&action));
     if !owns {
         return Err(AppError::Forbidden);
     }
     // A decision of their level on a case now with another level (or
     // finished): told as such, not forbidden.
-    if W::reviewer(case.state) != mine {
+    if !holds::<W>(case.state, mine) {
         return Err(AppError::Refused(
             Refusal::NotNow { state: case.state.label(), action: action.label() }.to_string(),
         ));
     }
     let next = W::decide(case.state, action, reason).map_err(|e| refused::<W>(e, action))?;
+    let inputs = Inputs::check(W::inputs(action), inputs, crate::clock::date_of(tx.now()))?;
     let reason = reason.trim();
     if let Err(e) = cmis_domain::text::check(reason, 500, true) {
         return Err(FieldErrors::one("reason", format!("原因{e}")));
@@ -79,11 +82,14 @@ async fn decide_in<W: Reviewed>(
         am.deadline = Set(workdays::add(crate::clock::date_of(now), W::days(next), &[]));
     }
     am.update(tx).await?;
-    let opinion =
-        if items.is_empty() { reason.to_owned() } else { format!("{reason}（需修改：{}）", items.join("、")) };
+    let opinion = if items.is_empty() {
+        reason.to_owned()
+    } else {
+        format!("{}（需修改：{}）", cmis_domain::text::clause(reason), items.join("、"))
+    };
     approval::record(tx, case.subject(), W::node(action), &actor.association_name, &actor.audit_name(), &opinion)
         .await?;
-    let detail = W::decided(app, tx, case, action, next).await?;
+    let detail = W::decided(app, tx, case, &Decided { action, next, items: &items, inputs: &inputs }).await?;
     audit::append(
         tx,
         &actor.audit_name(),
@@ -92,7 +98,8 @@ async fn decide_in<W: Reviewed>(
         json!({ "action": action.code(), "state": next.code(), "items": items, "effects": detail }),
     )
     .await?;
-    if let Some(n) = W::notice(app, tx, case, next, &opinion, &actor.association_name).await? {
+    let sign = cmis_domain::text::signature(&actor.association_name);
+    if let Some(n) = W::notice(app, tx, case, next, &opinion, &sign).await? {
         tell(app, tx, case.association_id, &n).await?;
     }
     Ok(next)
@@ -100,6 +107,11 @@ async fn decide_in<W: Reviewed>(
 
 /// Writes a notice in the transaction: the message, and the SMS to the outbox.
 pub async fn tell(app: &App, tx: &Tx, association_id: i32, n: &Notice) -> AppResult<()> {
+    tell_for(app, tx, association_id, n, Purpose::Decision).await
+}
+
+/// The same, for another purpose than a decision.
+pub async fn tell_for(app: &App, tx: &Tx, association_id: i32, n: &Notice, purpose: Purpose) -> AppResult<()> {
     if let Some(u) = n.user_id {
         messages::send(tx, u, &n.title, &n.body, n.link.as_deref()).await?;
     }
@@ -109,7 +121,7 @@ pub async fn tell(app: &App, tx: &Tx, association_id: i32, n: &Notice) -> AppRes
             tx,
             Outgoing {
                 channel: Channel::Sms,
-                purpose: Purpose::Decision,
+                purpose,
                 to,
                 subject: &n.title,
                 body: &n.body,
@@ -122,7 +134,8 @@ pub async fn tell(app: &App, tx: &Tx, association_id: i32, n: &Notice) -> AppRes
 }
 
 /// One decision: re-read and locked in the write transaction, checked,
-/// recorded, told.
+/// recorded, told. `inputs` are the values the decision asks for beyond the
+/// reason (`Reviewed::inputs`), as the form sent them.
 pub async fn decide<W: Reviewed>(
     app: &App,
     actor: &Actor,
@@ -130,6 +143,7 @@ pub async fn decide<W: Reviewed>(
     action: &str,
     reason: &str,
     items: &[String],
+    inputs: &[(String, String)],
 ) -> AppResult<W::State> {
     W::PERMISSION.require(actor)?;
     if scope::reviewer(actor).is_none() {
@@ -140,7 +154,7 @@ pub async fn decide<W: Reviewed>(
     // The decision as the reviewer sent it, read once the case is known to be
     // theirs to see: a case out of scope tells nothing, whatever was sent.
     let action = parse_action::<W>(action)?;
-    let next = decide_in::<W>(app, &tx, actor, &case, action, reason, items).await?;
+    let next = decide_in::<W>(app, &tx, actor, &case, action, reason, items, inputs).await?;
     tx.commit().await?;
     Ok(next)
 }
@@ -173,7 +187,7 @@ pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: &
     if ids.is_empty() {
         return Err(AppError::Refused(format!("请勾选要办理的{}", W::NOUN)));
     }
-    if W::needs_reason(action) || !W::batchable(action) {
+    if W::needs_reason(action) || !W::batchable(action) || !W::inputs(action).is_empty() {
         return Err(AppError::Refused(format!("“{}”须逐条办理，不能批量办理", action.label())));
     }
     let tx = app.write().await?;
@@ -201,7 +215,7 @@ pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: &
             ));
             continue;
         }
-        decide_in::<W>(app, &tx, actor, &case, action, "", &[]).await?;
+        decide_in::<W>(app, &tx, actor, &case, action, "", &[], &[]).await?;
         out.decided += 1;
     }
     tx.commit().await?;

@@ -17,11 +17,11 @@ mod export;
 mod queue;
 
 pub use cases::{NewCase, open_case, resubmit_case, trail};
-pub use decide::{Batch, batch, decide, tell};
+pub use decide::{Batch, batch, decide, tell, tell_for};
 pub use export::{EXPORT_MAX, export, export_header, request_export};
 pub use queue::{Opened, Queue, QueueFilter, Row, awaiting_count, counts, open, queue};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use cmis_domain::coded::Coded;
 use cmis_domain::review::{Reviewer, Workflow};
 use cmis_domain::workdays;
@@ -105,27 +105,94 @@ pub trait Reviewed: Workflow {
         Ok(vec![vec![]; cases.len()])
     }
 
+    /// What a decision asks for beside the reason, entered once and kept for
+    /// the next case (会员批准文件号 and 会员批准日期 of CICPA's confirmation).
+    fn inputs(_action: Self::Action) -> &'static [Input] {
+        &[]
+    }
+
     /// What a decision changes beside the case (a member made, a membership
     /// cancelled), in its transaction; returned as the audit event's detail.
-    async fn decided(
-        _app: &App,
-        _tx: &Tx,
-        _case: &Case<Self>,
-        _action: Self::Action,
-        _next: Self::State,
-    ) -> AppResult<serde_json::Value> {
+    /// An error undoes the whole decision.
+    async fn decided(_app: &App, _tx: &Tx, _case: &Case<Self>, _d: &Decided<'_, Self>) -> AppResult<serde_json::Value> {
         Ok(json!({}))
     }
 
-    /// What the applicant is told of the new state.
+    /// What the applicant is told of the new state; `sign` is the acting
+    /// association's signature (【广东省注协】), which begins the text.
     async fn notice(
         app: &App,
         tx: &Tx,
         case: &Case<Self>,
         next: Self::State,
         opinion: &str,
-        unit: &str,
+        sign: &str,
     ) -> AppResult<Option<Notice>>;
+}
+
+/// No date a decision records is before the profession's association was
+/// founded (1988).
+const EARLIEST_YEAR: i32 = 1988;
+
+/// A value a decision asks for beside its reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Input {
+    pub key: &'static str,
+    pub label: &'static str,
+    /// A date (YYYY-MM-DD, not after today) rather than text.
+    pub date: bool,
+    /// The longest text.
+    pub max: usize,
+    pub hint: &'static str,
+}
+
+/// The values given for a decision's inputs, checked: every input present,
+/// text within its length, dates real and not in the future.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs(Vec<(String, String)>);
+
+impl Inputs {
+    pub fn get(&self, key: &str) -> &str {
+        self.0.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
+    }
+
+    pub fn date(&self, key: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(self.get(key), "%Y-%m-%d").ok()
+    }
+
+    /// Checks what was sent against what `wanted` asks for.
+    pub fn check(wanted: &[Input], given: &[(String, String)], today: NaiveDate) -> AppResult<Inputs> {
+        let mut errors = crate::FieldErrors::new();
+        let mut out = Vec::new();
+        for i in wanted {
+            let v = given.iter().find(|(k, _)| k == i.key).map_or("", |(_, v)| v.trim());
+            if v.is_empty() {
+                errors.add(i.key, format!("请填写{}", i.label));
+            } else if i.date {
+                match NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+                    Ok(d) if d > today => errors.add(i.key, format!("{}不能晚于今天", i.label)),
+                    Ok(d) if d.year() < EARLIEST_YEAR => errors.add(i.key, format!("{}不正确", i.label)),
+                    Ok(d) => out.push((i.key.to_owned(), d.to_string())),
+                    Err(_) => errors.add(i.key, format!("{}格式应如2026-03-15", i.label)),
+                }
+            } else if let Err(e) = cmis_domain::text::check(v, i.max, false) {
+                errors.add(i.key, format!("{}{e}", i.label));
+            } else {
+                out.push((i.key.to_owned(), v.to_owned()));
+            }
+        }
+        errors.into_result()?;
+        Ok(Inputs(out))
+    }
+}
+
+/// A decision as the workflow's `decided` sees it.
+pub struct Decided<'a, W: Workflow> {
+    pub action: W::Action,
+    pub next: W::State,
+    /// What a return names to change.
+    pub items: &'a [String],
+    pub inputs: &'a Inputs,
 }
 
 /// One case, as the kernel reads it: the state parsed strictly.
@@ -256,10 +323,13 @@ pub fn decides<W: Reviewed>(actor: &Actor) -> bool {
         && scope::reviewer(actor).is_some_and(|r| W::State::ALL.iter().any(|s| W::reviewer(*s) == Some(r)))
 }
 
+/// Whether `reviewer` decides cases in `state`: the one it waits for, or the
+/// one that may still change it.
+pub(super) fn holds<W: Workflow>(state: W::State, reviewer: Option<Reviewer>) -> bool {
+    reviewer.is_some() && (W::reviewer(state) == reviewer || W::revisable(state) == reviewer)
+}
+
 /// The decisions an actor may take on a case now.
 pub fn decisions<W: Reviewed>(actor: &Actor, case: &Case<W>) -> Vec<W::Action> {
-    match W::reviewer(case.state) {
-        Some(r) if Some(r) == scope::reviewer(actor) => W::decisions(case.state).to_vec(),
-        _ => vec![],
-    }
+    if holds::<W>(case.state, scope::reviewer(actor)) { W::decisions(case.state).to_vec() } else { vec![] }
 }

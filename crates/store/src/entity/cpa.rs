@@ -25,6 +25,9 @@ pub struct Model {
     pub firm_id: i32,
     pub registered_on: Date,
     pub is_partner: bool,
+    /// 档案存放单位: where the CPA's file is kept, from the regulator's data
+    /// or set by staff; a fact password recovery asks for.
+    pub archive_unit: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,10 @@ pub struct Model {
     pub pre_notice: String,
     pub success_notice: String,
     pub max_deferral_years: i32,
+    /// Days after a 年检不予通过 before it is final and membership cancelled.
+    pub failure_final_days: i32,
+    /// Whether a deferral needs proof (暂缓证明材料).
+    pub deferral_proof: bool,
     pub updated_by: String,
     pub updated_at: DateTimeUtc,
 }

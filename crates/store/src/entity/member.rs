@@ -26,6 +26,8 @@ pub struct Model {
     pub work_unit: Option<String>,
     pub profile_enc: Option<String>,
     pub photo_key: Option<String>,
+    /// exam, application or association.
+    pub photo_source: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

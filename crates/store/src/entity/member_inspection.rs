@@ -13,6 +13,11 @@ pub struct Model {
     pub hours_done_x100: i64,
     pub fee_status: String,
     pub deferral_reason: Option<String>,
+    /// Encrypted JSON: the values of the profile fields the last return
+    /// named, as they were then (a resubmission must change them).
+    pub flagged_enc: Option<String>,
+    /// Encrypted JSON: the member's profile as submitted (the last time).
+    pub profile_enc: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ pub mod captcha_use;
 pub mod contact_line;
 pub mod cpa;
 pub mod delivery;
+pub mod exam_photo;
 pub mod fee_payment;
 pub mod firm;
 pub mod inspection_setting;

@@ -16,6 +16,7 @@ mod m0010_credentials;
 mod m0011_jobs;
 mod m0012_audit_chains;
 mod m0013_codes_per_recovery;
+mod m0014_seed_fidelity;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_jobs::Migration),
             Box::new(m0012_audit_chains::Migration),
             Box::new(m0013_codes_per_recovery::Migration),
+            Box::new(m0014_seed_fidelity::Migration),
         ]
     }
 }

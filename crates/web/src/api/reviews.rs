@@ -229,6 +229,11 @@ pub struct DecisionIn {
     /// For returns: the fields and materials to change.
     #[serde(default)]
     pub items: Vec<String>,
+    /// What a decision asks for beyond the reason: for CICPA's confirmation
+    /// of an admission, `approval_doc_no` (会员批准文件号) and `approval_date`
+    /// (会员批准日期, YYYY-MM-DD).
+    #[serde(default)]
+    pub inputs: std::collections::BTreeMap<String, String>,
 }
 
 /// A decision; the applicant is told by message and SMS.
@@ -245,7 +250,8 @@ pub async fn decide(
 }
 
 async fn decide_on<W: ReviewPage>(s: &AppState, who: &ApiAuth, id: i32, d: DecisionIn) -> ApiResult<CodedOut> {
-    Ok(Json(coded(review::decide::<W>(&s.app, &who.0, id, &d.action, &d.reason, &d.items).await?)))
+    let inputs: Vec<(String, String)> = d.inputs.into_iter().collect();
+    Ok(Json(coded(review::decide::<W>(&s.app, &who.0, id, &d.action, &d.reason, &d.items, &inputs).await?)))
 }
 
 #[derive(Deserialize, ToSchema)]

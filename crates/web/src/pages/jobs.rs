@@ -8,6 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use cmis_app::exam_photos::{self, PhotoPreview};
 use cmis_app::jobs::{self, Job, JobKind, JobState};
 use cmis_app::member_inspection::learning::{self, ImportPreview};
 use cmis_app::page::Page;
@@ -80,6 +81,8 @@ struct ShowPage {
     progress: ProgressPartial,
     /// A check's findings.
     preview: Option<ImportPreview>,
+    /// A photo check's findings.
+    photos: Option<PhotoPreview>,
     /// Where to go back to.
     back: (&'static str, &'static str),
 }
@@ -88,6 +91,7 @@ fn back_of(kind: JobKind) -> (&'static str, &'static str) {
     match kind {
         JobKind::ReviewExport => ("/jobs", "返回导入导出记录"),
         JobKind::LearningCheck | JobKind::LearningImport => ("/association/learning-records", "返回学时记录"),
+        JobKind::ExamPhotoCheck | JobKind::ExamPhotoImport => ("/association/exam-photos", "返回全科合格证电子照片"),
     }
 }
 
@@ -97,8 +101,18 @@ async fn show(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) 
         (JobKind::LearningCheck, JobState::Done, Some(s)) => serde_json::from_value(s.clone()).ok(),
         _ => None,
     };
-    let page =
-        ShowPage { back: back_of(job.kind), progress: ProgressPartial { job: job.clone() }, job, preview, shell };
+    let photos = match (job.kind, job.state, &job.summary) {
+        (JobKind::ExamPhotoCheck, JobState::Done, Some(s)) => serde_json::from_value(s.clone()).ok(),
+        _ => None,
+    };
+    let page = ShowPage {
+        back: back_of(job.kind),
+        progress: ProgressPartial { job: job.clone() },
+        job,
+        preview,
+        photos,
+        shell,
+    };
     Ok(Html(page.render()?))
 }
 
@@ -116,8 +130,16 @@ async fn download(State(state): State<AppState>, Auth(actor): Auth, Path(id): Pa
     Ok(attachment(&name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", bytes))
 }
 
-/// 确认导入, from a check without errors.
+/// 确认导入, from a check: of learning records or of exam photos.
 async fn import(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Response> {
-    let job = learning::request_import(&state.app, &shell.actor, id).await?;
+    // Imports are staff's (each use case asks its own permission again).
+    if !shell.actor.is_staff() {
+        return Err(cmis_app::AppError::Forbidden.into());
+    }
+    let check = jobs::get(&state.app, &shell.actor, id).await?;
+    let job = match check.kind {
+        JobKind::ExamPhotoCheck => exam_photos::request_import(&state.app, &shell.actor, id).await?,
+        _ => learning::request_import(&state.app, &shell.actor, id).await?,
+    };
     Ok(Redirect::to(&format!("/jobs/{job}")).into_response())
 }

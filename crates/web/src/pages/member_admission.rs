@@ -19,7 +19,7 @@ use super::ClientAddr;
 use super::portal::{CaptchaPartial, new_captcha};
 use crate::AppState;
 use crate::csrf::CsrfToken;
-use crate::error::{WebError, WebResult};
+use crate::error::WebResult;
 use crate::profile_form::{self, QualBox, Section};
 
 pub fn routes() -> Router<AppState> {
@@ -29,10 +29,15 @@ pub fn routes() -> Router<AppState> {
         .route("/member-admission/verify", get(verify_page).post(verify))
         .route(
             "/member-admission/apply",
-            get(apply_page).post(apply).layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024)),
+            get(apply_page).post(apply).layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_MAX)),
         )
         .route("/member-admission/submitted", get(submitted))
 }
+
+/// The most an application's body may carry. A photo over its 2 MB is read
+/// through (never held: only its first 2 MB are kept) so that the form comes
+/// back with everything typed and the limit named beside the photo.
+pub(super) const FORM_BODY_MAX: usize = 32 * 1024 * 1024;
 
 /// The steps of seed 003 §1, shown above each page of the application.
 pub const STEPS: [&str; 4] = ["阅读入会须知", "填写验证信息", "填写申请单", "提交申请"];
@@ -43,6 +48,9 @@ pub(super) const EDITING: &str = "admission_editing";
 /// The business number whose progress this browser was last shown (after a
 /// captcha): the only one it may ask to correct.
 pub(super) const SHOWN: &str = "admission_shown";
+/// The business number this browser's last application was given: going
+/// back to the form after submitting says so, instead of starting again.
+const SUBMITTED: &str = "admission_submitted";
 /// Minutes the verification step stays good for filling in the form.
 const VERIFIED_MINUTES: i64 = 60;
 
@@ -73,6 +81,7 @@ async fn accept(
         return Ok(Html(page.render()?).into_response());
     }
     session.insert(NOTICE_READ, true).await?;
+    session.remove::<String>(SUBMITTED).await?;
     Ok(Redirect::to("/member-admission/verify").into_response())
 }
 
@@ -120,6 +129,16 @@ async fn verify(
     }
     session.insert(VERIFIED_AT, state.app.now().timestamp()).await?;
     Ok(Redirect::to("/member-admission/apply").into_response())
+}
+
+/// The form without a fresh verification: after a submission (后退, or the
+/// same form sent again), the page that says it was submitted, with its
+/// number; otherwise the start.
+async fn not_verified(session: &Session) -> WebResult<Response> {
+    match session.get::<String>(SUBMITTED).await.ok().flatten() {
+        Some(no) => Ok(Redirect::to(&format!("/member-admission/submitted?no={no}&again=1")).into_response()),
+        None => Ok(Redirect::to("/member-admission").into_response()),
+    }
 }
 
 async fn verified(state: &AppState, session: &Session) -> bool {
@@ -187,7 +206,7 @@ async fn apply_page(
     session: Session,
 ) -> WebResult<Response> {
     if !verified(&state, &session).await {
-        return Ok(Redirect::to("/member-admission").into_response());
+        return not_verified(&session).await;
     }
     let blank = Profile {
         id_type: IdType::ResidentId.code().into(),
@@ -197,35 +216,86 @@ async fn apply_page(
     Ok(Html(FormPage::new(&state, csrf.0, &blank, &[], FieldErrors::new(), None).render()?).into_response())
 }
 
-/// The form's fields and the photo, from a multipart body.
-pub(super) async fn read_form(mut multipart: Multipart) -> WebResult<Application> {
-    let mut profile = Profile::default();
-    let mut declarations = Vec::new();
-    let mut photo = None;
-    while let Some(field) = multipart
-        .next_field()
-        .await
-        .map_err(|_| WebError::BadRequest("上传失败：照片过大或连接中断，照片不能超过2MB".into()))?
-    {
+/// What the photo field said when it could not be taken.
+const PHOTO_TOO_LARGE: &str = "照片不能超过2MB，请压缩或更换照片后重新选择，其他已填写的信息已保留";
+const BROKEN: &str = "上传中断，请重新选择照片后再提交，其他已填写的信息已保留";
+const TOO_LONG: &str = "填写的内容过长，请检查后重新提交";
+const TOO_MANY_PARTS: &str = "表单内容有误，请刷新页面后重新填写";
+/// The most a text field of the form holds, and the most parts a form has
+/// (its fields, the qualifications, the declarations and the photo).
+const MAX_TEXT: usize = 64 * 1024;
+const MAX_PARTS: usize = 200;
+
+/// The form's fields and the photo, from a multipart body, and why the
+/// photo was not taken (too large, or the upload broke off): the fields
+/// are kept either way, for the form to come back filled in.
+pub(super) async fn read_form(mut multipart: Multipart) -> (Application, Option<FieldErrors>) {
+    let (a, why) = read_parts(&mut multipart).await;
+    let errors = why.map(|w| {
+        let key = if w == TOO_LONG || w == TOO_MANY_PARTS { "form" } else { "photo" };
+        FieldErrors::one_set(key, w)
+    });
+    (a, errors)
+}
+
+async fn read_parts(multipart: &mut Multipart) -> (Application, Option<&'static str>) {
+    let max = cmis_app::attachments::PHOTO.max_bytes as usize;
+    let mut a = Application { profile: Profile::default(), declarations: Vec::new(), photo: None };
+    let mut refused = None;
+    let mut parts = 0;
+    loop {
+        let mut field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(_) => return (a, Some(refused.unwrap_or(BROKEN))),
+        };
         let name = field.name().unwrap_or_default().to_owned();
         if name == "photo" {
             let file_name = field.file_name().unwrap_or_default().to_owned();
-            let bytes: Bytes = field.bytes().await.map_err(|_| WebError::BadRequest("照片上传失败，请重试".into()))?;
-            if !bytes.is_empty() {
-                photo = Some((file_name, bytes));
+            let mut buf = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(c)) if buf.len() + c.len() <= max => buf.extend_from_slice(&c),
+                    Ok(Some(_)) => {
+                        // Past the limit: the rest is read and dropped.
+                        refused = Some(PHOTO_TOO_LARGE);
+                        buf = Vec::new();
+                        while let Ok(Some(_)) = field.chunk().await {}
+                        break;
+                    }
+                    Ok(None) => break,
+                    Err(_) => return (a, Some(refused.unwrap_or(BROKEN))),
+                }
+            }
+            if refused.is_none() && !buf.is_empty() {
+                a.photo = Some((file_name, Bytes::from(buf)));
             }
             continue;
         }
-        let value = field.text().await.map_err(|_| WebError::BadRequest("表单提交失败，请重试".into()))?;
+        parts += 1;
+        if parts > MAX_PARTS {
+            return (a, Some(refused.unwrap_or(TOO_MANY_PARTS)));
+        }
+        // A text field is read to 64 KB at most, then the form is refused as too long.
+        let mut text = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(c)) if text.len() + c.len() <= MAX_TEXT => text.extend_from_slice(&c),
+                Ok(Some(_)) => return (a, Some(refused.unwrap_or(TOO_LONG))),
+                Ok(None) => break,
+                Err(_) => return (a, Some(refused.unwrap_or(BROKEN))),
+            }
+        }
+        let value = String::from_utf8_lossy(&text).into_owned();
         if name == "declaration" {
             if let Ok(i) = value.parse::<usize>() {
-                declarations.push(i);
+                a.declarations.push(i);
             }
         } else {
-            profile.set(&name, &value);
+            a.profile.set(&name, &value);
         }
     }
-    Ok(Application { profile, declarations, photo })
+    (a, refused)
 }
 
 async fn apply(
@@ -235,13 +305,17 @@ async fn apply(
     multipart: Multipart,
 ) -> WebResult<Response> {
     if !verified(&state, &session).await {
-        return Ok(Redirect::to("/member-admission").into_response());
+        return not_verified(&session).await;
     }
-    let a = read_form(multipart).await?;
+    let (a, photo_refused) = read_form(multipart).await;
     let (profile, ticked) = (a.profile.clone(), a.declarations.clone());
+    if let Some(errors) = photo_refused {
+        return Ok(Html(FormPage::new(&state, csrf.0, &profile, &ticked, errors, None).render()?).into_response());
+    }
     match member_admission::submit(&state.app, a).await {
         Ok(no) => {
             session.remove::<i64>(VERIFIED_AT).await?;
+            session.insert(SUBMITTED, no.clone()).await?;
             Ok(Redirect::to(&format!("/member-admission/submitted?no={no}")).into_response())
         }
         Err(AppError::Invalid(errors)) => {
@@ -255,14 +329,17 @@ async fn apply(
 #[template(path = "member_admission/submitted.html")]
 struct SubmittedPage {
     business_no: String,
+    /// Come back to after submitting (后退): it was already submitted.
+    again: bool,
 }
 
 #[derive(Deserialize)]
 struct NoQuery {
     no: String,
+    again: Option<String>,
 }
 
 async fn submitted(Query(q): Query<NoQuery>) -> WebResult<Html<String>> {
     let business_no: String = q.no.chars().filter(char::is_ascii_digit).take(20).collect();
-    Ok(Html(SubmittedPage { business_no }.render()?))
+    Ok(Html(SubmittedPage { business_no, again: q.again.is_some() }.render()?))
 }

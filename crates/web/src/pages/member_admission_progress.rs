@@ -36,7 +36,7 @@ pub fn routes() -> Router<AppState> {
         .route("/member-admission/edit", post(edit_page))
         .route(
             "/member-admission/edit/submit",
-            post(resubmit).layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024)),
+            post(resubmit).layer(axum::extract::DefaultBodyLimit::max(super::member_admission::FORM_BODY_MAX)),
         )
 }
 
@@ -247,6 +247,7 @@ struct ResultPage {
     name: String,
     association: String,
     state: AdmissionState,
+    first_submitted_at: chrono::DateTime<Utc>,
     submitted_at: chrono::DateTime<Utc>,
     return_reason: Option<String>,
     credentials: Option<Credentials>,
@@ -264,6 +265,7 @@ impl ResultPage {
             name: p.name,
             association: p.association,
             state: p.state,
+            first_submitted_at: p.first_submitted_at,
             submitted_at: p.submitted_at,
             return_reason: p.return_reason,
             credentials: p.credentials,
@@ -352,9 +354,13 @@ async fn resubmit(
     let Some(key) = session.get::<EditKey>(EDITING).await.ok().flatten() else {
         return Ok(Redirect::to("/member-admission/progress").into_response());
     };
-    let a = read_form(multipart).await?;
+    let (a, photo_refused) = read_form(multipart).await;
     let (profile, ticked) = (a.profile.clone(), a.declarations.clone());
-    match member_admission::resubmit(&state.app, &key.business_no, &key.id_number, a).await {
+    let outcome = match photo_refused {
+        Some(errors) => Err(AppError::Invalid(errors)),
+        None => member_admission::resubmit(&state.app, &key.business_no, &key.id_number, a).await,
+    };
+    match outcome {
         Ok(()) => {
             session.remove::<EditKey>(EDITING).await?;
             Ok(Redirect::to(&format!("/member-admission/submitted?no={}", key.business_no)).into_response())

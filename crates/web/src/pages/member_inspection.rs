@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 
 use cmis_app::attachments::{self, DEFERRAL_PROOF, INSPECTION_MATERIALS, Limits};
-use cmis_app::member_inspection::{self, Done, HistoryRow, Overview, fees};
+use cmis_app::member_inspection::{self, Done, HistoryRow, MATERIAL_ITEM, Overview, fees};
 use cmis_app::member_profile::{self, LOCKED};
 use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/member-inspection/proofs", post(upload_proof).layer(DefaultBodyLimit::max(60 * 1024 * 1024)))
         .route("/member-inspection/done/{id}", get(done))
         .route("/member-inspection/history", get(history))
+        .route("/member-inspection/results", get(results))
         .route_layer(needs(Permission::ApplyMemberInspection))
 }
 
@@ -65,17 +66,50 @@ struct ListPage {
     applying: bool,
 }
 
-async fn list_for(state: AppState, shell: Shell, q: ListQuery, applying: bool) -> WebResult<Html<String>> {
+/// The three lists of one member's inspections: the PC menu's 非执业会员年检申请
+/// and 年检信息查询, and the phone's tile 历年年检结果查询 (seed 000 §2.1.6).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum List {
+    Applications,
+    Query,
+    Results,
+}
+
+async fn list_for(state: AppState, shell: Shell, q: ListQuery, which: List) -> WebResult<Html<String>> {
+    let applying = which == List::Applications;
     let year = q.year.as_deref().and_then(|y| y.trim().parse::<i32>().ok());
     let st = q.state.as_deref().and_then(|c| InspectionState::parse(c).ok());
     let rows = member_inspection::history(&state.app, &shell.actor, year, st).await?;
     let page = ListPage {
-        title: if applying { "非执业会员年检申请" } else { "年检信息查询" },
-        action: if applying { "/member-inspection" } else { "/member-inspection/history" },
+        title: match which {
+            List::Applications => "非执业会员年检申请",
+            List::Query => "年检信息查询",
+            List::Results => "历年年检结果查询",
+        },
+        action: match which {
+            List::Applications => "/member-inspection",
+            List::Query => "/member-inspection/history",
+            List::Results => "/member-inspection/results",
+        },
         rows,
         year: year.map(|y| y.to_string()).unwrap_or_default(),
         state: q.state.unwrap_or_default(),
-        states: InspectionState::ALL.iter().map(|s| (s.code(), s.label())).collect(),
+        // The member's words, and each state once: a returned deferral is
+        // 地方注协退回 as a returned application is, so the two are told
+        // apart in the filter only.
+        states: InspectionState::ALL
+            .iter()
+            .map(|s| {
+                (
+                    s.code(),
+                    if *s == InspectionState::DeferralReturned {
+                        "地方注协退回（暂缓年检）"
+                    } else {
+                        s.label()
+                    },
+                )
+            })
+            .collect(),
         applying,
         shell,
     };
@@ -83,11 +117,15 @@ async fn list_for(state: AppState, shell: Shell, q: ListQuery, applying: bool) -
 }
 
 async fn list(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
-    list_for(state, shell, q, true).await
+    list_for(state, shell, q, List::Applications).await
 }
 
 async fn history(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
-    list_for(state, shell, q, false).await
+    list_for(state, shell, q, List::Query).await
+}
+
+async fn results(State(state): State<AppState>, shell: Shell, Query(q): Query<ListQuery>) -> WebResult<Html<String>> {
+    list_for(state, shell, q, List::Results).await
 }
 
 // ---- 完善信息 ----
@@ -221,7 +259,12 @@ impl ApplyPage {
         self.o
             .current
             .as_ref()
-            .is_some_and(|c| c.return_items.iter().any(|i| i == item || i == &format!("材料：{item}")))
+            .is_some_and(|c| c.return_items.iter().any(|i| i == item || i.strip_prefix(MATERIAL_ITEM) == Some(item)))
+    }
+    /// Whether the deferral asks for proof: the association's setting, or a
+    /// return that named it.
+    fn proof_needed(&self) -> bool {
+        self.o.settings.deferral_proof || self.named("暂缓证明材料")
     }
 }
 

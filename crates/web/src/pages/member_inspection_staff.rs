@@ -76,6 +76,8 @@ struct Body {
 struct BodyMeta {
     days_left: Option<i64>,
     is_deferral: bool,
+    /// For a 年检不予通过 not yet final: the day it takes effect.
+    final_on: Option<chrono::NaiveDate>,
 }
 
 #[async_trait::async_trait]
@@ -113,7 +115,9 @@ impl ReviewPage for MemberInspection {
 
     async fn body(state: &AppState, shell: &Shell, case: &Case<Self>) -> WebResult<(String, Vec<String>)> {
         let b = review::body(&state.app, &shell.actor, case.id).await?;
-        let d = BodyMeta { days_left: case.days_left(state.app.today()), is_deferral: case.state.is_deferral() };
+        let final_on = (case.state == InspectionState::Failed).then(|| case.deadline + chrono::Days::new(1));
+        let d =
+            BodyMeta { days_left: case.days_left(state.app.today()), is_deferral: case.state.is_deferral(), final_on };
         let groups = personal_groups(state, &b.view, false);
         let qualifications = profile_form::qualification_line(&b.view.profile);
         Ok((Body { v: b.view, groups, qualifications, d }.render()?, b.returnable))
@@ -291,6 +295,9 @@ struct SettingsFormIn {
     #[serde(default)]
     success_notice: String,
     max_deferral_years: String,
+    deferral_proof: Option<String>,
+    #[serde(default)]
+    failure_final_days: String,
 }
 
 impl SettingsFormIn {
@@ -305,6 +312,8 @@ impl SettingsFormIn {
             pre_notice: self.pre_notice,
             success_notice: self.success_notice,
             max_deferral_years: self.max_deferral_years,
+            deferral_proof: self.deferral_proof.is_some(),
+            failure_final_days: self.failure_final_days,
         }
     }
 }

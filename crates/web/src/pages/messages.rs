@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/association/deliveries", get(deliveries))
         .route_layer(needs(Permission::DeliveryLog))
         .route("/messages", get(list))
+        .route("/messages/preview", get(preview))
         .route("/messages/{id}", get(detail))
 }
 
@@ -45,6 +46,18 @@ struct PageQuery {
 async fn list(State(state): State<AppState>, shell: Shell, Query(q): Query<PageQuery>) -> WebResult<Html<String>> {
     let p = messages::list(&state.app, &shell.actor, q.page.unwrap_or(1)).await?;
     Ok(Html(ListPage { shell, items: p }.render()?))
+}
+
+#[derive(Template)]
+#[template(path = "messages/preview.html")]
+struct PreviewPart {
+    items: Vec<Message>,
+}
+
+/// 🔔 clicked: the latest messages and 【更多】, as a fragment the bell opens.
+async fn preview(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
+    let items = messages::latest(&state.app, &shell.actor).await?;
+    Ok(Html(PreviewPart { items }.render()?))
 }
 
 #[derive(Template)]

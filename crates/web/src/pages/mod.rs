@@ -13,7 +13,9 @@ use crate::error::WebError;
 mod account;
 mod attachments;
 mod certificate;
+mod cpa_archive;
 mod dev;
+mod exam_photos;
 mod home;
 mod jobs;
 pub mod member_admission;
@@ -41,6 +43,8 @@ pub fn routes() -> Router<AppState> {
         .merge(member_admission_progress::routes())
         .merge(member_admission_staff::routes())
         .merge(member_photo::routes())
+        .merge(cpa_archive::routes())
+        .merge(exam_photos::routes())
         .merge(messages::routes())
         .merge(notices::routes())
         .merge(profile::routes())

@@ -114,6 +114,8 @@ struct VerifyPage {
     sent: Option<String>,
     errors: FieldErrors,
     form_error: Option<String>,
+    /// The notification account's QR code (an SVG), for an account not bound.
+    follow_qr: String,
 }
 
 impl VerifyPage {
@@ -132,7 +134,20 @@ async fn current(state: &AppState, session: &Session) -> WebResult<Option<Recove
     }
 }
 
+/// The QR code that follows the notification account: the configured
+/// address, or this system's own 找回密码 page.
+fn follow_qr(state: &AppState) -> WebResult<String> {
+    let s = &state.app.settings;
+    let url = if s.follow_url.is_empty() {
+        format!("{}/password/forgot", s.public_url.trim_end_matches('/'))
+    } else {
+        s.follow_url.clone()
+    };
+    Ok(cmis_app::qr::svg(&url)?)
+}
+
 async fn render_verify(
+    state: &AppState,
     csrf: String,
     recovery: Recovery,
     mobile: String,
@@ -141,7 +156,9 @@ async fn render_verify(
     form_error: Option<String>,
 ) -> WebResult<Response> {
     let facts = recovery.facts().iter().map(|f| (f.code(), f.label())).collect();
-    Ok(Html(VerifyPage { csrf, recovery, facts, mobile, sent, errors, form_error }.render()?).into_response())
+    let follow_qr = if recovery.bound() { String::new() } else { follow_qr(state)? };
+    Ok(Html(VerifyPage { csrf, recovery, facts, mobile, sent, errors, form_error, follow_qr }.render()?)
+        .into_response())
 }
 
 fn restart() -> Response {
@@ -154,21 +171,21 @@ async fn verify_page(
     session: Session,
 ) -> WebResult<Response> {
     let Some(r) = current(&state, &session).await? else { return Ok(restart()) };
-    render_verify(csrf.0, r, String::new(), None, FieldErrors::new(), None).await
+    render_verify(&state, csrf.0, r, String::new(), None, FieldErrors::new(), None).await
 }
 
 /// Answers a refusal beside the right box; anything else stays an error page.
-async fn refused(csrf: String, r: Recovery, mobile: String, e: AppError) -> WebResult<Response> {
+async fn refused(state: &AppState, csrf: String, r: Recovery, mobile: String, e: AppError) -> WebResult<Response> {
     match e {
         AppError::Invalid(errors) if errors.get("form").is_some() => {
             let m = errors.get("form").map(str::to_owned);
-            render_verify(csrf, r, mobile, None, FieldErrors::new(), m).await
+            render_verify(state, csrf, r, mobile, None, FieldErrors::new(), m).await
         }
-        AppError::Invalid(errors) => render_verify(csrf, r, mobile, None, errors, None).await,
-        AppError::Refused(m) => render_verify(csrf, r, mobile, None, FieldErrors::new(), Some(m)).await,
+        AppError::Invalid(errors) => render_verify(state, csrf, r, mobile, None, errors, None).await,
+        AppError::Refused(m) => render_verify(state, csrf, r, mobile, None, FieldErrors::new(), Some(m)).await,
         AppError::TooMany(_) => {
             let m = Some("获取验证码过于频繁，请1小时后再试".to_owned());
-            render_verify(csrf, r, mobile, None, FieldErrors::new(), m).await
+            render_verify(state, csrf, r, mobile, None, FieldErrors::new(), m).await
         }
         e => Err(e.into()),
     }
@@ -194,9 +211,9 @@ async fn send_sms(
                 cmis_domain::mask::phone(f.mobile.trim()),
                 password_reset::CODE_MINUTES
             );
-            render_verify(csrf.0, r, f.mobile, Some(sent), FieldErrors::new(), None).await
+            render_verify(&state, csrf.0, r, f.mobile, Some(sent), FieldErrors::new(), None).await
         }
-        Err(e) => refused(csrf.0, r, f.mobile, e).await,
+        Err(e) => refused(&state, csrf.0, r, f.mobile, e).await,
     }
 }
 
@@ -210,9 +227,9 @@ async fn send_bound(
     match password_reset::send_bound_code(&state.app, &r, &addr).await {
         Ok(()) => {
             let sent = format!("验证码已发送至您绑定的公众号，{}分钟内有效", password_reset::CODE_MINUTES);
-            render_verify(csrf.0, r, String::new(), Some(sent), FieldErrors::new(), None).await
+            render_verify(&state, csrf.0, r, String::new(), Some(sent), FieldErrors::new(), None).await
         }
-        Err(e) => refused(csrf.0, r, String::new(), e).await,
+        Err(e) => refused(&state, csrf.0, r, String::new(), e).await,
     }
 }
 
@@ -232,7 +249,7 @@ async fn check_code(
     let Some(r) = current(&state, &session).await? else { return Ok(restart()) };
     match password_reset::verify_code(&state.app, &r, &f.code).await {
         Ok(()) => Ok(Redirect::to("/password/reset").into_response()),
-        Err(e) => refused(csrf.0, r, f.mobile, e).await,
+        Err(e) => refused(&state, csrf.0, r, f.mobile, e).await,
     }
 }
 
@@ -255,7 +272,7 @@ async fn check_other(
     let fact = Fact::from_code(&f.fact);
     match password_reset::verify_other(&state.app, &r, &f.name, &f.id_number, fact, &f.value, &addr).await {
         Ok(()) => Ok(Redirect::to("/password/reset").into_response()),
-        Err(e) => refused(csrf.0, r, String::new(), e).await,
+        Err(e) => refused(&state, csrf.0, r, String::new(), e).await,
     }
 }
 

@@ -29,6 +29,9 @@ struct ShowPage {
     cert_no: String,
     association: String,
     admitted_on: chrono::NaiveDate,
+    /// 会员批准文件号 and 会员批准日期, set by CICPA's confirmation.
+    approval_doc_no: String,
+    approval_date: String,
     groups: Vec<ShownGroup>,
     qualifications: String,
     missing: Vec<&'static str>,
@@ -49,6 +52,8 @@ async fn show(
     let page = ShowPage {
         groups: profile_form::shown_groups(&state.app, &own.profile, true),
         qualifications: profile_form::qualification_line(&own.profile),
+        approval_doc_no: own.profile.approval_doc_no.clone(),
+        approval_date: own.profile.approval_date.map(|d| d.to_string()).unwrap_or_default(),
         cert_no: own.cert_no,
         association: own.association,
         admitted_on: own.admitted_on,

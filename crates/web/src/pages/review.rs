@@ -278,7 +278,13 @@ pub struct Choice {
     pub reason: Option<&'static str>,
     /// May name what must change (a return).
     pub items: bool,
+    /// What else it asks for, with the values last entered.
+    pub inputs: Vec<(review::Input, String)>,
 }
+
+/// The values of decision inputs last entered in this session: a
+/// confirmation batch's 会员批准文件号 is typed once, not once a case.
+const LAST_INPUTS: &str = "review_inputs";
 
 #[derive(Template)]
 #[template(path = "review/detail.html")]
@@ -301,20 +307,23 @@ impl DetailPage {
         self.errors.get(field)
     }
     fn plain(&self) -> impl Iterator<Item = &Choice> {
-        self.choices.iter().filter(|c| c.reason.is_none())
+        self.choices.iter().filter(|c| c.reason.is_none() && c.inputs.is_empty())
     }
     fn reasoned(&self) -> impl Iterator<Item = &Choice> {
-        self.choices.iter().filter(|c| c.reason.is_some())
+        self.choices.iter().filter(|c| c.reason.is_some() || !c.inputs.is_empty())
     }
 }
 
 async fn render_detail<W: ReviewPage>(
     state: &AppState,
     shell: Shell,
+    session: &Session,
     id: i32,
     errors: FieldErrors,
     done: Option<String>,
 ) -> WebResult<Html<String>> {
+    let last: Vec<(String, String)> = session.get(LAST_INPUTS).await.map_err(anyhow::Error::from)?.unwrap_or_default();
+    let value = |k: &str| last.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let opened = review::open::<W>(&state.app, &shell.actor, id).await?;
     let (body, returnable) = W::body(state, &shell, &opened.case).await?;
     let choices = opened
@@ -322,7 +331,13 @@ async fn render_detail<W: ReviewPage>(
         .iter()
         .map(|&a| {
             let reason = W::needs_reason(a).then(|| W::reason_label(a));
-            Choice { code: a.code(), label: a.label(), reason, items: W::is_returned(W::next(opened.case.state, a)) }
+            Choice {
+                code: a.code(),
+                label: a.label(),
+                reason,
+                items: W::is_returned(W::next(opened.case.state, a)),
+                inputs: W::inputs(a).iter().map(|i| (*i, value(i.key))).collect(),
+            }
         })
         .collect();
     let page = DetailPage {
@@ -349,27 +364,44 @@ struct DoneQuery {
 async fn detail<W: ReviewPage>(
     State(state): State<AppState>,
     shell: Shell,
+    session: Session,
     Path(id): Path<i32>,
     Query(q): Query<DoneQuery>,
 ) -> WebResult<Html<String>> {
     let done = q.done.as_deref().and_then(|c| W::Action::parse(c).ok()).map(|a| format!("已办理：{}", W::done(a)));
-    render_detail::<W>(&state, shell, id, FieldErrors::new(), done).await
+    render_detail::<W>(&state, shell, &session, id, FieldErrors::new(), done).await
 }
 
 async fn decide<W: ReviewPage>(
     State(state): State<AppState>,
     shell: Shell,
+    session: Session,
     Path(id): Path<i32>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let get = |k: &str| pairs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let code = get("action");
     let items: Vec<String> = pairs.iter().filter(|(k, _)| k == "item").map(|(_, v)| v.clone()).collect();
-    match review::decide::<W>(&state.app, &shell.actor, id, &code, &get("reason"), &items).await {
-        Ok(_) => Ok(Redirect::to(&format!("/association/{}/{id}?done={code}", W::SLUG)).into_response()),
+    let wanted = W::Action::parse(&code).map(W::inputs).unwrap_or(&[]);
+    // Each input once (the first sent), cut one past its limit (still
+    // refused when too long): what the
+    // session keeps for the next case is no larger than the form asks.
+    let inputs: Vec<(String, String)> = wanted
+        .iter()
+        .filter_map(|i| {
+            pairs.iter().find(|(k, _)| k == i.key).map(|(k, v)| (k.clone(), v.chars().take(i.max + 1).collect()))
+        })
+        .collect();
+    match review::decide::<W>(&state.app, &shell.actor, id, &code, &get("reason"), &items, &inputs).await {
+        Ok(_) => {
+            if !inputs.is_empty() {
+                session.insert(LAST_INPUTS, &inputs).await.map_err(anyhow::Error::from)?;
+            }
+            Ok(Redirect::to(&format!("/association/{}/{id}?done={code}", W::SLUG)).into_response())
+        }
         Err(AppError::Invalid(errors)) => {
             let errors = super::reason_errors(errors, &code);
-            Ok(render_detail::<W>(&state, shell, id, errors, None).await?.into_response())
+            Ok(render_detail::<W>(&state, shell, &session, id, errors, None).await?.into_response())
         }
         Err(e) => Err(e.into()),
     }

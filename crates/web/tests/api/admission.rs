@@ -75,7 +75,13 @@ pub async fn decide(
     action: AdmissionAction,
     reason: &str,
 ) -> Result<AdmissionState, AppError> {
-    review::decide::<MemberAdmission>(&t.app, actor, id, action.code(), reason, &[]).await
+    let inputs = if action == AdmissionAction::CicpaConfirm { approval(t.app.today()) } else { vec![] };
+    review::decide::<MemberAdmission>(&t.app, actor, id, action.code(), reason, &[], &inputs).await
+}
+
+/// The approval document CICPA's confirmation carries, dated `today`.
+pub fn approval(today: chrono::NaiveDate) -> Vec<(String, String)> {
+    vec![("approval_doc_no".into(), "会协〔2026〕12号".into()), ("approval_date".into(), today.to_string())]
 }
 
 /// The local association approves and CICPA confirms the application.
@@ -91,7 +97,7 @@ pub async fn return_it(t: &TestApp, business_no: &str) {
     decide(t, &staff(t, "staff33").await, id, AdmissionAction::LocalReturn, "请补充工作单位全称").await.unwrap();
 }
 
-async fn id_of(t: &TestApp, business_no: &str) -> i32 {
+pub async fn id_of(t: &TestApp, business_no: &str) -> i32 {
     use cmis_store::entity::member_admission as row;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     row::Entity::find()
@@ -268,6 +274,23 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
     let q = queue(cicpa.clone()).await;
     assert_eq!((q.total, q.items[0].days_left), (1, Some(10)));
 
+    // The approval document is asked for: without it, or with a date to
+    // come, nothing is confirmed.
+    let without = review::decide::<MemberAdmission>(&t.app, &cicpa, id, "cicpa_confirm", "", &[], &[]).await;
+    let Err(AppError::Invalid(f)) = without else { panic!("{without:?}") };
+    assert_eq!(f.get("approval_doc_no"), Some("请填写会员批准文件号"));
+    assert_eq!(f.get("approval_date"), Some("请填写会员批准日期"));
+    let tomorrow = (t.app.today() + chrono::Days::new(1)).to_string();
+    let later = [("approval_doc_no".to_owned(), "会协〔2026〕12号".to_owned()), ("approval_date".to_owned(), tomorrow)];
+    let e = review::decide::<MemberAdmission>(&t.app, &cicpa, id, "cicpa_confirm", "", &[], &later).await;
+    assert_eq!(field(e.unwrap_err(), "approval_date"), "会员批准日期不能晚于今天");
+    // The province cannot confirm, with or without the document: forbidden, not a form's message.
+    let e = review::decide::<MemberAdmission>(&t.app, &zj, id, "cicpa_confirm", "", &[], &[]).await;
+    assert!(matches!(e, Err(AppError::Forbidden)), "{e:?}");
+    assert_eq!(
+        member_admission::progress_by_business_no(&t.app, &no).await.unwrap().state,
+        AdmissionState::LocalApproved
+    );
     decide(&t, &cicpa, id, AdmissionAction::CicpaConfirm, "").await.unwrap();
     let p = member_admission::progress_by_info(
         &t.app,
@@ -284,6 +307,7 @@ async fn local_approval_then_cicpa_confirmation_makes_a_member_who_must_change_t
     assert_eq!(p.state.label(), "中注协审核通过");
     let c = p.credentials.unwrap();
     assert_eq!(c.login_name, c.cert_no);
+    assert_eq!((c.approval_doc_no.as_str(), c.approval_date), ("会协〔2026〕12号", Some(t.app.today())));
     assert!(c.cert_no.starts_with("33"), "numbered in Zhejiang: {}", c.cert_no);
     let initial = c.initial_password.unwrap();
     let by_number =

@@ -53,7 +53,10 @@ async fn a_new_member_downloads_a_pdf_whose_qr_code_verifies_offline() {
     )
     .await;
     c.login("member", &creds.login_name, "Cert2026xy").await;
-    assert!(c.get("/certificate/confirm").await.body.contains("是否使用全科合格证电子照片"));
+    assert!(
+        c.get("/certificate/confirm").await.body.contains("是否使用入会申请时上传的照片"),
+        "no exam photo imported"
+    );
     assert!(c.get("/certificate/check").await.body.contains("下载会员证"));
     let r = c.get("/certificate/download").await;
     assert_eq!(r.status, 200);

@@ -206,8 +206,16 @@ async fn two_decisions_at_once_are_taken_one_after_the_other() {
     let zj = staff(&t, "staff33").await;
     let id = review::queue::<MemberAdmission>(&t.app, &zj, &Default::default()).await.unwrap().rows.items[0].case.id;
     let (a, b) = tokio::join!(
-        review::decide::<MemberAdmission>(&t.app, &zj, id, AdmissionAction::LocalReject.code(), "不符合入会条件", &[]),
-        review::decide::<MemberAdmission>(&t.app, &zj, id, AdmissionAction::LocalApprove.code(), "", &[]),
+        review::decide::<MemberAdmission>(
+            &t.app,
+            &zj,
+            id,
+            AdmissionAction::LocalReject.code(),
+            "不符合入会条件",
+            &[],
+            &[]
+        ),
+        review::decide::<MemberAdmission>(&t.app, &zj, id, AdmissionAction::LocalApprove.code(), "", &[], &[]),
     );
     assert_eq!([&a, &b].iter().filter(|r| r.is_ok()).count(), 1, "{a:?} {b:?}");
     assert!([&a, &b].iter().any(|r| matches!(r, Err(cmis_app::AppError::Refused(_)))));
@@ -223,7 +231,7 @@ async fn two_decisions_at_once_are_taken_one_after_the_other() {
         .await
         .unwrap()
         .unwrap();
-    review::decide::<MemberAdmission>(&t.app, &zj, case.id, AdmissionAction::LocalApprove.code(), "", &[])
+    review::decide::<MemberAdmission>(&t.app, &zj, case.id, AdmissionAction::LocalApprove.code(), "", &[], &[])
         .await
         .unwrap();
     let cicpa = staff(&t, "staffcicpa").await;
@@ -231,8 +239,16 @@ async fn two_decisions_at_once_are_taken_one_after_the_other() {
     for _ in 0..4 {
         let (app, cicpa) = (t.app.clone(), cicpa.clone());
         tasks.push(tokio::spawn(async move {
-            review::decide::<MemberAdmission>(&app, &cicpa, case.id, AdmissionAction::CicpaConfirm.code(), "", &[])
-                .await
+            review::decide::<MemberAdmission>(
+                &app,
+                &cicpa,
+                case.id,
+                AdmissionAction::CicpaConfirm.code(),
+                "",
+                &[],
+                &crate::admission::approval(app.today()),
+            )
+            .await
         }));
     }
     let mut ok = 0;
@@ -277,7 +293,7 @@ async fn what_a_return_names_is_checked_like_any_text() {
     let decide = |items: Vec<String>| {
         let (app, zj) = (t.app.clone(), zj.clone());
         async move {
-            review::decide::<MemberAdmission>(&app, &zj, id, AdmissionAction::LocalReturn.code(), "请修改", &items)
+            review::decide::<MemberAdmission>(&app, &zj, id, AdmissionAction::LocalReturn.code(), "请修改", &items, &[])
                 .await
         }
     };

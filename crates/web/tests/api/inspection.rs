@@ -4,7 +4,7 @@
 use cmis_app::member_inspection::qr;
 use cmis_domain::UserType;
 use cmis_store::entity::{fee_payment, member_inspection, review_case, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::helpers::*;
 
@@ -187,6 +187,21 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
     assert!(page.contains("通讯地址不完整") && page.contains("需修改：通讯地址"), "{page}");
     let outbox = cmis_app::deliveries::recent(&t.app, 10).await.unwrap();
     assert!(outbox.iter().any(|o| o.body.contains("已被退回")), "and by SMS");
+    assert!(outbox.iter().any(|o| o.body.starts_with("【广东省注协】")), "signed by who decided");
+    // What the return named must change: the same address is refused.
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.body.contains("退回时要求修改“通讯地址”"), "{}", r.body);
+    assert_eq!(state_of(&t, &cert).await, "returned", "nothing submitted");
+    let mut invisible = profile_form("apply");
+    invisible.retain(|(k, _)| *k != "mailing_address");
+    invisible.push(("mailing_address", "广州市天河区体育西路191号\u{200B}"));
+    let r = m.post("/member-inspection/profile", &invisible).await;
+    assert!(r.body.contains("含有不可见或不能使用的字符"), "a change nobody can see is no change: {}", r.status);
+    let mut changed = profile_form("apply");
+    changed.retain(|(k, _)| *k != "mailing_address");
+    changed.push(("mailing_address", "广州市天河区体育西路191号中石化大厦B座20楼"));
+    m.post("/member-inspection/profile", &changed).await;
+    t.clock.advance(chrono::Duration::seconds(30));
     let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
     assert_eq!(inspection_id(&t, &cert).await, id, "the same application, with its history");
@@ -206,6 +221,10 @@ async fn apply_confirm_fee_return_reapply_and_pass() {
         assert!(view.contains(node), "{node}");
     }
     assert!(view.contains("广东省注册会计师协会"), "办理单位");
+    // The current state, not the past return; both submission times.
+    let facts = between(&view, "<h2>年检信息</h2>", "</dl>");
+    assert!(!facts.contains("退回原因") && !facts.contains("需修改"), "{facts}");
+    assert!(facts.contains("再次提交时间") && facts.contains("提交时间"));
     let hist = m.get(years("/member-inspection/history?year={Y}&state=passed").as_str()).await.body;
     assert!(hist.contains("年检通过"));
     let none = m.get("/member-inspection/history?state=returned").await.body;
@@ -305,10 +324,26 @@ async fn deferral_is_returned_and_then_approved() {
     // Nothing more to apply for this year.
     let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
     assert!(r.body.contains(years("{Y}年度年检已申请").as_str()));
+    // 暂缓年检通过 is a special state the province turns into 年检通过, with a
+    // reason on the trail, and the member is told (seed 000 §2.2.3).
+    let r = s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "resolve_pass")]).await;
+    assert!(r.body.contains("请填写转为年检通过原因"), "{}", r.body);
+    s.post(
+        &format!("/association/member-inspections/{id}/decide"),
+        &[("action", "resolve_pass"), ("reason", "已回国并补足学时")],
+    )
+    .await;
+    assert_eq!(state_of(&t, &cert).await, "passed");
+    let view = m.get(&format!("/member-inspection/{id}")).await.body;
+    assert!(view.contains("地方注协非执业会员特殊状态转为年检通过") && view.contains("已回国并补足学时"));
+    let told = m.get("/messages").await.body;
+    assert!(told.contains("年检年度") || told.contains("年检通过"), "{told}");
+    let passed_again = s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert!(passed_again.body.contains("不能办理"), "a passed inspection is final");
 }
 
 #[tokio::test]
-async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
+async fn failing_is_final_after_its_period_and_outside_the_window_nobody_applies() {
     let t = TestApp::new().await;
     let (mut m, mut s, cert) = member_and_staff(&t).await;
     add_hours(&mut s, &cert, "40").await;
@@ -334,7 +369,29 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     let done = m.get(r.location()).await.body;
     assert!(done.contains(NOTICE), "the association's own notice");
 
+    // A return that names a material: the old file cannot stand for it.
     let id = inspection_id(&t, &cert).await;
+    s.post(
+        &format!("/association/member-inspections/{id}/decide"),
+        &[("action", "return"), ("reason", "社保证明不清晰。"), ("item", "材料：社保缴纳证明")],
+    )
+    .await;
+    let page = m.get("/member-inspection/apply/materials?agreed=1").await.body;
+    assert!(page.contains("须重新上传"), "{page}");
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.body.contains("退回时要求修改“社保缴纳证明”，请重新上传后再提交"), "{}", r.body);
+    assert_eq!(state_of(&t, &cert).await, "returned");
+    let sms = cmis_app::deliveries::recent(&t.app, 10).await.unwrap();
+    assert!(
+        sms.iter().any(|o| o.body.contains("退回原因：社保证明不清晰（需修改：材料：社保缴纳证明）。请在")),
+        "one full stop, not two"
+    );
+    m.multipart_fields("/member-inspection/materials", &[("label", "社保缴纳证明")], &[("file", "社保新.pdf", PDF)])
+        .await;
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
+    let view = s.get(&format!("/association/member-inspections/{id}")).await.body;
+    assert!(view.contains("社保新.pdf") && !view.contains("社保.pdf"), "the new file replaced the old");
     let r =
         s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "fail"), ("reason", "")]).await;
     assert!(r.body.contains("请填写不予通过原因"));
@@ -343,9 +400,36 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
         &[("action", "fail"), ("reason", "长期未履行会员义务")],
     )
     .await;
+    // Not final yet (seed 000 §2.2.3: special states are the province's to
+    // resolve): membership stands for the association's period, in which a
+    // mistaken decision can be taken back.
     assert_eq!(state_of(&t, &cert).await, "failed");
     let public = t.client().get(&format!("/q/{}", qr::payload(&t.app, &cert))).await.body;
-    assert!(public.contains("会籍已注销") && public.contains("年检不予通过"));
+    assert!(public.contains("年检不予通过") && !public.contains("会籍已注销"), "{public}");
+    let case_page = s.get(&format!("/association/member-inspections/{id}")).await.body;
+    assert!(case_page.contains("转为年检通过") && case_page.contains("撤销不予通过"));
+    let final_on = (t.app.today() + chrono::Days::new(31)).to_string();
+    assert!(case_page.contains(&format!(r#"data-testid="final-on">{final_on}"#)), "{case_page}");
+    let told = m.get("/messages").await.body;
+    assert!(told.contains("年检不予通过"), "{told}");
+    let r = s
+        .post(&format!("/association/member-inspections/{id}/decide"), &[("action", "reverse_fail"), ("reason", "")])
+        .await;
+    assert!(r.body.contains("请填写撤销原因"), "{}", r.body);
+    s.post(
+        &format!("/association/member-inspections/{id}/decide"),
+        &[("action", "reverse_fail"), ("reason", "误选了年检不予通过")],
+    )
+    .await;
+    assert_eq!(state_of(&t, &cert).await, "submitted", "back in the queue");
+    let trail = s.get(&format!("/association/member-inspections/{id}")).await.body;
+    assert!(trail.contains("地方注协撤销年检不予通过") && trail.contains("误选了年检不予通过"));
+    s.post(
+        &format!("/association/member-inspections/{id}/decide"),
+        &[("action", "fail"), ("reason", "长期未履行会员义务")],
+    )
+    .await;
+    assert_eq!(state_of(&t, &cert).await, "failed");
 
     // Closed window: another member is told the dates.
     save_settings(&mut s, years("{N}-01-31").as_str(), "0", MATERIALS, NOTICE).await;
@@ -373,6 +457,43 @@ async fn failing_cancels_membership_and_outside_the_window_nobody_applies() {
     // Members cannot reach the association's pages.
     assert_eq!(m.get("/association/member-inspections").await.status, 403);
     assert_eq!(m.get("/association/member-inspection-settings").await.status, 403);
+
+    // The period (30 days by default) runs out: the next housekeeping round
+    // makes the decision final and cancels the membership; nothing reverses it.
+    t.clock.advance(chrono::Duration::days(30));
+    cmis_app::housekeeping::sweep(&t.app).await.unwrap();
+    assert_eq!(state_of(&t, &cert).await, "failed", "the thirtieth day is still within the period");
+    t.clock.advance(chrono::Duration::days(1));
+    cmis_app::housekeeping::sweep(&t.app).await.unwrap();
+    assert_eq!(state_of(&t, &cert).await, "failed_final");
+    cmis_app::housekeeping::sweep(&t.app).await.unwrap();
+    let public = t.client().get(&format!("/q/{}", qr::payload(&t.app, &cert))).await.body;
+    assert!(public.contains("会籍已注销"), "{public}");
+    // A month later the staff member signs in again.
+    let mut s = t.client();
+    s.login("staff", "staff44", PASSWORD).await;
+    let case_page = s.get(&format!("/association/member-inspections/{id}")).await.body;
+    assert!(case_page.contains("年检不予通过生效，会籍注销"), "{case_page}");
+    assert!(!case_page.contains("撤销不予通过</button>"));
+    let r = s
+        .post(
+            &format!("/association/member-inspections/{id}/decide"),
+            &[("action", "reverse_fail"), ("reason", "晚了")],
+        )
+        .await;
+    assert!(r.body.contains("不能办理"), "{}", r.body);
+    let finals = cmis_store::entity::audit_event::Entity::find()
+        .filter(cmis_store::entity::audit_event::Column::Action.eq("member_inspection_failure_final"))
+        .count(t.app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(finals, 1, "made final once, however often the round runs");
+    // The member is told on their own pages, and has no certificate any more.
+    let mut m = t.client();
+    m.login("member", &cert, PASSWORD).await;
+    assert!(m.get("/home").await.body.contains(r#"data-testid="cancelled""#));
+    assert!(m.get("/certificate").await.body.contains("您的会籍已注销，不能下载非执业电子会员证"));
+    assert_ne!(m.get("/certificate/download").await.status, 200);
 }
 
 #[tokio::test]
@@ -474,4 +595,36 @@ async fn two_submissions_at_once_make_one_application() {
     assert_eq!((a.is_ok() as u8 + b.is_ok() as u8, refused), (1, 1), "{a:?} {b:?}");
     let n = member_inspection::Entity::find().all(t.app.db.conn()).await.unwrap().len();
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn an_association_without_a_materials_module_defers_without_proof() {
+    let t = TestApp::new().await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+    add_hours(&mut s, &cert, "40").await;
+    // Saved from the page with 暂缓年检须上传暂缓证明材料 unticked.
+    let r = save_settings(&mut s, years("{N}-12-31").as_str(), "0", "", "申请成功").await;
+    assert!(r.location().contains("saved=1"), "{}", r.body);
+    let page = m.get("/member-inspection/defer/reason?agreed=1").await.body;
+    assert!(page.contains("本单位暂缓年检无需上传证明材料") && !page.contains("暂缓证明材料\""), "{page}");
+    let r = m.multipart("/member-inspection/proofs", &[("证明.pdf", PDF)]).await;
+    assert!(r.body.contains("本单位暂缓年检无需上传证明材料") || r.location().contains("error="), "{}", r.body);
+    let r = m.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "产假")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
+    assert_eq!(state_of(&t, &cert).await, "deferral_submitted");
+    // With the box ticked, proof is required again (the seed's default).
+    let id = inspection_id(&t, &cert).await;
+    s.post(
+        &format!("/association/member-inspections/{id}/decide"),
+        &[("action", "return_deferral"), ("reason", "请补充证明"), ("item", "暂缓证明材料")],
+    )
+    .await;
+    let r = m.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "产假")]).await;
+    assert!(r.body.contains("请上传暂缓证明材料"), "a return that named the proof asks for it: {}", r.body);
+    let r = m.multipart("/member-inspection/proofs", &[("证明.pdf", PDF)]).await;
+    assert!(!r.body.contains("无需上传"), "{}", r.body);
+    let r = m.post("/member-inspection/defer", &[("commitment", "1"), ("reason", "产假")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
+    let list = m.get("/member-inspection").await.body;
+    assert!(list.contains("暂缓年检待审核"));
 }

@@ -133,6 +133,8 @@ async fn maternity_exempts_women_from_the_fee_and_deferral_has_a_limit() {
         hours_done_x100: Set(0),
         fee_status: Set("unpaid".into()),
         deferral_reason: Set(Some("出国".into())),
+        flagged_enc: Set(None),
+        profile_enc: Set(None),
     }
     .insert(t.app.db.conn())
     .await

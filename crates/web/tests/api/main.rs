@@ -9,6 +9,8 @@ mod api;
 mod attachments;
 mod audit;
 mod certificate;
+mod exam_photos;
+mod fidelity;
 mod hardening;
 mod inspection;
 mod inspection_api;

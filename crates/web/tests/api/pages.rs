@@ -72,6 +72,14 @@ async fn the_bell_counts_unread_messages_and_reading_one_clears_it() {
     let list = c.get("/messages").await.body;
     assert!(list.contains("共 12 条，第 1/2 页"));
     assert!(list.contains("年检申请已退回11"), "newest first");
+    // 🔔: the latest five, newest first, unread marked, and 【更多】 to the list.
+    let home = c.get("/home").await.body;
+    assert!(home.contains(r#"hx-get="/messages/preview""#));
+    let preview = c.get("/messages/preview").await.body;
+    assert_eq!(preview.matches("<li").count(), 5, "{preview}");
+    assert!(preview.contains("年检申请已退回11") && !preview.contains("年检申请已退回6<"));
+    assert!(preview.contains(r#"<a href="/messages">【更多】</a>"#) && preview.contains(r#"class="unread""#));
+    assert!(!preview.contains("<html"), "a fragment");
     let page2 = c.get("/messages?page=2").await.body;
     assert!(page2.contains("年检申请已退回0"));
     let id = between(&list, "href=\"/messages/", "\"").to_owned();

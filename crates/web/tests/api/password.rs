@@ -170,11 +170,80 @@ async fn by_other_information_with_its_own_lockout() {
     }
     let e = reset::verify_other(&t.app, &a, &m.name, &id, Some(Fact::WorkUnit), &unit, at).await.unwrap_err();
     assert!(matches!(e, AppError::Refused(m) if m.starts_with("验证失败次数过多")));
-    // A CPA has no 工作单位 to prove; firms recover through their association.
-    assert_eq!(Fact::for_type(UserType::Cpa), &[Fact::Email, Fact::ExamCert]);
+    // A CPA proves 档案存放单位 instead of 工作单位; firms recover through their association.
+    assert_eq!(Fact::for_type(UserType::Cpa), &[Fact::Email, Fact::ExamCert, Fact::ArchiveUnit]);
     let firm = t.login_of(UserType::Firm).await;
     let c = cmis_app::captcha::issue(&t.app).await.unwrap();
     assert!(reset::start(&t.app, Some(UserType::Firm), &firm, &c.id, CAPTCHA).await.is_err());
+}
+
+#[tokio::test]
+async fn a_cpa_proves_the_archive_unit_the_association_set() {
+    use cmis_store::entity::cpa;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let t = TestApp::new().await;
+    let login = t.login_of(UserType::Cpa).await;
+    let c = cpa::Entity::find().filter(cpa::Column::CpaNo.eq(&login)).one(t.app.db.conn()).await.unwrap().unwrap();
+    let id = t.app.pii.decrypt(&c.id_number_enc).unwrap();
+    let at = "4.4.4.4";
+    // Not held yet: nothing matches, whatever is typed.
+    let a = recovery(&t, UserType::Cpa, &login).await;
+    let e = reset::verify_other(&t.app, &a, &c.name, &id, Some(Fact::ArchiveUnit), "", at).await.unwrap_err();
+    assert!(matches!(e, AppError::Invalid(f) if f.get("value").is_some()));
+    let e = reset::verify_other(&t.app, &a, &c.name, &id, Some(Fact::ArchiveUnit), "某人才中心", at).await.unwrap_err();
+    assert!(matches!(e, AppError::Invalid(f) if f.get("form").is_some()));
+
+    // The CPA's association sets it on its page (another province finds no such CPA; a city has no page).
+    let province = format!("staff{}", &login[..2]);
+    let mut s = t.client();
+    s.login("staff", &province, PASSWORD).await;
+    let page = s.get(&format!("/association/cpa-archive?cpa_no={login}")).await.body;
+    assert!(page.contains("档案存放单位") && page.contains(&login), "{page}");
+    let r = s.post("/association/cpa-archive", &[("cpa_no", &login), ("archive_unit", " ")]).await;
+    assert!(r.body.contains("请填写档案存放单位"));
+    let long = "档".repeat(101);
+    let r = s.post("/association/cpa-archive", &[("cpa_no", &login), ("archive_unit", &long)]).await;
+    assert!(r.body.contains("档案存放单位不超过100个字"));
+    let r = s.post("/association/cpa-archive", &[("cpa_no", &login), ("archive_unit", "重庆市人才交流服务中心")]).await;
+    assert!(r.location().contains("saved=1"), "{}", r.body);
+    let other = if &login[..2] == "33" { "staff44" } else { "staff33" };
+    let mut o = t.client();
+    o.login("staff", other, PASSWORD).await;
+    let r = o.post("/association/cpa-archive", &[("cpa_no", &login), ("archive_unit", "别处")]).await;
+    assert!(r.body.contains("本单位管辖范围内没有该编号的注册会计师"), "{}", r.body);
+    let mut city = t.client();
+    city.login("staff", "staff4401", PASSWORD).await;
+    assert_eq!(city.get("/association/cpa-archive").await.status, 403);
+
+    // The verify page offers it to CPAs, and it now proves who they are.
+    let a = recovery(&t, UserType::Cpa, &login).await;
+    assert!(a.facts().contains(&Fact::ArchiveUnit));
+    reset::verify_other(&t.app, &a, &c.name, &id, Some(Fact::ArchiveUnit), "重庆市人才交流服务中心", at).await.unwrap();
+    let set = cmis_store::entity::audit_event::Entity::find()
+        .filter(cmis_store::entity::audit_event::Column::Action.eq("cpa_archive_unit_set"))
+        .all(t.app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(set.len(), 1, "on the audit trail");
+    // And the CPA was told, by SMS, that someone set it.
+    let sms = cmis_app::deliveries::recent(&t.app, 5).await.unwrap();
+    assert!(sms.iter().any(|d| d.body.contains("档案存放单位已设置为“重庆市人才交流服务中心”")), "{sms:?}");
+}
+
+#[tokio::test]
+async fn recovery_pages_show_the_account_qr_and_the_last_resort() {
+    let t = TestApp::new().await;
+    let (login, _) = person(&t).await;
+    let mut c = t.client();
+    let page = c.get("/password/forgot").await;
+    assert!(page.body.contains("仍然无法找回，可致电中注协技术部 010-88250337、010-88250338"));
+    let captcha = between(&page.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+    let form = [("user_type", "member"), ("login_name", &login), ("captcha_id", &captcha), ("captcha", CAPTCHA)];
+    c.post("/password/forgot", &form).await;
+    let verify = c.get("/password/verify").await.body;
+    assert!(verify.contains("data-testid=\"follow-qr\"") && verify.contains("<svg"), "unbound: the QR code");
+    assert!(verify.contains("仍然无法找回，可致电中注协技术部 010-88250337、010-88250338"));
+    assert!(verify.contains("获取验证码"));
 }
 
 #[tokio::test]
@@ -196,5 +265,9 @@ async fn the_pages_walk_the_mobile_way() {
     assert_eq!(c.post("/password/code", &[("code", &code)]).await.location(), "/password/reset");
     let r = c.post("/password/reset", &[("new_password", "ViaPages2026"), ("confirm", "ViaPages2026")]).await;
     assert!(r.body.contains("密码重置成功") && r.body.contains("完成绑定"));
+    // A reset is never silent: the registered mobile and the message centre hear of it.
+    let told = cmis_app::deliveries::recent(&t.app, 1).await.unwrap().remove(0);
+    assert!(told.body.contains("登录密码已") && told.body.contains("如非本人操作"), "{}", told.body);
+    assert_eq!(told.recipient, mobile);
     assert_eq!(t.client().login("member", &login, "ViaPages2026").await.location(), "/home");
 }

@@ -142,7 +142,7 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         // Any account.
         // Logging out without an account goes to the portal, as with one.
         (_, "/logout") => same(Public),
-        (_, "/home" | "/me" | "/messages" | "/account/password" | "/jobs") => same(LoggedIn),
+        (_, "/home" | "/me" | "/messages" | "/messages/preview" | "/account/password" | "/jobs") => same(LoggedIn),
         (_, "/api/v1/me" | "/api/v1/auth/logout" | "/api/v1/auth/password") => same(LoggedIn),
         (_, "/messages/{id}") => one(with(ids.message), Others),
         (_, "/jobs/{id}/import") => one(with(ids.job), Scoped { may: STAFF, see: &[OtherProvince] }),
@@ -187,6 +187,8 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         (_, "/association/member-inspection-settings") => same(Only(ABOVE_CITY)),
         (_, p) if p.starts_with("/association/learning-records") => same(Only(STAFF)),
         (_, "/association/member-photo") => same(Only(STAFF)),
+        (_, "/association/cpa-archive") => same(Only(ABOVE_CITY)),
+        (_, "/association/exam-photos") => same(Only(NATIONAL)),
         (_, "/association/member-photo/image") => {
             one(format!("{path}?cert_no={}", ids.cert_no), Scoped { may: STAFF, see: ZHEJIANG })
         }
@@ -258,6 +260,7 @@ const UPLOADS: &[&str] = &[
     "/member-inspection/proofs",
     "/association/member-photo",
     "/association/learning-records/import",
+    "/association/exam-photos",
 ];
 
 struct Actor {
@@ -381,6 +384,8 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
         hours_done_x100: Set(4000),
         fee_status: Set("confirmed".into()),
         deferral_reason: Set(None),
+        flagged_enc: Set(None),
+        profile_enc: Set(None),
     }
     .insert(t.app.db.conn())
     .await

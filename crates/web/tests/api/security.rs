@@ -516,7 +516,7 @@ async fn profile_fields_have_limits_and_no_control_characters() {
     let (s, e) = c.json("PUT", "/api/v1/me/profile", Some(&token), profile).await;
     assert_eq!(s, 422);
     assert_eq!(e["fields"]["mailing_address"], "不超过200个字");
-    assert_eq!(e["fields"]["work_unit"], "含有不能使用的控制字符，请删除后重新填写");
+    assert_eq!(e["fields"]["work_unit"], "含有不可见或不能使用的字符，请删除后重新填写");
     let (_, after) = c.json("GET", "/api/v1/me/profile", Some(&token), json!(null)).await;
     assert_eq!(after["profile"]["work_unit"], p["profile"]["work_unit"], "nothing saved");
 }

@@ -1,5 +1,6 @@
 //! The database layer under load and demo data.
 
+use chrono::Datelike;
 use cmis_app::demo;
 use cmis_store::entity::{cpa, firm, member, user};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -49,6 +50,15 @@ async fn demo_numbers_follow_the_formats() {
         let id = cmis_domain::ResidentId::parse(&t.app.pii.decrypt(&m.id_number_enc).unwrap()).unwrap();
         assert_eq!(id.birth_date(), m.birth_date);
         assert_eq!(id.sex().code(), m.sex);
+        // Dates that follow one another: the exam at 18 or older, admission after it.
+        let exam = m.exam_year.unwrap();
+        assert!(exam >= m.birth_date.year() + 18, "{}: born {}, exam {exam}", m.cert_no, m.birth_date);
+        assert!(m.admitted_on.year() > exam, "{}: exam {exam}, admitted {}", m.cert_no, m.admitted_on);
+    }
+    for c in cpa::Entity::find().all(db).await.unwrap() {
+        let exam = c.exam_year.unwrap();
+        assert!(exam >= c.birth_date.year() + 18, "{}: born {}, exam {exam}", c.cpa_no, c.birth_date);
+        assert!(c.registered_on.year() > exam);
     }
 }
 
