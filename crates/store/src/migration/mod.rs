@@ -17,6 +17,7 @@ mod m0011_jobs;
 mod m0012_audit_chains;
 mod m0013_codes_per_recovery;
 mod m0014_seed_fidelity;
+mod m0015_member_cases_index;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_audit_chains::Migration),
             Box::new(m0013_codes_per_recovery::Migration),
             Box::new(m0014_seed_fidelity::Migration),
+            Box::new(m0015_member_cases_index::Migration),
         ]
     }
 }

@@ -149,3 +149,39 @@ async fn a_malformed_stored_number_is_an_error_when_read() {
     db.execute_unprepared(&format!("UPDATE members SET cert_no = '99x' WHERE id = {}", m.id)).await.unwrap();
     assert!(member::Entity::find_by_id(m.id).one(db).await.is_err());
 }
+
+/// A member's latest annual inspection (the home page's tile, the public QR
+/// page) is found through the member's own cases, never by reading every
+/// case of the kind: that plan served one request a second at national scale.
+#[tokio::test]
+async fn a_members_latest_case_is_found_by_the_member_index() {
+    use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let t = TestApp::new().await;
+    let db = t.app.db.conn();
+    let sql =
+        "SELECT * FROM review_cases WHERE kind = 'member_inspection' AND member_id = 1 ORDER BY year DESC LIMIT 1";
+    let plan: String = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => db
+            .query_all_raw(Statement::from_string(DatabaseBackend::Sqlite, format!("EXPLAIN QUERY PLAN {sql}")))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "detail").unwrap())
+            .collect::<Vec<_>>()
+            .join("; "),
+        // PostgreSQL plans a table of a few rows by scanning it: ask for the index itself.
+        _ => db
+            .query_all_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_cases_member_kind_year'",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get::<String>("", "indexdef").unwrap())
+            .filter(|d| d.contains("(member_id, kind, year)"))
+            .map(|_| "ix_cases_member_kind_year".to_owned())
+            .collect(),
+    };
+    assert!(plan.contains("ix_cases_member_kind_year"), "{plan}");
+}
