@@ -129,6 +129,8 @@ export async function login(page, url, typeLabel, user, password, captcha = CAPT
   await page.getByLabel("用户名称").fill(user);
   await page.getByLabel("输入密码").fill(password);
   await page.getByLabel("验证码", { exact: true }).fill(captcha);
+  // The captcha is drawn when the form is first used.
+  await page.getByAltText("验证码图片").waitFor();
   await page.getByRole("button", { name: "登录", exact: true }).click();
   await page.waitForLoadState("load");
 }

@@ -37,6 +37,8 @@ pub struct App {
     /// Browser tests only: every captcha has this answer. Set by `cmis serve
     /// --e2e-fixed-captcha`, which refuses to start unless bound to loopback.
     fixed_captcha: Option<String>,
+    /// The portal's lists of notices, kept for a while (`notices::Cache`).
+    pub notices: crate::notices::Cache,
 }
 
 impl App {
@@ -86,6 +88,7 @@ impl App {
             settings,
             payments,
             fixed_captcha: None,
+            notices: Default::default(),
             outbox_queued: Arc::new(tokio::sync::Notify::new()),
             jobs_queued: Arc::new(tokio::sync::Notify::new()),
         })

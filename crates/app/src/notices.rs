@@ -1,6 +1,8 @@
 //! 通知公告 and 常见问题 (seed 002 §1): CICPA staff write, publish and withdraw
 //! them; the portal lists what is published.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use cmis_store::entity::notice;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set};
@@ -10,7 +12,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::page::{self, Page};
 use crate::{Actor, App, audit};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Notice,
     Faq,
@@ -61,18 +63,52 @@ fn require_editor(actor: &Actor) -> AppResult<()> {
     crate::scope::Permission::PortalNotices.require(actor)
 }
 
+/// How long an instance keeps the portal's lists. They change a few times a
+/// year and the portal is the busiest page: reading them was a tenth of its
+/// time. A save on this instance clears them at once; other instances show
+/// it within this time.
+pub const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The portal's lists, kept for `CACHE_FOR` (`App::notices`).
+#[derive(Default)]
+pub struct Cache {
+    lists: std::sync::RwLock<std::collections::HashMap<(Kind, u64), (std::time::Instant, Arc<Vec<Notice>>)>>,
+}
+
+impl Cache {
+    fn get(&self, key: (Kind, u64)) -> Option<Arc<Vec<Notice>>> {
+        let lists = self.lists.read().unwrap_or_else(|e| e.into_inner());
+        lists.get(&key).filter(|(at, _)| at.elapsed() < CACHE_FOR).map(|(_, l)| l.clone())
+    }
+
+    fn put(&self, key: (Kind, u64), list: Arc<Vec<Notice>>) {
+        self.lists.write().unwrap_or_else(|e| e.into_inner()).insert(key, (std::time::Instant::now(), list));
+    }
+
+    fn clear(&self) {
+        self.lists.write().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
 /// The newest published entries of a kind, for the portal.
-pub async fn latest(app: &App, kind: Kind, n: u64) -> AppResult<Vec<Notice>> {
-    Ok(notice::Entity::find()
-        .filter(notice::Column::Kind.eq(kind.code()))
-        .filter(notice::Column::Published.eq(true))
-        .order_by_desc(notice::Column::PublishedAt)
-        .limit(n)
-        .all(app.db.conn())
-        .await?
-        .into_iter()
-        .map(to_notice)
-        .collect())
+pub async fn latest(app: &App, kind: Kind, n: u64) -> AppResult<Arc<Vec<Notice>>> {
+    if let Some(list) = app.notices.get((kind, n)) {
+        return Ok(list);
+    }
+    let list: Arc<Vec<Notice>> = Arc::new(
+        notice::Entity::find()
+            .filter(notice::Column::Kind.eq(kind.code()))
+            .filter(notice::Column::Published.eq(true))
+            .order_by_desc(notice::Column::PublishedAt)
+            .limit(n)
+            .all(app.db.conn())
+            .await?
+            .into_iter()
+            .map(to_notice)
+            .collect(),
+    );
+    app.notices.put((kind, n), list.clone());
+    Ok(list)
 }
 
 /// A published entry, for anyone.
@@ -180,5 +216,6 @@ pub async fn save(app: &App, actor: &Actor, id: Option<i32>, d: Draft) -> AppRes
     )
     .await?;
     txn.commit().await?;
+    app.notices.clear();
     Ok(saved.id)
 }

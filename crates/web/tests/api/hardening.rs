@@ -166,6 +166,13 @@ async fn captchas_on_pages_and_refreshes_are_limited_per_address() {
         last = pages.get("/password/forgot").await.status.as_u16();
     }
     assert_eq!(last, 429, "a page draws from its own, larger budget");
+    assert_eq!(pages.get("/captcha/login").await.status, 429, "the login box's first captcha shares it");
+    let mut logins = t.client();
+    for _ in 0..120 {
+        assert_eq!(logins.get("/captcha/login").await.status, 200);
+    }
+    assert_eq!(logins.get("/captcha/login").await.status, 429);
+    assert_eq!(logins.get("/").await.status, 200, "the portal itself draws nothing, so it is not held back");
     assert_eq!(t.client().get("/password/forgot").await.status, 200, "another address is not held back");
 }
 

@@ -305,14 +305,22 @@ impl Client {
         .await
     }
 
+    /// Opens the portal, and the captcha its login box draws when first used.
+    pub async fn portal_captcha(&mut self) -> String {
+        let portal = self.get("/").await;
+        assert!(!portal.body.contains("name=\"captcha_id\""), "the portal draws no captcha before the form is used");
+        let captcha = self.get("/captcha/login").await;
+        assert_eq!(captcha.status, 200, "{}", captcha.body);
+        between(&captcha.body, "name=\"captcha_id\" value=\"", "\"").to_owned()
+    }
+
     /// Opens the portal (for a captcha) and logs in.
     pub async fn login(&mut self, user_type: &str, login: &str, password: &str) -> Response {
         self.login_with_captcha(user_type, login, password, CAPTCHA).await
     }
 
     pub async fn login_with_captcha(&mut self, user_type: &str, login: &str, password: &str, answer: &str) -> Response {
-        let portal = self.get("/").await;
-        let captcha_id = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+        let captcha_id = self.portal_captcha().await;
         self.post(
             "/login",
             &[

@@ -23,7 +23,11 @@ async fn portal_shows_the_login_box_with_every_user_type_and_a_captcha() {
     ] {
         assert!(r.body.contains(label), "portal lacks {label}");
     }
-    assert!(r.body.contains("data:image/jpeg;base64,"), "captcha image inline");
+    // The captcha is drawn when the login form is first used, not with every view.
+    assert!(!r.body.contains("data:image/jpeg;base64,") && r.body.contains("获取验证码"));
+    assert!(r.body.contains("hx-get=\"/captcha/login\""));
+    let captcha = c.get("/captcha/login").await;
+    assert!(captcha.body.contains("data:image/jpeg;base64,") && captcha.body.contains("name=\"captcha_id\""));
     assert!(c.cookies.contains_key("cmis_csrf"));
 }
 
@@ -108,8 +112,7 @@ async fn a_wrong_captcha_is_refused_beside_the_field_and_the_captcha_is_used_up(
     assert!(r.body.contains(&login), "the user name is kept");
 
     // A captcha is good for one try, even with the right answer.
-    let portal = c.get("/").await;
-    let id = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+    let id = c.portal_captcha().await;
     let form = |id: &str| {
         vec![
             ("user_type", "cpa".to_owned()),
@@ -229,8 +232,7 @@ async fn an_expired_captcha_is_refused() {
     let t = TestApp::new().await;
     let login = t.login_of(UserType::Cpa).await;
     let mut c = t.client();
-    let portal = c.get("/").await;
-    let id = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+    let id = c.portal_captcha().await;
     t.clock.advance(cmis_app::captcha::LIFETIME + chrono::Duration::seconds(1));
     let r = c
         .post(
@@ -315,8 +317,7 @@ async fn right_passwords_at_once_from_one_address_lock_nothing() {
         for name in &names[..40] {
             let mut b = t.client();
             b.address = "10.9.9.9".into();
-            let portal = b.get("/").await;
-            let captcha = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+            let captcha = b.portal_captcha().await;
             browsers.push((b, captcha, name.clone()));
         }
         let mut tasks = Vec::new();

@@ -126,7 +126,10 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
     let with = |id: i32| path.replace("{id}", &id.to_string());
     match (method, path) {
         // The portal and what anyone may use.
-        (_, "/" | "/login" | "/captcha" | "/contacts" | "/notices" | "/favicon.ico" | "/healthz") => same(Public),
+        (
+            _,
+            "/" | "/login" | "/captcha" | "/captcha/login" | "/contacts" | "/notices" | "/favicon.ico" | "/healthz",
+        ) => same(Public),
         (_, "/notices/{id}") => one(with(ids.notice), Public),
         (_, p) if p.starts_with("/member-admission") || p.starts_with("/password/") => same(Public),
         (_, p) if p.starts_with("/api/v1/member-admission/") || p.starts_with("/api/v1/password/") => same(Public),

@@ -267,8 +267,7 @@ async fn twenty_wrong_passwords_at_once_are_five_tries_and_a_lockout() {
     let mut browsers = Vec::new();
     for _ in 0..20 {
         let mut b = t.client();
-        let portal = b.get("/").await;
-        let captcha = between(&portal.body, "name=\"captcha_id\" value=\"", "\"").to_owned();
+        let captcha = b.portal_captcha().await;
         browsers.push((b, captcha));
     }
     let mut tasks = Vec::new();
