@@ -3,10 +3,13 @@
 //! only by the uploader and by staff whose scope covers the uploader.
 
 use bytes::Bytes;
+use bytes::BytesMut;
 use chrono::{Datelike, Utc};
 use cmis_store::entity::{attachment, user};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use object_store::path::Path as StorePath;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
 use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
@@ -153,6 +156,39 @@ pub struct Owner<'a> {
     pub id: Option<i32>,
 }
 
+/// An upload as it arrives: the file's name and its bytes, chunk by chunk
+/// (an `Err` when the connection broke). Never held whole.
+pub struct Incoming<'a> {
+    pub file_name: &'a str,
+    pub chunks: BoxStream<'a, Result<Bytes, Broken>>,
+}
+
+/// The connection broke off during an upload.
+#[derive(Debug)]
+pub struct Broken;
+
+impl<'a> Incoming<'a> {
+    /// A file already in memory (small files: photos, tests).
+    pub fn whole(file_name: &'a str, bytes: Bytes) -> Incoming<'a> {
+        Incoming { file_name, chunks: futures::stream::once(async move { Ok(bytes) }).boxed() }
+    }
+}
+
+/// What a workflow narrows the context's limits to: one material's types and
+/// size, with the message for each.
+#[derive(Default)]
+pub struct Narrower<'a> {
+    pub kinds: Option<(&'a [String], String)>,
+    pub max_bytes: Option<(u64, String)>,
+}
+
+/// How much of a file's start `sniff` looks at.
+const HEAD: usize = 4096;
+/// Files up to this size are stored in one request; larger ones as a
+/// multipart upload in parts of this size (S3's minimum part is 5 MiB), so an
+/// upload holds at most about two parts in memory, whatever its size.
+pub const PART: usize = 5 * 1024 * 1024;
+
 pub async fn upload(
     app: &App,
     actor: &Actor,
@@ -162,34 +198,111 @@ pub async fn upload(
     file_name: &str,
     bytes: Bytes,
 ) -> AppResult<Attachment> {
+    upload_stream(app, actor, limits, owner, label, Incoming::whole(file_name, bytes), Narrower::default()).await
+}
+
+/// Checks an upload as it arrives (type from its first bytes, size as it
+/// grows, count before a byte is stored), streams it to the object store, and
+/// records it. A refusal part-way removes what was stored.
+pub async fn upload_stream(
+    app: &App,
+    actor: &Actor,
+    limits: Limits,
+    owner: Owner<'_>,
+    label: Option<&str>,
+    mut file: Incoming<'_>,
+    narrower: Narrower<'_>,
+) -> AppResult<Attachment> {
     may_upload(actor, limits)?;
     let field = "file";
-    let name = clean_name(file_name);
-    if bytes.is_empty() {
-        return Err(FieldErrors::one(field, "文件为空，请重新选择"));
-    }
-    if bytes.len() as u64 > limits.max_bytes {
-        return Err(FieldErrors::one(
-            field,
-            format!("“{name}”超过{}MB，单个附件大小不能超过{}MB", limits.max_bytes / MB, limits.max_bytes / MB),
-        ));
-    }
-    let kind = match sniff(&bytes) {
-        Some(k) if limits.kinds.contains(&k) => k,
-        _ => return Err(FieldErrors::one(field, format!("“{name}”不是允许的文件类型。{}", limits.hint()))),
-    };
+    let name = clean_name(file.file_name);
     let full = || FieldErrors::one(field, format!("最多可上传{}个附件", limits.max_count));
     if list_query(actor, limits, owner).count(app.db.conn()).await? >= limits.max_count {
         return Err(full());
+    }
+    let (max, too_large) = match narrower.max_bytes {
+        Some((n, m)) if n < limits.max_bytes => (n, m),
+        _ => (
+            limits.max_bytes,
+            format!("“{name}”超过{}MB，单个附件大小不能超过{}MB", limits.max_bytes / MB, limits.max_bytes / MB),
+        ),
+    };
+    let broken = || FieldErrors::one(field, "上传失败：连接中断，请重新上传");
+
+    // The first part: the head to sniff, and all of a file up to PART.
+    let mut buf = BytesMut::new();
+    let mut ended = false;
+    while buf.len() < PART {
+        match file.chunks.next().await {
+            Some(Ok(c)) => {
+                if (buf.len() + c.len()) as u64 > max {
+                    return Err(FieldErrors::one(field, too_large));
+                }
+                buf.extend_from_slice(&c);
+            }
+            Some(Err(Broken)) => return Err(broken()),
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    if buf.is_empty() {
+        return Err(FieldErrors::one(field, "文件为空，请重新选择"));
+    }
+    let kind = match sniff(&buf[..buf.len().min(HEAD)]) {
+        Some(k) if limits.kinds.contains(&k) => k,
+        _ => return Err(FieldErrors::one(field, format!("“{name}”不是允许的文件类型。{}", limits.hint()))),
+    };
+    if let Some((kinds, message)) = narrower.kinds
+        && !kinds.iter().any(|k| k == kind.label())
+    {
+        return Err(FieldErrors::one(field, message));
     }
 
     let now = app.now();
     let mut rnd = [0u8; 16];
     rand::rng().fill_bytes(&mut rnd);
     let key = format!("{}/{}/{:02}/{}", limits.code, now.year(), now.month(), hex::encode(rnd));
-    let sha = hex::encode(Sha256::digest(&bytes));
-    let size = bytes.len() as i64;
-    app.files.put(&StorePath::from(key.as_str()), PutPayload::from_bytes(bytes)).await.map_err(anyhow::Error::from)?;
+    let path = StorePath::from(key.as_str());
+    let mut sha = Sha256::new();
+    sha.update(&buf);
+    let mut size = buf.len() as u64;
+    if ended {
+        app.files.put(&path, PutPayload::from_bytes(buf.freeze())).await.map_err(anyhow::Error::from)?;
+    } else {
+        let mut w = WriteMultipart::new_with_chunk_size(
+            app.files.put_multipart(&path).await.map_err(anyhow::Error::from)?,
+            PART,
+        );
+        w.put(buf.freeze());
+        let refused = loop {
+            match file.chunks.next().await {
+                Some(Ok(c)) => {
+                    size += c.len() as u64;
+                    if size > max {
+                        break Some(FieldErrors::one(field, too_large.clone()));
+                    }
+                    sha.update(&c);
+                    // At most two parts in flight: memory stays bounded.
+                    if let Err(e) = w.wait_for_capacity(2).await {
+                        return Err(anyhow::Error::from(e).into());
+                    }
+                    w.put(c);
+                }
+                Some(Err(Broken)) => break Some(broken()),
+                None => break None,
+            }
+        };
+        if let Some(e) = refused {
+            let _ = w.abort().await;
+            return Err(e);
+        }
+        w.finish().await.map_err(anyhow::Error::from)?;
+    }
+    app.made_durable(&key).await?;
+    let sha = hex::encode(sha.finalize());
+    let size = size as i64;
 
     let saved = async {
         let txn = app.write().await?;

@@ -140,6 +140,26 @@ impl App {
         self
     }
 
+    /// Makes a file just stored survive a power cut before its row is
+    /// committed (the database commits with synchronous=FULL): on local
+    /// storage the file and its directory are flushed to disk; an S3 store
+    /// has acknowledged a durable write already.
+    pub async fn made_durable(&self, key: &str) -> anyhow::Result<()> {
+        if self.settings.storage.kind != "local" {
+            return Ok(());
+        }
+        let file = self.settings.in_data_dir(&self.settings.storage.path).join(key);
+        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            std::fs::File::open(&file)?.sync_all()?;
+            if let Some(dir) = file.parent() {
+                std::fs::File::open(dir)?.sync_all()?;
+            }
+            Ok(())
+        })
+        .await??;
+        Ok(())
+    }
+
     /// The bytes of a stored file (photo, attachment).
     pub async fn read_file(&self, key: &str) -> anyhow::Result<bytes::Bytes> {
         Ok(self.files.get(&object_store::path::Path::from(key)).await?.bytes().await?)

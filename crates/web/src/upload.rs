@@ -4,10 +4,15 @@
 //! request holds more in memory than the limits of the upload it is for.
 //! Handlers ask the use case whether the actor may upload at all before
 //! they read a byte of the body.
+//!
+//! `next_part` hands a file over as it arrives instead, for the use case to
+//! check and store chunk by chunk (年检材料 and 暂缓证明材料, up to 50 MB).
 
 use axum::body::Bytes;
 use axum::extract::Multipart;
 use axum::extract::multipart::Field;
+use cmis_app::attachments::{Broken, Incoming};
+use futures::{StreamExt, TryStreamExt};
 
 const MAX_TEXT: usize = 64 * 1024;
 
@@ -94,5 +99,46 @@ pub async fn read(mp: &mut Multipart, max_file: u64, max_files: usize) -> Result
             Some(f) => form.files.push(File { field: name, name: f, bytes }),
             None => form.fields.push((name, String::from_utf8_lossy(&bytes).into_owned())),
         }
+    }
+}
+
+/// One part of a multipart form, as `next_part` reads it.
+pub enum Part<'a> {
+    /// A text field, read whole (at most 64 KB).
+    Text(String, String),
+    /// A chosen file, not yet read: its bytes arrive through the stream.
+    File(Incoming<'a>),
+    /// A file input left empty.
+    Empty,
+    /// The form ended.
+    End,
+}
+
+/// The next part of a form: text fields whole, a file as a stream.
+pub async fn next_part<'a>(mp: &'a mut Multipart, file_name: &'a mut String) -> Result<Part<'a>, Refused> {
+    let field = match mp.next_field().await {
+        Ok(Some(f)) => f,
+        Ok(None) => return Ok(Part::End),
+        Err(_) => return Err(Refused::Broken),
+    };
+    let name = field.name().unwrap_or_default().to_owned();
+    match field.file_name().map(str::to_owned) {
+        Some(f) if f.is_empty() => {
+            // <input type=file> with nothing chosen: an empty part.
+            match read_limited(field, 0).await {
+                Ok(Some(_)) => Ok(Part::Empty),
+                _ => Err(Refused::Broken),
+            }
+        }
+        Some(f) => {
+            *file_name = f;
+            let chunks = field.map_err(|_| Broken).boxed();
+            Ok(Part::File(Incoming { file_name: file_name.as_str(), chunks }))
+        }
+        None => match read_limited(field, MAX_TEXT).await {
+            Ok(Some(b)) => Ok(Part::Text(name, String::from_utf8_lossy(&b).into_owned())),
+            Ok(None) => Err(Refused::TextTooLong),
+            Err(()) => Err(Refused::Broken),
+        },
     }
 }

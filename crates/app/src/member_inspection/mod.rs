@@ -264,8 +264,7 @@ pub async fn upload_material(
     app: &App,
     actor: &Actor,
     label: &str,
-    file_name: &str,
-    bytes: bytes::Bytes,
+    file: attachments::Incoming<'_>,
 ) -> AppResult<Attachment> {
     let m = own_member(app, actor).await?;
     let year = settings::current_year(app, m.association_id, app.today()).await?;
@@ -273,19 +272,16 @@ pub async fn upload_material(
     let Some(material) = s.materials.iter().find(|x| x.name == label) else {
         return Err(FieldErrors::one("file", "请选择要上传的材料名称"));
     };
-    // The association's limits for this material, inside the seed's.
-    let kind = attachments::sniff(&bytes).map(|k| k.label());
-    if kind.is_some_and(|k| !material.kinds.iter().any(|x| x == k)) {
-        return Err(FieldErrors::one("file", format!("“{label}”支持的类型为{}", material.kinds.join("、"))));
-    }
-    if bytes.len() as u64 > material.max_mb * 1024 * 1024 {
-        return Err(FieldErrors::one("file", format!("“{label}”单个附件大小不能超过{}MB", material.max_mb)));
-    }
     let already = attachments::list(app, actor, INSPECTION_MATERIALS, DRAFT).await?;
     if already.iter().filter(|a| a.label.as_deref() == Some(label)).count() as u64 >= material.max_count {
         return Err(FieldErrors::one("file", format!("“{label}”最多可上传{}个附件", material.max_count)));
     }
-    attachments::upload(app, actor, INSPECTION_MATERIALS, DRAFT, Some(label), file_name, bytes).await
+    // The association's limits for this material, inside the seed's, checked as the file arrives.
+    let narrower = attachments::Narrower {
+        kinds: Some((&material.kinds, format!("“{label}”支持的类型为{}", material.kinds.join("、")))),
+        max_bytes: Some((material.max_mb * 1024 * 1024, format!("“{label}”单个附件大小不能超过{}MB", material.max_mb))),
+    };
+    attachments::upload_stream(app, actor, INSPECTION_MATERIALS, DRAFT, Some(label), file, narrower).await
 }
 
 /// 暂缓证明材料.
@@ -295,7 +291,7 @@ pub fn may_upload(actor: &Actor) -> AppResult<()> {
     actor.require(UserType::NonPracticingMember)
 }
 
-pub async fn upload_proof(app: &App, actor: &Actor, file_name: &str, bytes: bytes::Bytes) -> AppResult<Attachment> {
+pub async fn upload_proof(app: &App, actor: &Actor, file: attachments::Incoming<'_>) -> AppResult<Attachment> {
     let m = own_member(app, actor).await?;
     let year = settings::current_year(app, m.association_id, app.today()).await?;
     let flagged = application(app.db.conn(), m.id, year, false)
@@ -304,7 +300,7 @@ pub async fn upload_proof(app: &App, actor: &Actor, file_name: &str, bytes: byte
     if !settings::effective(app, m.association_id, year).await?.deferral_proof && !flagged {
         return Err(FieldErrors::one("file", "本单位暂缓年检无需上传证明材料"));
     }
-    attachments::upload(app, actor, DEFERRAL_PROOF, DRAFT, None, file_name, bytes).await
+    attachments::upload_stream(app, actor, DEFERRAL_PROOF, DRAFT, None, file, Default::default()).await
 }
 
 /// The state of the member's latest application, for the 年检申请 tile (已退回).

@@ -200,7 +200,8 @@ pub struct FileIn {
     responses((status = 200, body = FileOut), (status = 422, body = ApiErrorBody)))]
 pub async fn material(State(s): State<AppState>, who: ApiAuth, Json(f): Json<FileIn>) -> ApiResult<FileOut> {
     let bytes = member_inspection::decode_file(&f.data_base64)?;
-    let a = member_inspection::upload_material(&s.app, &who.0, &f.label, &f.file_name, bytes).await?;
+    let file = cmis_app::attachments::Incoming::whole(&f.file_name, bytes);
+    let a = member_inspection::upload_material(&s.app, &who.0, &f.label, file).await?;
     Ok(Json(file_out(&a)))
 }
 
@@ -209,7 +210,8 @@ pub async fn material(State(s): State<AppState>, who: ApiAuth, Json(f): Json<Fil
     responses((status = 200, body = FileOut), (status = 422, body = ApiErrorBody)))]
 pub async fn proof(State(s): State<AppState>, who: ApiAuth, Json(f): Json<FileIn>) -> ApiResult<FileOut> {
     let bytes = member_inspection::decode_file(&f.data_base64)?;
-    let a = member_inspection::upload_proof(&s.app, &who.0, &f.file_name, bytes).await?;
+    let file = cmis_app::attachments::Incoming::whole(&f.file_name, bytes);
+    let a = member_inspection::upload_proof(&s.app, &who.0, file).await?;
     Ok(Json(file_out(&a)))
 }
 

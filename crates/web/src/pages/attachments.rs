@@ -66,11 +66,15 @@ async fn upload(
 ) -> WebResult<Html<String>> {
     let limits = limits_of(&q.context)?;
     attachments::may_upload(&auth.0, limits)?;
+    // Each file is streamed to storage as it arrives, checked chunk by chunk.
     let mut error = None;
-    match upload::read(&mut multipart, limits.max_bytes, limits.max_count as usize).await {
-        Ok(form) => {
-            for f in form.files.into_iter().filter(|f| f.field == "file") {
-                match attachments::upload(&state.app, &auth.0, limits, DRAFT, None, &f.name, f.bytes).await {
+    let mut file_name = String::new();
+    loop {
+        match upload::next_part(&mut multipart, &mut file_name).await {
+            Ok(upload::Part::File(file)) => {
+                let stored =
+                    attachments::upload_stream(&state.app, &auth.0, limits, DRAFT, None, file, Default::default());
+                match stored.await {
                     Ok(_) => {}
                     Err(AppError::Invalid(e)) => {
                         error = e.0.first().map(|(_, m)| m.clone());
@@ -79,15 +83,12 @@ async fn upload(
                     Err(e) => return Err(e.into()),
                 }
             }
-        }
-        Err(r) => {
-            error = Some(match r.why {
-                upload::Refused::TooLarge(name) => {
-                    format!("“{name}”超过{}MB。{}", limits.max_bytes / 1024 / 1024, limits.hint())
-                }
-                upload::Refused::TooMany => format!("最多可上传{}个附件", limits.max_count),
-                _ => format!("上传失败：文件过大或连接中断。{}", limits.hint()),
-            })
+            Ok(upload::Part::Text(..) | upload::Part::Empty) => {}
+            Ok(upload::Part::End) => break,
+            Err(_) => {
+                error = Some(format!("上传失败：文件过大或连接中断。{}", limits.hint()));
+                break;
+            }
         }
     }
     render_box(&state, &auth, limits, error).await

@@ -9,11 +9,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 
-use cmis_app::attachments::{self, DEFERRAL_PROOF, INSPECTION_MATERIALS, Limits};
+use cmis_app::attachments::{self, Attachment, DEFERRAL_PROOF, INSPECTION_MATERIALS, Incoming};
 use cmis_app::member_inspection::{self, Done, HistoryRow, MATERIAL_ITEM, Overview, fees};
 use cmis_app::member_profile::{self, LOCKED};
 use cmis_app::scope::Permission;
-use cmis_app::{AppError, FieldErrors};
+use cmis_app::{AppError, AppResult, FieldErrors};
 use cmis_domain::member_inspection::{FeeStatus, InspectionState};
 use cmis_domain::profile::Profile;
 use serde::Deserialize;
@@ -372,35 +372,40 @@ async fn fee_paid(State(state): State<AppState>, shell: Shell) -> WebResult<Resp
     Ok(Redirect::to(&format!("/member-inspection/apply/materials?agreed=1&fee={}", s.code())).into_response())
 }
 
-/// Reads one file and the text fields of a multipart form.
-/// The one file of an upload form and its other fields, within `limits`;
-/// or the message to show.
-async fn read_upload(mp: &mut Multipart, limits: Limits) -> Result<upload::Form, String> {
-    let mb = limits.max_bytes / 1024 / 1024;
-    match upload::read(mp, limits.max_bytes, 1).await {
-        Ok(form) if form.file("file").is_some() => Ok(form),
-        Ok(_) => Err("请选择要上传的文件".to_owned()),
-        Err(r) => Err(match r.why {
-            upload::Refused::TooLarge(name) => format!("“{name}”超过{mb}MB，单个附件大小不能超过{mb}MB"),
-            upload::Refused::TooMany => "一次请上传一个文件".to_owned(),
-            _ => "上传失败：文件过大或连接中断".to_owned(),
-        }),
+/// The form's one file, streamed to the use case `store` as it arrives,
+/// after the text fields before it (the material's name); or the message to show.
+async fn stream_upload(
+    mp: &mut Multipart,
+    store: impl AsyncFnOnce(&str, Incoming<'_>) -> AppResult<Attachment>,
+) -> WebResult<Option<String>> {
+    let mut label = String::new();
+    let mut file_name = String::new();
+    loop {
+        match upload::next_part(mp, &mut file_name).await {
+            Ok(upload::Part::Text(k, v)) => {
+                if k == "label" {
+                    label = v;
+                }
+            }
+            Ok(upload::Part::File(file)) => {
+                return match store(&label, file).await {
+                    Ok(_) => Ok(None),
+                    Err(e) => Ok(Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default())),
+                };
+            }
+            Ok(upload::Part::Empty) => {}
+            Ok(upload::Part::End) => return Ok(Some("请选择要上传的文件".to_owned())),
+            Err(_) => return Ok(Some("上传失败：文件过大或连接中断".to_owned())),
+        }
     }
 }
 
 async fn upload_material(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
     member_inspection::may_upload(&shell.actor)?;
-    let error = match read_upload(&mut mp, INSPECTION_MATERIALS).await {
-        Err(m) => Some(m),
-        Ok(form) => {
-            let label = form.field("label").unwrap_or_default();
-            let f = form.file("file").expect("checked");
-            match member_inspection::upload_material(&state.app, &shell.actor, label, &f.name, f.bytes.clone()).await {
-                Ok(_) => None,
-                Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
-            }
-        }
-    };
+    let (app, actor) = (&state.app, &shell.actor);
+    let error =
+        stream_upload(&mut mp, async |label, file| member_inspection::upload_material(app, actor, label, file).await)
+            .await?;
     match error {
         None => Ok(Redirect::to("/member-inspection/apply/materials?agreed=1").into_response()),
         Some(m) => render_stage(&state, shell, "materials", FieldErrors::one_set("file", m), None).await,
@@ -409,16 +414,8 @@ async fn upload_material(State(state): State<AppState>, shell: Shell, mut mp: Mu
 
 async fn upload_proof(State(state): State<AppState>, shell: Shell, mut mp: Multipart) -> WebResult<Response> {
     member_inspection::may_upload(&shell.actor)?;
-    let error = match read_upload(&mut mp, DEFERRAL_PROOF).await {
-        Err(m) => Some(m),
-        Ok(form) => {
-            let f = form.file("file").expect("checked");
-            match member_inspection::upload_proof(&state.app, &shell.actor, &f.name, f.bytes.clone()).await {
-                Ok(_) => None,
-                Err(e) => Some(stage_error(e)?.0.into_iter().next().map(|(_, m)| m).unwrap_or_default()),
-            }
-        }
-    };
+    let (app, actor) = (&state.app, &shell.actor);
+    let error = stream_upload(&mut mp, async |_, file| member_inspection::upload_proof(app, actor, file).await).await?;
     match error {
         None => Ok(Redirect::to("/member-inspection/defer/reason?agreed=1").into_response()),
         Some(m) => render_stage(&state, shell, "reason", FieldErrors::one_set("file", m), None).await,

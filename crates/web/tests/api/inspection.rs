@@ -4,7 +4,7 @@
 use cmis_app::member_inspection::qr;
 use cmis_domain::UserType;
 use cmis_store::entity::{fee_payment, member_inspection, review_case, user};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
 use crate::helpers::*;
 
@@ -627,4 +627,62 @@ async fn an_association_without_a_materials_module_defers_without_proof() {
     assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
     let list = m.get("/member-inspection").await.body;
     assert!(list.contains("暂缓年检待审核"));
+}
+
+/// Everything in the object store: (key, size).
+async fn stored(t: &TestApp) -> Vec<(String, u64)> {
+    use futures::TryStreamExt;
+    let mut all: Vec<(String, u64)> =
+        t.app.files.list(None).map_ok(|o| (o.location.to_string(), o.size)).try_collect().await.unwrap();
+    all.sort();
+    all
+}
+
+#[tokio::test]
+async fn a_large_proof_is_streamed_in_parts_and_a_refused_one_leaves_nothing() {
+    use cmis_store::entity::attachment;
+    use sha2::{Digest, Sha256};
+    let t = TestApp::new().await;
+    let (mut m, _s, _cert) = member_and_staff(&t).await;
+    let before = stored(&t).await;
+
+    // 12 MiB: more than one part of the multipart upload to storage.
+    let mut big = PDF.to_vec();
+    big.resize(12 * 1024 * 1024 + 7, b'x');
+    let r = m.multipart("/member-inspection/proofs", &[("出国证明.pdf", &big)]).await;
+    assert_eq!(r.location(), "/member-inspection/defer/reason?agreed=1", "{}", r.body);
+    let row =
+        attachment::Entity::find().order_by_desc(attachment::Column::Id).one(t.app.db.conn()).await.unwrap().unwrap();
+    assert_eq!(row.size_bytes, big.len() as i64);
+    assert_eq!(row.sha256, hex::encode(Sha256::digest(&big)));
+    assert_eq!(t.app.read_file(&row.storage_key).await.unwrap().as_ref(), big.as_slice(), "stored whole, in order");
+    let after_one = stored(&t).await;
+    assert_eq!(after_one.len(), before.len() + 1);
+    let rows = attachment::Entity::find().count(t.app.db.conn()).await.unwrap();
+
+    // Past 50 MB: refused while it arrives, and nothing of it stays.
+    let mut huge = PDF.to_vec();
+    huge.resize(50 * 1024 * 1024 + 1, b'x');
+    let r = m.multipart("/member-inspection/proofs", &[("太大.pdf", &huge)]).await;
+    assert!(r.body.contains("超过50MB"), "{}", r.status);
+    assert_eq!(stored(&t).await, after_one, "no part of a refused file is kept");
+
+    // A connection that breaks off in the middle of a file leaves nothing either.
+    let token = m.fresh_csrf().await;
+    let mut body = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"断.pdf\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&big[..6 * 1024 * 1024]);
+    let r = m
+        .send(
+            axum::http::Request::post("/member-inspection/proofs")
+                .header("content-type", "multipart/form-data; boundary=b")
+                .body(axum::body::Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert!(r.body.contains("连接中断"), "{}", r.status);
+    assert_eq!(stored(&t).await, after_one);
+    assert_eq!(attachment::Entity::find().count(t.app.db.conn()).await.unwrap(), rows, "and no row");
 }
