@@ -69,10 +69,13 @@ fn require_editor(actor: &Actor) -> AppResult<()> {
 /// it within this time.
 pub const CACHE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// A kept list: when it was read, and the list.
+type Kept = (std::time::Instant, Arc<Vec<Notice>>);
+
 /// The portal's lists, kept for `CACHE_FOR` (`App::notices`).
 #[derive(Default)]
 pub struct Cache {
-    lists: std::sync::RwLock<std::collections::HashMap<(Kind, u64), (std::time::Instant, Arc<Vec<Notice>>)>>,
+    lists: std::sync::RwLock<std::collections::HashMap<(Kind, u64), Kept>>,
 }
 
 impl Cache {
