@@ -46,6 +46,7 @@ pub async fn record(
     }
     .insert(txn)
     .await?;
+    crate::review::changed();
     Ok(to_step(m))
 }
 

@@ -39,6 +39,8 @@ pub struct App {
     fixed_captcha: Option<String>,
     /// The portal's lists of notices, kept for a while (`notices::Cache`).
     pub notices: crate::notices::Cache,
+    /// The totals of review queues, kept for a few seconds (`review::Totals`).
+    pub review_totals: crate::review::Totals,
 }
 
 impl App {
@@ -89,6 +91,7 @@ impl App {
             payments,
             fixed_captcha: None,
             notices: Default::default(),
+            review_totals: Default::default(),
             outbox_queued: Arc::new(tokio::sync::Notify::new()),
             jobs_queued: Arc::new(tokio::sync::Notify::new()),
         })

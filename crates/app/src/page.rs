@@ -19,6 +19,22 @@ where
     C: ConnectionTrait,
 {
     let total = count(db, &query).await?;
+    fetch_of(db, query, page, size, total).await
+}
+
+/// `fetch` with the total already known (kept by the caller).
+pub async fn fetch_of<E, C>(
+    db: &C,
+    query: Select<E>,
+    page: u64,
+    size: u64,
+    total: u64,
+) -> Result<Page<E::Model>, sea_orm::DbErr>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Sized + Send + Sync,
+    C: ConnectionTrait,
+{
     let pages = total.div_ceil(size).max(1);
     let page = page.clamp(1, pages);
     let items = query.paginate(db, size).fetch_page(page - 1).await?;
@@ -27,7 +43,7 @@ where
 
 /// COUNT(*) of a query without its ORDER BY: the database counts from an index
 /// instead of sorting every row first (the paginator's own count keeps the order).
-async fn count<E: EntityTrait, C: ConnectionTrait>(db: &C, query: &Select<E>) -> Result<u64, sea_orm::DbErr> {
+pub async fn count<E: EntityTrait, C: ConnectionTrait>(db: &C, query: &Select<E>) -> Result<u64, sea_orm::DbErr> {
     let mut inner = query.clone().select_only().column_as(Expr::val(1), "one").into_query();
     inner.clear_order_by();
     let stmt = Query::select()

@@ -15,11 +15,14 @@ mod cases;
 mod decide;
 mod export;
 mod queue;
+mod totals;
 
 pub use cases::{NewCase, open_case, resubmit_case, trail};
 pub use decide::{Batch, batch, decide, tell, tell_for};
 pub use export::{EXPORT_MAX, export, export_header, request_export};
 pub use queue::{Opened, Queue, QueueFilter, Row, awaiting_count, counts, open, queue};
+pub(crate) use totals::changed;
+pub use totals::{KEPT_FOR, Totals};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use cmis_domain::coded::Coded;

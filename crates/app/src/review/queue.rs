@@ -4,7 +4,7 @@
 use cmis_domain::coded::Coded;
 use cmis_domain::review::Workflow;
 use cmis_store::entity::review_case as row;
-use sea_orm::{ColumnTrait, Condition, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{ColumnTrait, Condition, QueryFilter, QueryOrder, QuerySelect, Select};
 use serde::Serialize;
 use serde_json::json;
 
@@ -98,8 +98,9 @@ pub async fn queue<W: Reviewed>(app: &App, actor: &Actor, f: &QueueFilter) -> Ap
     W::PERMISSION.require(actor)?;
     let year = year_of::<W>(app, actor, f).await?;
     let (q, default_states) = filtered::<W>(app, actor, f, year)?;
+    let total = total_of::<W>(app, actor, f, year, &q).await?;
     let q = q.order_by_asc(row::Column::Deadline).order_by_asc(row::Column::Id);
-    let p = page::fetch(app.db.conn(), q, f.page, PAGE_SIZE).await?;
+    let p = page::fetch_of(app.db.conn(), q, f.page, PAGE_SIZE, total).await?;
     let (page_no, pages, total) = (p.page, p.pages, p.total);
     let cases: Vec<Case<W>> = p.items.into_iter().map(Case::try_from).collect::<AppResult<_>>()?;
     let cells = W::cells(app, &cases).await?;
@@ -112,12 +113,38 @@ pub async fn queue<W: Reviewed>(app: &App, actor: &Actor, f: &QueueFilter) -> Ap
     Ok(Queue { rows: Page { items, page: page_no, pages, total }, year, default_states })
 }
 
+/// The number of cases a filtered queue holds, kept for a few seconds per
+/// workflow, association and filter (`Totals`).
+async fn total_of<W: Reviewed>(
+    app: &App,
+    actor: &Actor,
+    f: &QueueFilter,
+    year: Option<i32>,
+    q: &Select<row::Entity>,
+) -> AppResult<u64> {
+    // The scope of staff is their association's; the key names it and the filter.
+    let key = format!(
+        "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{}|{}",
+        W::KIND,
+        actor.user_type,
+        actor.association_id,
+        actor.association_level,
+        year,
+        f.state,
+        f.city,
+        f.overdue,
+        f.keyword.trim()
+    );
+    Ok(app.review_totals.get_or(key, || page::count(app.db.conn(), q)).await?)
+}
+
 /// How many cases wait for the actor (the home page and the menu).
 pub async fn awaiting_count<W: Reviewed>(app: &App, actor: &Actor) -> AppResult<u64> {
     W::PERMISSION.require(actor)?;
     let f = QueueFilter::default();
-    let (q, _) = filtered::<W>(app, actor, &f, year_of::<W>(app, actor, &f).await?)?;
-    Ok(q.count(app.db.conn()).await?)
+    let year = year_of::<W>(app, actor, &f).await?;
+    let (q, _) = filtered::<W>(app, actor, &f, year)?;
+    total_of::<W>(app, actor, &f, year, &q).await
 }
 
 /// A case with its trail, for the detail page; opening it is audited.

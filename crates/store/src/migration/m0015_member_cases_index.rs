@@ -22,7 +22,7 @@ impl MigrationName for Migration {
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         index(m, "ix_cases_member_kind_year", "review_cases", &["member_id", "kind", "year"], false).await?;
-        m.drop_index(Index::drop().name("ix_cases_member").table("review_cases").to_owned()).await?;
+        m.get_connection().execute_unprepared("DROP INDEX ix_cases_member").await?;
         Ok(())
     }
 }

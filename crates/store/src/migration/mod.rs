@@ -18,6 +18,7 @@ mod m0012_audit_chains;
 mod m0013_codes_per_recovery;
 mod m0014_seed_fidelity;
 mod m0015_member_cases_index;
+mod m0016_queue_index_covers_state;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_codes_per_recovery::Migration),
             Box::new(m0014_seed_fidelity::Migration),
             Box::new(m0015_member_cases_index::Migration),
+            Box::new(m0016_queue_index_covers_state::Migration),
         ]
     }
 }

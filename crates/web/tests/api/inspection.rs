@@ -686,3 +686,27 @@ async fn a_large_proof_is_streamed_in_parts_and_a_refused_one_leaves_nothing() {
     assert_eq!(stored(&t).await, after_one);
     assert_eq!(attachment::Entity::find().count(t.app.db.conn()).await.unwrap(), rows, "and no row");
 }
+
+/// The queue's total is kept for a few seconds, but a submission or decision
+/// on the instance shows in it at once.
+#[tokio::test]
+async fn the_kept_queue_total_moves_with_each_submission_and_decision() {
+    use cmis_domain::member_inspection::MemberInspection;
+    let t = TestApp::new().await;
+    let (mut m, mut s, cert) = member_and_staff(&t).await;
+    let staff = cmis_app::auth::actor_for(&t.app, t.login_id("staff44").await).await.unwrap().unwrap();
+    let waiting = || cmis_app::review::awaiting_count::<MemberInspection>(&t.app, &staff);
+    let before = waiting().await.unwrap();
+    assert_eq!(waiting().await.unwrap(), before, "kept");
+    add_hours(&mut s, &cert, "40").await;
+    let r = save_settings(&mut s, &years("{N}-12-31"), "0", "工作单位证明", "申请成功。").await;
+    assert!(r.location().contains("saved=1"), "{}", r.body);
+    let r = m.post("/member-inspection/apply", &[("commitment", "1")]).await;
+    assert!(r.location().starts_with("/member-inspection/done/"), "{}", r.body);
+    assert_eq!(waiting().await.unwrap(), before + 1, "a submission shows at once");
+    let page = s.get("/association/member-inspections").await.body;
+    assert!(page.contains(&format!("共 {} 条", before + 1)), "the queue page shows it");
+    let id = inspection_id(&t, &cert).await;
+    s.post(&format!("/association/member-inspections/{id}/decide"), &[("action", "pass")]).await;
+    assert_eq!(waiting().await.unwrap(), before, "so does a decision");
+}
