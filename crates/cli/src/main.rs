@@ -72,6 +72,10 @@ enum Command {
         user_type: String,
         #[arg(long, default_value_t = 20)]
         limit: u64,
+        /// Members only: also the public addresses of each one's 年检 QR code
+        /// (/q/…) and certificate check (/v/…), for load tests.
+        #[arg(long)]
+        links: bool,
     },
     /// Change the association tree: every running instance re-reads it within seconds.
     Associations {
@@ -229,11 +233,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{pw}");
             Ok(())
         }
-        Command::Accounts { user_type, limit } => {
+        Command::Accounts { user_type, limit, links } => {
             let app = open(&cfg).await?;
             let t = UserType::from_code(&user_type).context("--type must be member, cpa, firm or staff")?;
+            anyhow::ensure!(!links || t == UserType::NonPracticingMember, "--links is for members");
             for (login, name) in auth::accounts(&app, t, limit).await? {
-                println!("{login}\t{name}");
+                if links {
+                    let qr = cmis_app::member_inspection::qr::payload(&app, &login);
+                    let v = app.signer.payload(&login, app.today());
+                    println!("{login}\t{name}\t/q/{qr}\t/v/{v}");
+                } else {
+                    println!("{login}\t{name}");
+                }
             }
             Ok(())
         }
