@@ -127,4 +127,12 @@ async fn s3_attachments_round_trip_through_an_s3_compatible_store() {
     assert_eq!(c.get(&format!("/attachments/{id}")).await.body, "%PDF-1.4 in the bucket");
     let stored: Vec<_> = app.files.list(None).try_collect().await.unwrap();
     assert!(stored.iter().any(|o| o.location.as_ref().starts_with("inspection_materials/")), "{stored:?}");
+    // A proof of 12 MiB goes to the bucket as a multipart upload, and comes back whole.
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.extend((0..12 * 1024 * 1024).map(|i| (i % 251) as u8));
+    let r = c.multipart("/attachments?context=deferral_proof", &[("证明.pdf", &big)]).await;
+    let id = between(&r.body, "href=\"/attachments/", "\"").to_owned();
+    let back = c.get(&format!("/attachments/{id}")).await;
+    assert_eq!(back.status, 200);
+    assert!(back.bytes.as_ref() == big.as_slice(), "the whole file, in order");
 }
