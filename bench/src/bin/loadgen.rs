@@ -404,8 +404,7 @@ async fn whole_flow(c: &reqwest::Client, a: &Args, user: &str, file: &[u8]) -> a
     let page = res.text().await?;
     jar.read_token(&page);
     if to_profile {
-        let (_, form) = get(c, &mut jar, &format!("{}/member-inspection/profile", a.url)).await?;
-        jar.read_token(&form);
+        get(c, &mut jar, &format!("{}/member-inspection/profile", a.url)).await?;
         complete_profile(c, a, &mut jar).await?;
         get(c, &mut jar, &format!("{}/member-inspection/apply", a.url)).await?;
     } else {

@@ -168,7 +168,7 @@ pub struct Incoming<'a> {
 pub struct Broken;
 
 impl<'a> Incoming<'a> {
-    /// A file already in memory (small files: photos, tests).
+    /// A file already in memory (the JSON API's base64 upload).
     pub fn whole(file_name: &'a str, bytes: Bytes) -> Incoming<'a> {
         Incoming { file_name, chunks: futures::stream::once(async move { Ok(bytes) }).boxed() }
     }
@@ -188,18 +188,6 @@ const HEAD: usize = 4096;
 /// multipart upload in parts of this size (S3's minimum part is 5 MiB), so an
 /// upload holds at most about two parts in memory, whatever its size.
 pub const PART: usize = 5 * 1024 * 1024;
-
-pub async fn upload(
-    app: &App,
-    actor: &Actor,
-    limits: Limits,
-    owner: Owner<'_>,
-    label: Option<&str>,
-    file_name: &str,
-    bytes: Bytes,
-) -> AppResult<Attachment> {
-    upload_stream(app, actor, limits, owner, label, Incoming::whole(file_name, bytes), Narrower::default()).await
-}
 
 /// Checks an upload as it arrives (type from its first bytes, size as it
 /// grows, count before a byte is stored), streams it to the object store, and
