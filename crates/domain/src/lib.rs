@@ -4,6 +4,7 @@
 //! made by `parse`, and nothing downstream checks the string again.
 
 pub mod coded;
+pub mod cpa_check;
 pub mod hours;
 pub mod identifiers;
 pub mod mask;
@@ -12,6 +13,7 @@ pub mod member_inspection;
 pub mod password;
 pub mod profile;
 pub mod region;
+pub mod regulator;
 pub mod review;
 pub mod role;
 pub mod text;
