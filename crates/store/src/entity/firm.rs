@@ -15,6 +15,9 @@ pub struct Model {
     pub contact_person: Option<String>,
     pub status: String,
     pub created_at: DateTimeUtc,
+    /// The head office of a branch (分所).
+    pub parent_id: Option<i32>,
+    pub sync_digest: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

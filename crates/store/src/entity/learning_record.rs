@@ -5,7 +5,9 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
-    pub member_id: i32,
+    /// The learner: a member or a CPA, never both.
+    pub member_id: Option<i32>,
+    pub cpa_id: Option<i32>,
     pub year: i32,
     /// `record` (hours done) or `reduction` (hours granted off the requirement).
     pub kind: String,

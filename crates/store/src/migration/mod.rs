@@ -19,6 +19,7 @@ mod m0013_codes_per_recovery;
 mod m0014_seed_fidelity;
 mod m0015_member_cases_index;
 mod m0016_queue_index_covers_state;
+mod m0017_cpa_check;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_seed_fidelity::Migration),
             Box::new(m0015_member_cases_index::Migration),
             Box::new(m0016_queue_index_covers_state::Migration),
+            Box::new(m0017_cpa_check::Migration),
         ]
     }
 }
