@@ -103,6 +103,10 @@ pub const DEFERRAL_PROOF: Limits = Limits {
     max_bytes: 50 * MB,
     uploaders: &[UserType::NonPracticingMember],
 };
+/// 注册会计师年检材料 (seed 001 §2.1.4–2.1.5): the association's list for
+/// serving or retired CPAs; at most 10 files of 5 MB in all.
+pub const CPA_MATERIALS: Limits =
+    Limits { code: "cpa_materials", kinds: DOCS, max_count: 10, max_bytes: 5 * MB, uploaders: &[UserType::Cpa] };
 /// 事务所附件 (seed 001): at most 10 files of 5 MB.
 pub const FIRM_BATCH: Limits =
     Limits { code: "firm_batch", kinds: DOCS, max_count: 10, max_bytes: 5 * MB, uploaders: &[UserType::Firm] };
@@ -111,7 +115,7 @@ pub const FIRM_BATCH: Limits =
 pub const PHOTO: Limits =
     Limits { code: "photo", kinds: &[FileKind::Jpg, FileKind::Png], max_count: 1, max_bytes: 2 * MB, uploaders: &[] };
 
-pub const CONTEXTS: &[Limits] = &[INSPECTION_MATERIALS, DEFERRAL_PROOF, FIRM_BATCH, PHOTO];
+pub const CONTEXTS: &[Limits] = &[INSPECTION_MATERIALS, DEFERRAL_PROOF, CPA_MATERIALS, FIRM_BATCH, PHOTO];
 
 pub fn limits(code: &str) -> Option<Limits> {
     CONTEXTS.iter().copied().find(|l| l.code == code)
@@ -372,16 +376,29 @@ async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::
     let db = app.db.conn();
     let m = attachment::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("附件"))?;
     let uploader = user::Entity::find_by_id(m.uploaded_by).one(db).await?.ok_or(AppError::NotFound("附件"))?;
-    let city = match uploader.member_id {
-        Some(mid) => {
+    let city = match (uploader.member_id, uploader.cpa_id) {
+        (Some(mid), _) => {
             cmis_store::entity::member::Entity::find_by_id(mid).one(db).await?.and_then(|m| m.city_association_id)
         }
+        (_, Some(cid)) => {
+            cmis_store::entity::cpa::Entity::find_by_id(cid).one(db).await?.and_then(|c| c.city_association_id)
+        }
+        _ => None,
+    };
+    // A CPA's file is also seen by the firm the application went to (the
+    // firm they belonged to when they applied).
+    let case_firm = match m.owner_id.filter(|_| m.owner_type == crate::cpa_check::OWNER) {
+        Some(case) => cmis_store::entity::review_case::Entity::find_by_id(case).one(db).await?.and_then(|c| c.firm_id),
         None => None,
     };
     let filed = Filed {
         association_id: Some(uploader.association_id),
         city_association_id: city,
-        firm_id: uploader.firm_id,
+        firm_id: if matches!(Scope::of(app, actor), Scope::Firm(f) if Some(f) == case_firm) {
+            case_firm
+        } else {
+            uploader.firm_id
+        },
         member_id: uploader.member_id,
         user_id: Some(uploader.id),
     };

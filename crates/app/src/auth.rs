@@ -21,6 +21,10 @@ pub fn hash_password(plain: &str) -> String {
     Argon2::default().hash_password(plain.as_bytes(), &salt).expect("argon2id with default parameters").to_string()
 }
 
+/// The password of an account made without one: no password matches it.
+/// Its owner sets one through 忘记密码 (by the registered mobile number).
+pub const NO_PASSWORD: &str = "!unset";
+
 pub fn verify_password(hash: &str, plain: &str) -> bool {
     PasswordHash::new(hash).map(|h| Argon2::default().verify_password(plain.as_bytes(), &h).is_ok()).unwrap_or(false)
 }
@@ -158,7 +162,13 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
         .filter(user::Column::LoginName.eq(&login_name))
         .one(app.db.conn())
         .await?;
-    let hash = found.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+    // An account without a password yet (a CPA the regulator's data brought)
+    // is checked against the decoy too: it answers like a wrong password, in
+    // the same time.
+    let hash = found
+        .as_ref()
+        .filter(|u| u.password_hash != NO_PASSWORD)
+        .map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
     let ok = verify_blocking(hash, c.password.clone()).await && found.as_ref().is_some_and(|u| !u.disabled);
 
     let txn = app.write().await?;

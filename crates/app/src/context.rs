@@ -31,6 +31,8 @@ pub struct App {
     pub settings: Settings,
     /// The payment provider, when one is configured.
     pub payments: Option<Arc<dyn crate::payment::PaymentProvider>>,
+    /// The face verification provider, when one is configured.
+    pub faces: Option<Arc<dyn crate::face::FaceProvider>>,
     /// Rings when a message is queued, so the outbox worker sends it at once.
     outbox_queued: Arc<tokio::sync::Notify>,
     jobs_queued: Arc<tokio::sync::Notify>,
@@ -78,6 +80,7 @@ impl App {
         let tree = Tree::load(&db).await?;
         let signer = CertificateSigner::new(&sign_key);
         let payments = crate::payment::from_settings(&settings)?;
+        let faces = crate::face::from_settings(&settings)?;
         Ok(App {
             db,
             clock,
@@ -89,6 +92,7 @@ impl App {
             signer,
             settings,
             payments,
+            faces,
             fixed_captcha: None,
             notices: Default::default(),
             review_totals: Default::default(),

@@ -1,7 +1,9 @@
 //! Removing what has expired: sessions, API tokens, password recoveries,
 //! used captchas, reset codes, throttle counters, and finished jobs with
 //! their files; and making final the 年检不予通过 decisions whose period ran
-//! out. `cmis serve` runs it every ten minutes; any instance may, at any time.
+//! out; asking the face provider about checks nobody finished, and deleting
+//! best frames of years whose check has ended. `cmis serve` runs it every ten
+//! minutes; any instance may, at any time.
 
 use chrono::Duration;
 use cmis_store::entity::{api_token, captcha_use, recovery_proof, reset_code, session};
@@ -31,5 +33,11 @@ pub async fn sweep(app: &App) -> anyhow::Result<u64> {
     n += throttle::sweep(db, now).await?;
     n += jobs::sweep(app).await?;
     n += crate::member_inspection::review::finalise_due(app).await?;
+    n += crate::cpa_check::face::sweep(app).await?;
+    n += cmis_store::entity::provider_notice::Entity::delete_many()
+        .filter(cmis_store::entity::provider_notice::Column::ReceivedAt.lt(now - Duration::days(7)))
+        .exec(db)
+        .await?
+        .rows_affected;
     Ok(n)
 }

@@ -43,6 +43,8 @@ cmis_domain::coded! {
         ExamPhotoCheck = ("exam_photo_check", "全科合格证电子照片导入校验"),
         /// Importing a checked ZIP of photos.
         ExamPhotoImport = ("exam_photo_import", "全科合格证电子照片导入"),
+        /// A synchronisation with the regulator's data, from an uploaded file.
+        RegulatorSync = ("regulator_sync", "注册会计师信息同步"),
     }
 }
 
@@ -354,6 +356,7 @@ async fn execute(app: &App, job: row::Model) -> AppResult<Outcome> {
         JobKind::LearningImport => crate::member_inspection::learning::import_job(app, &running).await,
         JobKind::ExamPhotoCheck => crate::exam_photos::check_job(app, &running).await,
         JobKind::ExamPhotoImport => crate::exam_photos::import_job(app, &running).await,
+        JobKind::RegulatorSync => crate::regulator::sync_job(app, &running).await,
     }
 }
 

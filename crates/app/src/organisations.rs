@@ -301,6 +301,22 @@ impl Organisations {
         self.list.iter().filter(|a| self.is_within(a.id, ancestor)).map(|a| a.id).collect()
     }
 
+    /// The associations a firm is filed under, by its number: 10 is CICPA's
+    /// own; a provincial-level association may have a four-digit code of its
+    /// own (深圳, 4403); otherwise the province's, and the city association
+    /// with the number's first four digits where there is one.
+    pub fn for_firm(&self, no: &cmis_domain::FirmNo) -> Option<(i32, Option<i32>)> {
+        if no.province_code() == "10" {
+            return Some((self.national().id, None));
+        }
+        let four = &no.as_str()[..4];
+        if let Some(a) = self.provincial().find(|a| a.code == four) {
+            return Some((a.id, None));
+        }
+        let p = self.provincial().find(|a| a.code == no.province_code())?;
+        Some((p.id, self.children(p.id).find(|c| c.code == four).map(|c| c.id)))
+    }
+
     pub fn contact_lines(&self) -> &[ContactLine] {
         &self.lines
     }

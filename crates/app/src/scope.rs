@@ -158,6 +158,16 @@ pub enum Permission {
     PortalNotices,
     /// 消息发送记录.
     DeliveryLog,
+    /// 注册会计师年检申请, 年检信息查询, 年检二维码: a CPA's own.
+    ApplyCpaCheck,
+    /// 注师待审核 (the firm), and the associations' review of CPAs' checks.
+    ReviewCpaChecks,
+    /// 注册会计师年检设置: CICPA's defaults and each local association's own.
+    CpaCheckSettings,
+    /// 线下人工核验: the association records a document seen in person.
+    OfflineVerification,
+    /// 注册会计师信息同步: the regulator's data, run and looked at by CICPA.
+    RegulatorSync,
 }
 
 impl Permission {
@@ -174,6 +184,10 @@ impl Permission {
             P::InspectionSettings | P::CpaRecords => staff && level != City,
             P::PortalNotices | P::ExamPhotos => staff && level == National,
             P::DeliveryLog => staff,
+            P::ApplyCpaCheck => actor.user_type == UserType::Cpa,
+            P::ReviewCpaChecks => staff || actor.user_type == UserType::Firm,
+            P::CpaCheckSettings | P::OfflineVerification => staff && level != City,
+            P::RegulatorSync => staff && level == National,
         }
     }
 

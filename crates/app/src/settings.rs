@@ -29,6 +29,32 @@ pub struct Settings {
     /// How long a login session lasts without activity, in minutes.
     pub session_minutes: i64,
     pub payment: PaymentSettings,
+    pub face: FaceSettings,
+    pub regulator: RegulatorSettings,
+}
+
+/// The face verification provider (人脸认证) of the CPAs' annual check.
+/// Empty `provider`: no online check; CPAs are verified in person at the
+/// association (线下人工核验).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct FaceSettings {
+    /// `dev` (the development provider, served by this system) or empty.
+    pub provider: String,
+    /// The secret requests and notifications are signed with.
+    pub secret: String,
+    /// The provider's address; for `dev`, defaults to public_url.
+    pub url: String,
+}
+
+/// The regulator's interface (注册会计师行业统一监管平台) `cmis sync` pulls from.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RegulatorSettings {
+    /// A GET answering the current records as JSON lines; empty: files only.
+    pub url: String,
+    /// Sent as a bearer token.
+    pub token: String,
 }
 
 /// The payment provider for fees (去支付). Empty `provider`: no online payment;
@@ -65,6 +91,8 @@ impl Default for Settings {
             dev_outbox: false,
             session_minutes: 30,
             payment: PaymentSettings::default(),
+            face: FaceSettings::default(),
+            regulator: RegulatorSettings::default(),
         }
     }
 }

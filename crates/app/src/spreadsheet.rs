@@ -46,7 +46,7 @@ pub struct Row {
 
 /// Refuses a zip whose entries inflate past `MAX_EXPANDED` in all, by
 /// inflating each into a counter.
-fn check_expansion(bytes: &[u8]) -> Result<(), SheetError> {
+fn check_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), SheetError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| SheetError::NotXlsx)?;
     if zip.len() > MAX_ENTRIES {
         return Err(SheetError::TooLarge);
@@ -64,7 +64,7 @@ fn check_expansion(bytes: &[u8]) -> Result<(), SheetError> {
                 break;
             }
             total += n as u64;
-            if total > MAX_EXPANDED {
+            if total > max_expanded {
                 return Err(SheetError::TooLarge);
             }
             if let Some(k) = kept.as_mut() {
@@ -152,10 +152,20 @@ fn text(d: &DataRef<'_>) -> String {
 /// cells; empty rows are left out. More than `max_rows` rows after the header
 /// is refused as soon as the first one beyond is met.
 pub fn read_rows(bytes: &[u8], columns: usize, max_rows: usize) -> Result<Vec<Row>, SheetError> {
+    read_rows_within(bytes, columns, max_rows, MAX_EXPANDED)
+}
+
+/// The same, for a workbook allowed to inflate to `max_expanded` bytes.
+pub fn read_rows_within(
+    bytes: &[u8],
+    columns: usize,
+    max_rows: usize,
+    max_expanded: u64,
+) -> Result<Vec<Row>, SheetError> {
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(SheetError::NotXlsx);
     }
-    check_expansion(bytes)?;
+    check_expansion(bytes, max_expanded)?;
     let mut book = Xlsx::new(Cursor::new(bytes)).map_err(|_| SheetError::Unreadable)?;
     let first = book.sheet_names().into_iter().next().ok_or(SheetError::NoSheet)?;
     let mut cells = book.worksheet_cells_reader(&first).map_err(|_| SheetError::Unreadable)?;

@@ -2,6 +2,7 @@
 //! a workflow by its `KIND` rather than by type: a job (an export) stored as
 //! a row. A new workflow adds its line to `with_workflow!`.
 
+use cmis_domain::cpa_check::CpaCheck;
 use cmis_domain::member_admission::MemberAdmission;
 use cmis_domain::member_inspection::MemberInspection;
 use cmis_domain::review::Workflow;
@@ -23,6 +24,10 @@ macro_rules! with_workflow {
             }
             k if k == <MemberInspection as Workflow>::KIND => {
                 type $W = MemberInspection;
+                $body
+            }
+            k if k == <CpaCheck as Workflow>::KIND => {
+                type $W = CpaCheck;
                 $body
             }
             other => Err(AppError::from(anyhow::anyhow!("no workflow {other}"))),

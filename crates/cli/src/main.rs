@@ -82,6 +82,25 @@ enum Command {
         #[command(subcommand)]
         action: AssociationAction,
     },
+    /// Synchronise the CPAs' and firms' records from the regulator
+    /// (注册会计师行业统一监管平台): its interface (`regulator.url`), or a file.
+    Sync {
+        /// A file of the regulator's records (CSV, JSON lines or xlsx) instead of the interface.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Write the demo's firms and CPAs as the regulator's records (JSON lines),
+    /// for trying and measuring `cmis sync`.
+    RegulatorFile {
+        #[arg(long, default_value_t = 20)]
+        firms: u64,
+        #[arg(long, default_value_t = 12)]
+        max_cpas_per_firm: u64,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Lift a login lockout.
     Unlock {
         #[arg(long = "type")]
@@ -273,6 +292,46 @@ async fn main() -> anyhow::Result<()> {
                     println!("已修改联系方式；运行中的实例将在{}秒内更新", organisations::REFRESH_EVERY.as_secs());
                 }
             }
+            Ok(())
+        }
+        Command::Sync { file } => {
+            use cmis_app::regulator::{self, feed};
+            let app = open(&cfg).await?;
+            let by = format!("cli:{}", std::env::var("USER").unwrap_or_default());
+            let source: Box<dyn feed::RegulatorFeed> = match file {
+                Some(path) => Box::new(feed::FileFeed(path)),
+                None => {
+                    anyhow::ensure!(!cfg.app.regulator.url.is_empty(), "give --file, or set regulator.url");
+                    Box::new(feed::HttpFeed::new(&cfg.app.regulator.url, &cfg.app.regulator.token)?)
+                }
+            };
+            let started = std::time::Instant::now();
+            let r =
+                regulator::sync(&app, &by, source.as_ref(), &cmis_app::jobs::Progress::none()).await.map_err(shown)?;
+            let c = r.counts;
+            println!(
+                "同步完成（{:.1} 秒）：新增事务所 {}，变更事务所 {}；新增注师 {}，变更 {}，转所 {}，注销 {}；未变化 {}，未导入 {}",
+                started.elapsed().as_secs_f64(),
+                c.firms_new,
+                c.firms_changed,
+                c.cpas_new,
+                c.cpas_changed,
+                c.cpas_moved,
+                c.cpas_cancelled,
+                c.unchanged,
+                c.refused
+            );
+            Ok(())
+        }
+        Command::RegulatorFile { firms, max_cpas_per_firm, seed, out } => {
+            let app = open(&cfg).await?;
+            let opts = demo::Options { members: 0, firms, max_cpas_per_firm, seed };
+            let mut w = std::io::BufWriter::new(
+                std::fs::File::create(&out).with_context(|| format!("creating {}", out.display()))?,
+            );
+            let (f, c) = demo::regulator_file(&app, &opts, &mut w).await?;
+            std::io::Write::flush(&mut w)?;
+            println!("已写入 {}：事务所 {f} 家（含分所），注册会计师 {c} 人", out.display());
             Ok(())
         }
         Command::Unlock { user_type, login } => {

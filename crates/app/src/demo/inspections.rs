@@ -67,7 +67,7 @@ pub(super) async fn inspections<C: sea_orm::ConnectionTrait>(
             ] {
                 if hours > Hours::ZERO {
                     records.push(learning_record::ActiveModel {
-                        member_id: Set(id),
+                        member_id: Set(Some(id)),
                         year: Set(year),
                         kind: Set("record".into()),
                         hours_x100: Set(hours.hundredths()),

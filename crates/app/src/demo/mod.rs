@@ -5,19 +5,20 @@
 //! Record `i` is a pure function of (seed, i), so a second run with the same
 //! options inserts nothing new and a larger run extends a smaller one.
 
+mod firms;
 mod inspections;
 mod people;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use cmis_domain::{AssociationLevel, CpaNo, FirmNo, MemberCertNo, Sex, UserType};
-use cmis_store::entity::{cpa, firm, member, user};
+use cmis_domain::{AssociationLevel, MemberCertNo, Sex, UserType};
+use cmis_store::entity::{cpa, member, user};
 use inspections::{DemoMember, inspections};
 use people::*;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use crate::organisations::Association;
-use crate::{App, auth};
+use crate::{App, auth, regulator};
 
 /// Every demo account's password.
 pub const DEMO_PASSWORD: &str = "Cmis2026";
@@ -101,142 +102,31 @@ pub async fn generate(
     let guangdong = tree.by_code("44").expect("seeded");
     let gd_weighted = [(guangdong, 1)];
 
-    // Firms, then their CPAs.
-    let mut firm_serial: std::collections::HashMap<String, u64> = Default::default();
+    // Firms and their CPAs, through the regulator's synchronisation: the
+    // same records `cmis regulator-file` writes.
+    let mut numbering = firms::Numbering::new(&tree);
     let mut cpa_total = 0u64;
     let mut first_cpa = None;
-    const BATCH: u64 = 500;
     let mut i = 0;
     while i < opts.firms {
-        let end = (i + BATCH).min(opts.firms);
+        let end = (i + firms::BATCH).min(opts.firms);
+        let batch = numbering.batch(opts, i, end);
+        if let Some((_, c)) = batch.cpas.first() {
+            first_cpa.get_or_insert_with(|| c.cpa_no.as_str().to_owned());
+        }
+        cpa_total += batch.cpas.len() as u64;
         let txn = app.write().await?;
-        let mut firms = Vec::new();
-        let mut plans = Vec::new();
-        for f in i..end {
-            // The first firm and member are in Guangdong, so the README's logins are stable.
-            let p =
-                if f == 0 { place(&tree, &gd_weighted, 1, 0) } else { place(&tree, &weighted, total, mix(seed, f, 1)) };
-            let prefix = format!("{}{}", p.province, p.city_code);
-            let serial = firm_serial.entry(prefix.clone()).or_insert(0);
-            *serial += 1;
-            let firm_no = format!("{prefix}{:04}", *serial);
-            let place_name = p.city.map_or(p.provincial.short_name.as_str(), |c| c.short_name.as_str());
-            let w1 = pick(FIRM_WORDS, mix(seed, f, 2));
-            let w2 = pick(FIRM_WORDS, mix(seed, f, 3));
-            let partnership = mix(seed, f, 4).is_multiple_of(3);
-            let name = if partnership {
-                format!("{place_name}{w1}{w2}会计师事务所（特殊普通合伙）")
-            } else {
-                format!("{place_name}{w1}{w2}会计师事务所有限责任公司")
-            };
-            let cpas = 2 + mix(seed, f, 5) % opts.max_cpas_per_firm.saturating_sub(1).max(1);
-            firms.push(firm::ActiveModel {
-                firm_no: Set(FirmNo::parse(&firm_no).map_err(anyhow::Error::from)?),
-                name: Set(name.clone()),
-                association_id: Set(p.provincial.id),
-                city_association_id: Set(p.city.map(|c| c.id)),
-                form: Set(if partnership { "partnership" } else { "limited" }.into()),
-                address: Set(Some(format!(
-                    "{place_name}市{}路{}号",
-                    pick(FIRM_WORDS, mix(seed, f, 6)),
-                    1 + mix(seed, f, 7) % 300
-                ))),
-                phone: Set(Some(format!("0{}-{:08}", 10 + mix(seed, f, 8) % 80, mix(seed, f, 9) % 100_000_000))),
-                contact_person: Set(Some(person_name(seed, f, 10, Sex::Male))),
-                status: Set("active".into()),
-                created_at: Set(now),
-                ..Default::default()
-            });
-            plans.push((firm_no, name, p, cpas, f));
+        let mut applier = regulator::Applier::new(app, &txn, regulator::Accounts::Hash(&hash));
+        applier.firms(batch.firms).await?;
+        let nos: Vec<String> = batch.cpas.iter().map(|(_, c)| c.cpa_no.as_str().to_owned()).collect();
+        let mut it = batch.cpas.into_iter().peekable();
+        while it.peek().is_some() {
+            applier.cpas(it.by_ref().take(400).collect()).await?;
         }
-        firm::Entity::insert_many(firms)
-            .on_conflict(OnConflict::column(firm::Column::FirmNo).do_nothing().to_owned())
-            .exec_without_returning(&txn)
-            .await?;
-        let nos: Vec<String> = plans.iter().map(|p| p.0.clone()).collect();
-        let ids: std::collections::HashMap<String, i32> = firm::Entity::find()
-            .select_only()
-            .columns([firm::Column::FirmNo, firm::Column::Id])
-            .filter(firm::Column::FirmNo.is_in(nos))
-            .into_tuple::<(String, i32)>()
-            .all(&txn)
-            .await?
-            .into_iter()
-            .collect();
-        let mut cpas = Vec::new();
-        let mut users = Vec::new();
-        for (firm_no, name, p, n, f) in &plans {
-            let firm_id = ids[firm_no];
-            users.push(user::ActiveModel {
-                firm_id: Set(Some(firm_id)),
-                ..account(UserType::Firm, firm_no.clone(), name.clone(), p.provincial.id, &hash, now)
-            });
-            for k in 0..*n {
-                let g = f * 1000 + k; // a person-number unique across firms
-                let sex = if mix(seed, g, 20).is_multiple_of(2) { Sex::Male } else { Sex::Female };
-                let id = resident_id(seed, g, &p.province, 1, sex);
-                let exam_year = exam_year_for(id.birth_date(), mix(seed, g, 21));
-                let cpa_no = format!("{firm_no}{:04}", k + 1);
-                first_cpa.get_or_insert_with(|| cpa_no.clone());
-                cpas.push(cpa::ActiveModel {
-                    cpa_no: Set(CpaNo::parse(&cpa_no).map_err(anyhow::Error::from)?),
-                    name: Set(person_name(seed, g, 22, sex)),
-                    sex: Set(sex.code().into()),
-                    birth_date: Set(id.birth_date()),
-                    id_type: Set("resident".into()),
-                    id_number_enc: Set(app.pii.encrypt(id.as_str())),
-                    id_number_digest: Set(app.pii.digest(id.as_str())),
-                    mobile_enc: Set(Some(app.pii.encrypt(&mobile(seed, g, 23)))),
-                    mobile_digest: Set(Some(app.pii.digest(&mobile(seed, g, 23)))),
-                    email: Set(None),
-                    association_id: Set(p.provincial.id),
-                    city_association_id: Set(p.city.map(|c| c.id)),
-                    qualification_method: Set("exam".into()),
-                    exam_cert_no: Set(Some(format!("QZ{:02}{}{:05}", exam_year % 100, p.province, g % 100_000))),
-                    exam_year: Set(Some(exam_year)),
-                    status: Set("active".into()),
-                    created_at: Set(now),
-                    firm_id: Set(firm_id),
-                    registered_on: Set(NaiveDate::from_ymd_opt(exam_year + 1, 1 + (g % 12) as u32, 1).expect("valid")),
-                    is_partner: Set(k == 0),
-                    ..Default::default()
-                });
-            }
+        if let Some(r) = applier.refused.first() {
+            anyhow::bail!("demo record refused at {}: {}", r.key, r.reason);
         }
-        cpa_total += cpas.len() as u64;
-        insert_users_in(&txn, users).await?;
-        for chunk in chunks(cpas, 400) {
-            let nos: Vec<String> = chunk.iter().map(|c| c.cpa_no.clone().unwrap().to_string()).collect();
-            let meta: Vec<(String, String, i32)> = chunk
-                .iter()
-                .map(|c| {
-                    (c.cpa_no.clone().unwrap().to_string(), c.name.clone().unwrap(), c.association_id.clone().unwrap())
-                })
-                .collect();
-            cpa::Entity::insert_many(chunk)
-                .on_conflict(OnConflict::column(cpa::Column::CpaNo).do_nothing().to_owned())
-                .exec_without_returning(&txn)
-                .await?;
-            let ids: std::collections::HashMap<String, (i32, i32)> = cpa::Entity::find()
-                .select_only()
-                .columns([cpa::Column::CpaNo, cpa::Column::Id, cpa::Column::FirmId])
-                .filter(cpa::Column::CpaNo.is_in(nos))
-                .into_tuple::<(String, i32, i32)>()
-                .all(&txn)
-                .await?
-                .into_iter()
-                .map(|(n, id, f)| (n, (id, f)))
-                .collect();
-            let users = meta
-                .into_iter()
-                .map(|(no, name, assoc)| user::ActiveModel {
-                    cpa_id: Set(Some(ids[&no].0)),
-                    firm_id: Set(Some(ids[&no].1)),
-                    ..account(UserType::Cpa, no.clone(), name, assoc, &hash, now)
-                })
-                .collect();
-            insert_users_in(&txn, users).await?;
-        }
+        cpa_hours(&txn, now, seed, &nos).await?;
         txn.commit().await?;
         progress(Stage::Firms, end, opts.firms);
         progress(Stage::Cpas, cpa_total, cpa_total);
@@ -244,6 +134,7 @@ pub async fn generate(
     }
 
     // Non-practicing members.
+    const BATCH: u64 = 500;
     let mut member_serial: std::collections::HashMap<String, u32> = Default::default();
     let mut first_member = None;
     let mut i = 0;
@@ -404,6 +295,84 @@ async fn portal_entries(app: &App) -> anyhow::Result<()> {
         crate::notices::save(app, &author_actor, None, draft).await?;
     }
     Ok(())
+}
+
+/// CPAs' learning hours for the year checked now: most have 40 (16 of them
+/// ethics), every tenth falls short. Once: a CPA with records is skipped.
+async fn cpa_hours<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    now: DateTime<Utc>,
+    seed: u64,
+    nos: &[String],
+) -> anyhow::Result<()> {
+    use cmis_store::entity::learning_record;
+    let year = crate::clock::date_of(now).year() - 1;
+    let ids: Vec<(i32, String)> = cpa::Entity::find()
+        .select_only()
+        .columns([cpa::Column::Id, cpa::Column::CpaNo])
+        .filter(cpa::Column::CpaNo.is_in(nos.to_vec()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let done: std::collections::HashSet<i32> = learning_record::Entity::find()
+        .select_only()
+        .column(learning_record::Column::CpaId)
+        .filter(learning_record::Column::CpaId.is_in(ids.iter().map(|(id, _)| *id)))
+        .into_tuple::<Option<i32>>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut rows = Vec::new();
+    for (id, no) in ids.into_iter().filter(|(id, _)| !done.contains(id)) {
+        let n: u64 = no.bytes().fold(0u64, |a, b| a.wrapping_mul(31).wrapping_add(b as u64));
+        let short = mix(seed, n, 50).is_multiple_of(10);
+        for (category, title, hours) in
+            [("professional", "企业会计准则专题", if short { 8 } else { 24 }), ("ethics", "注册会计师职业道德守则", 16)]
+        {
+            rows.push(learning_record::ActiveModel {
+                member_id: Set(None),
+                cpa_id: Set(Some(id)),
+                year: Set(year),
+                kind: Set("record".into()),
+                hours_x100: Set(hours * 100),
+                category: Set(category.into()),
+                title: Set(title.into()),
+                source: Set("import".into()),
+                recorded_by: Set("system:demo".into()),
+                created_at: Set(now),
+                ..Default::default()
+            });
+        }
+    }
+    for chunk in chunks(rows, 400) {
+        learning_record::Entity::insert_many(chunk).exec_without_returning(txn).await?;
+    }
+    Ok(())
+}
+
+/// The regulator's records of the demo's firms and CPAs, as JSON lines:
+/// the same data `generate` puts in, for trying and measuring the import.
+pub async fn regulator_file(app: &App, opts: &Options, out: &mut dyn std::io::Write) -> anyhow::Result<(u64, u64)> {
+    let tree = app.orgs();
+    let mut numbering = firms::Numbering::new(&tree);
+    let (mut n_firms, mut n_cpas) = (0, 0);
+    let mut i = 0;
+    while i < opts.firms {
+        let end = (i + firms::BATCH).min(opts.firms);
+        let b = numbering.batch(opts, i, end);
+        for (_, f) in &b.firms {
+            writeln!(out, "{}", firms::firm_json(f))?;
+        }
+        for (_, c) in &b.cpas {
+            writeln!(out, "{}", firms::cpa_json(c))?;
+        }
+        n_firms += b.firms.len() as u64;
+        n_cpas += b.cpas.len() as u64;
+        i = end;
+    }
+    Ok((n_firms, n_cpas))
 }
 
 /// A demo account with the demo password, ready to log in.

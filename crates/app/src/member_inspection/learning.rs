@@ -226,7 +226,7 @@ pub async fn add(app: &App, actor: &Actor, r: &NewRecord) -> AppResult<()> {
 
 async fn insert(txn: &Tx, actor: &Actor, member_id: i32, c: &Checked, source: &str) -> AppResult<()> {
     row::ActiveModel {
-        member_id: Set(member_id),
+        member_id: Set(Some(member_id)),
         year: Set(c.year),
         kind: Set(c.kind.to_owned()),
         hours_x100: Set(c.hours.hundredths()),

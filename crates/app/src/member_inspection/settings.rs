@@ -44,7 +44,7 @@ impl Material {
     }
 
     /// As staff type it: `[*]名称[|类型,类型[|个数[|MB]]]`.
-    fn line(&self) -> String {
+    pub fn line(&self) -> String {
         let mut l = format!("{}{}", if self.required { "*" } else { "" }, self.name);
         if self.kinds != all_kinds() || self.max_count != 5 || self.max_mb != 5 {
             l.push_str(&format!("|{}|{}|{}", self.kinds.join(","), self.max_count, self.max_mb));
@@ -52,7 +52,7 @@ impl Material {
         l
     }
 
-    fn parse(line: &str) -> Result<Material, String> {
+    pub fn parse(line: &str) -> Result<Material, String> {
         let mut parts = line.split(['|', '｜']).map(str::trim);
         let first = parts.next().unwrap_or_default();
         let (required, name) = match first.strip_prefix('*').or_else(|| first.strip_prefix('＊')) {
