@@ -57,6 +57,10 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             when(P::ApplyMemberInspection, "非执业会员年检申请", "/member-inspection"),
             when(P::ApplyMemberInspection, "年检信息查询", "/member-inspection/history"),
             when(P::ApplyMemberInspection, "年检二维码", "/member-inspection/qr"),
+            when(P::ApplyCpaCheck, "注册会计师年检申请", "/cpa-check"),
+            when(P::ApplyCpaCheck, "年检信息查询", "/cpa-check/history"),
+            when(P::ApplyCpaCheck, "二维码", "/cpa-check/qr"),
+            (actor.user_type == UserType::Firm).then(|| item("注师待审核", "/firm/cpa-checks")),
         ],
     );
     let admissions =
@@ -67,6 +71,7 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             when(P::ReviewMemberAdmissions, admissions, "/association/member-admissions"),
             when(P::MemberPhotos, "会员照片", "/association/member-photo"),
             when(P::CpaRecords, "档案存放单位", "/association/cpa-archive"),
+            when(P::RegulatorSync, "注册会计师信息同步", "/association/regulator"),
             when(P::ExamPhotos, "全科合格证电子照片", "/association/exam-photos"),
         ],
     );
@@ -78,6 +83,14 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             when(P::InspectionProgress, "年检进度", "/association/member-inspection-progress"),
             when(P::InspectionSettings, "年检设置", "/association/member-inspection-settings"),
             when(P::LearningLedger, "学时记录", "/association/learning-records"),
+        ],
+    );
+    add(
+        "注册会计师年检",
+        vec![
+            (actor.is_staff() && actor.can(P::ReviewCpaChecks)).then(|| item("注册会计师年检查询", "/firm/cpa-checks")),
+            when(P::OfflineVerification, "线下人工核验", "/association/offline-verifications"),
+            when(P::CpaCheckSettings, "注册会计师年检设置", "/association/cpa-check-settings"),
         ],
     );
     add("门户管理", vec![when(P::PortalNotices, "通知公告与常见问题", "/association/notices")]);
@@ -165,7 +178,7 @@ impl Shell {
     pub fn tab(&self) -> &'static str {
         if within(&self.path, "/messages") {
             "messages"
-        } else if ["/me", "/account", "/contacts", "/profile", "/member-inspection/qr"]
+        } else if ["/me", "/account", "/contacts", "/profile", "/member-inspection/qr", "/cpa-check/qr"]
             .iter()
             .any(|p| within(&self.path, p))
         {

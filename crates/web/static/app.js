@@ -52,3 +52,29 @@ document.addEventListener("change", function (e) {
     box.hidden = !big;
   }
 });
+// Dialogs written in a page: [data-open=id] opens one, [data-close] closes
+// its own, and a dialog[data-auto] opens when it appears (on load, or when
+// htmx swaps it in: the PC's face check turning to 申请成功).
+document.addEventListener("click", function (e) {
+  var opener = e.target.closest && e.target.closest("[data-open]");
+  if (opener) {
+    var d = document.getElementById(opener.dataset.open);
+    if (d && !opener.disabled) { e.preventDefault(); d.showModal(); }
+    return;
+  }
+  var closer = e.target.closest && e.target.closest("[data-close]");
+  if (closer) {
+    var own = closer.closest("dialog");
+    if (own) { e.preventDefault(); own.close(); }
+  }
+});
+function openAuto(root) {
+  root.querySelectorAll("dialog[data-auto]").forEach(function (d) { if (!d.open) d.showModal(); });
+}
+document.addEventListener("DOMContentLoaded", function () { openAuto(document); });
+document.addEventListener("htmx:afterSettle", function (e) { openAuto(e.target.parentElement || document); });
+// A form marked data-autosubmit is sent when one of its choices changes.
+document.addEventListener("change", function (e) {
+  var form = e.target.closest && e.target.closest("form[data-autosubmit]");
+  if (form) form.submit();
+});

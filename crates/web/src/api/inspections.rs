@@ -63,7 +63,7 @@ pub struct FileOut {
     pub size_bytes: i64,
 }
 
-fn file_out(a: &Attachment) -> FileOut {
+pub(super) fn file_out(a: &Attachment) -> FileOut {
     FileOut { id: a.id, file_name: a.file_name.clone(), label: a.label.clone(), size_bytes: a.size_bytes }
 }
 

@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::error::WebError;
 use crate::pages::ClientAddr;
 
+mod cpa_checks;
 mod inspections;
 mod members;
 mod reviews;
@@ -34,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/organisations", get(organisations))
         .merge(members::routes())
         .merge(inspections::routes())
+        .merge(cpa_checks::routes())
         .merge(reviews::routes())
         .fallback(unknown)
 }
@@ -59,6 +61,8 @@ pub fn docs() -> Router<AppState> {
         inspections::overview, inspections::apply, inspections::defer, inspections::material, inspections::proof,
         inspections::fee_order, inspections::fee_paid, inspections::history, inspections::one, inspections::member_qr,
         inspections::confirm_fees,
+        cpa_checks::overview, cpa_checks::retired, cpa_checks::material, cpa_checks::apply, cpa_checks::face_status,
+        cpa_checks::history, cpa_checks::one, cpa_checks::cpa_qr, cpa_checks::notify,
         reviews::queue, reviews::detail, reviews::decide, reviews::batch,
     ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),

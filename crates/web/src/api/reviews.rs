@@ -8,6 +8,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use cmis_app::review::{self, QueueFilter};
 use cmis_domain::coded::Coded;
+use cmis_domain::cpa_check::CpaCheck;
 use cmis_domain::member_admission::MemberAdmission;
 use cmis_domain::member_inspection::MemberInspection;
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,10 @@ macro_rules! by_workflow {
             }
             <MemberInspection as ReviewPage>::SLUG => {
                 type $W = MemberInspection;
+                $body
+            }
+            <CpaCheck as ReviewPage>::SLUG => {
+                type $W = CpaCheck;
                 $body
             }
             _ => Err(ApiError::from(WebError::NotFound)),

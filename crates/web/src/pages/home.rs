@@ -31,11 +31,16 @@ struct HomePage {
     inspections: Option<u64>,
     /// For members: the latest application's state, marking the 年检申请 tile.
     inspection: Option<cmis_domain::member_inspection::InspectionState>,
+    /// For CPAs: the latest annual check's state.
+    cpa_check: Option<cmis_domain::cpa_check::CheckState>,
 }
 
 impl HomePage {
     fn returned(&self) -> bool {
         self.inspection.is_some_and(|s| s.is_returned())
+    }
+    fn cpa_returned(&self) -> bool {
+        self.cpa_check.is_some_and(|s| s.is_returned())
     }
 }
 
@@ -53,7 +58,8 @@ async fn home_page(State(state): State<AppState>, shell: Shell) -> WebResult<Htm
         None
     };
     let inspection = member_inspection::latest_state(&state.app, &shell.actor).await?;
-    Ok(Html(HomePage { shell, summary, admissions, inspections, inspection }.render()?))
+    let cpa_check = cmis_app::cpa_check::latest_state(&state.app, &shell.actor).await?;
+    Ok(Html(HomePage { shell, summary, admissions, inspections, inspection, cpa_check }.render()?))
 }
 
 #[derive(Template)]

@@ -92,6 +92,7 @@ fn back_of(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::ReviewExport => ("/jobs", "返回导入导出记录"),
         JobKind::LearningCheck | JobKind::LearningImport => ("/association/learning-records", "返回学时记录"),
         JobKind::ExamPhotoCheck | JobKind::ExamPhotoImport => ("/association/exam-photos", "返回全科合格证电子照片"),
+        JobKind::RegulatorSync => ("/association/regulator", "返回注册会计师信息同步"),
     }
 }
 

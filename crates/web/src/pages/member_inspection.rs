@@ -331,7 +331,7 @@ struct ApplyForm {
     commitment: Option<String>,
 }
 
-fn stage_error(e: AppError) -> Result<FieldErrors, AppError> {
+pub(crate) fn stage_error(e: AppError) -> Result<FieldErrors, AppError> {
     match e {
         AppError::Invalid(f) => Ok(f),
         AppError::Refused(m) => Ok(FieldErrors::one_set("form", m)),
@@ -374,7 +374,7 @@ async fn fee_paid(State(state): State<AppState>, shell: Shell) -> WebResult<Resp
 
 /// The form's one file, streamed to the use case `store` as it arrives,
 /// after the text fields before it (the material's name); or the message to show.
-async fn stream_upload(
+pub(crate) async fn stream_upload(
     mp: &mut Multipart,
     store: impl AsyncFnOnce(&str, Incoming<'_>) -> AppResult<Attachment>,
 ) -> WebResult<Option<String>> {

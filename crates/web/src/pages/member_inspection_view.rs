@@ -104,7 +104,13 @@ struct PublicPage {
     public_key: String,
 }
 
+/// A scanned code: a member's or, by its prefix, a CPA's.
 async fn public_results(State(state): State<AppState>, Path(payload): Path<String>) -> WebResult<Html<String>> {
+    if payload.starts_with(cmis_app::cpa_check::qr::PREFIX) {
+        let r = cmis_app::cpa_check::qr::public_results(&state.app, &payload).await?;
+        let page = crate::pages::cpa_check::PublicPage { r, public_key: state.app.signer.public_key() };
+        return Ok(Html(page.render()?));
+    }
     let r = qr::public_results(&state.app, &payload).await?;
     Ok(Html(PublicPage { r, public_key: state.app.signer.public_key() }.render()?))
 }

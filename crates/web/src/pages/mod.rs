@@ -14,8 +14,11 @@ mod account;
 mod attachments;
 mod certificate;
 mod cpa_archive;
+pub mod cpa_check;
+mod cpa_check_staff;
 mod dev;
 mod exam_photos;
+mod face;
 mod home;
 mod jobs;
 pub mod member_admission;
@@ -56,6 +59,9 @@ pub fn routes() -> Router<AppState> {
         .merge(member_inspection_staff::routes())
         .merge(member_inspection_view::routes())
         .merge(payment::routes())
+        .merge(cpa_check::routes())
+        .merge(cpa_check_staff::routes())
+        .merge(face::routes())
 }
 
 pub async fn not_found() -> Response {

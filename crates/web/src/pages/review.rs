@@ -24,8 +24,13 @@ use crate::trail::TrailView;
 /// What a workflow's review pages say, and the body of its case page.
 #[async_trait::async_trait]
 pub trait ReviewPage: Reviewed {
-    /// The address of its pages: /association/{SLUG}.
+    /// Its name in the JSON API (/api/v1/reviews/{SLUG}), and by default in
+    /// the address of its pages.
     const SLUG: &'static str;
+    /// The address of its pages.
+    fn base() -> String {
+        format!("/association/{}", Self::SLUG)
+    }
     const KEYWORD_HINT: &'static str;
     const EMPTY: &'static str;
     /// The state filter's first choice, shown when none is chosen.
@@ -59,7 +64,7 @@ pub trait ReviewPage: Reviewed {
 }
 
 pub fn routes<W: ReviewPage>() -> Router<AppState> {
-    let base = format!("/association/{}", W::SLUG);
+    let base = W::base();
     Router::new()
         .route(&base, get(queue::<W>))
         .route(&format!("{base}/batch"), post(batch::<W>))
@@ -209,7 +214,7 @@ async fn queue<W: ReviewPage>(
     });
     let rows = found.rows.map(|r| line::<W>(&state, r, batch, &shell));
     let page = QueuePage {
-        base: format!("/association/{}", W::SLUG),
+        base: W::base(),
         title: W::title(&shell),
         number: W::NUMBER,
         unit: W::UNIT,
@@ -252,7 +257,7 @@ async fn batch<W: ReviewPage>(
     session.insert(BATCH_RESULT, (decided, skipped)).await.map_err(anyhow::Error::from)?;
     let year = get("year");
     let year = if year.is_empty() { String::new() } else { format!("?year={}", enc(&year)) };
-    Ok(Redirect::to(&format!("/association/{}{year}", W::SLUG)).into_response())
+    Ok(Redirect::to(&format!("{}{year}", W::base())).into_response())
 }
 
 /// 导出Excel: the queue as filtered, every page of it, made by a job whose
@@ -341,7 +346,7 @@ async fn render_detail<W: ReviewPage>(
         })
         .collect();
     let page = DetailPage {
-        base: format!("/association/{}", W::SLUG),
+        base: W::base(),
         title: W::case_title(&opened.case),
         back: W::title(&shell),
         id,
@@ -397,7 +402,7 @@ async fn decide<W: ReviewPage>(
             if !inputs.is_empty() {
                 session.insert(LAST_INPUTS, &inputs).await.map_err(anyhow::Error::from)?;
             }
-            Ok(Redirect::to(&format!("/association/{}/{id}?done={code}", W::SLUG)).into_response())
+            Ok(Redirect::to(&format!("{}/{id}?done={code}", W::base())).into_response())
         }
         Err(AppError::Invalid(errors)) => {
             let errors = super::reason_errors(errors, &code);

@@ -43,6 +43,9 @@ const PROVINCIAL: &[Role] = &[Province, OtherProvince];
 const ABOVE_CITY: &[Role] = &[Province, OtherProvince, National];
 const MEMBER: &[Role] = &[Member];
 const NATIONAL: &[Role] = &[National];
+const CPA: &[Role] = &[Cpa];
+/// Who reviews CPAs' checks: their firm and the associations.
+const CPA_REVIEW: &[Role] = &[Firm, City, Province, OtherProvince, National];
 /// Who sees the records of Zhejiang: its association and CICPA.
 const ZHEJIANG: &[Role] = &[OtherProvince, National];
 
@@ -112,6 +115,12 @@ struct Ids {
     /// The Zhejiang member's certificate number.
     cert_no: String,
     notice: i32,
+    /// A Zhejiang CPA's annual check.
+    cpa_check: i32,
+    /// That CPA's face check.
+    face_check: i32,
+    /// A synchronisation run.
+    run: i32,
 }
 
 /// The concrete requests for a route: its address with ids of another scope
@@ -159,6 +168,19 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
             one(with(id), Scoped { may: MEMBER, see: &[] })
         }
         (_, "/api/v1/me/member-inspections/{id}") => one(with(ids.inspection), Scoped { may: MEMBER, see: &[] }),
+        // A CPA's own.
+        (_, "/cpa-check/view/{id}" | "/cpa-check/done/{id}" | "/api/v1/me/cpa-checks/{id}") => {
+            one(with(ids.cpa_check), Scoped { may: CPA, see: &[] })
+        }
+        (_, "/cpa-check/face/{id}" | "/cpa-check/face/{id}/status" | "/api/v1/me/cpa-check/face-checks/{id}") => {
+            one(with(ids.face_check), Scoped { may: CPA, see: &[] })
+        }
+        (_, "/cpa-check/files/{id}/delete") => one(with(ids.attachment), Scoped { may: CPA, see: &[] }),
+        (_, p) if p.starts_with("/cpa-check") || p.starts_with("/api/v1/me/cpa-check") => same(Only(CPA)),
+        // The face provider's side: signed, or only with the development provider (off here).
+        (_, "/api/v1/face/notify" | "/dev/face/api/start" | "/dev/face/api/result") => same(Public),
+        (_, "/dev/face/h5/{biz}") => one("/dev/face/h5/x".into(), Public),
+        (_, p) if p.starts_with("/face/{token}") => one(p.replace("{token}", "x"), Public),
         (_, p) if p.starts_with("/member-inspection") || p.starts_with("/api/v1/me/") => same(Only(MEMBER)),
         (_, "/attachments") => one("/attachments?context=inspection_materials".into(), Only(MEMBER)),
         ("GET", "/attachments/{id}") => one(
@@ -198,15 +220,27 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         (_, "/association/notices" | "/association/notices/new") => same(Only(NATIONAL)),
         (_, "/association/notices/{id}/edit") => one(with(ids.notice), Only(NATIONAL)),
         (_, "/association/deliveries") => same(Only(STAFF)),
+        (_, "/association/cpa-check-settings" | "/association/offline-verifications") => same(Only(ABOVE_CITY)),
+        (_, "/association/regulator") => same(Only(NATIONAL)),
+        (_, "/association/regulator/{id}") => one(with(ids.run), Only(NATIONAL)),
+        (_, "/firm/cpa-checks" | "/firm/cpa-checks/batch" | "/firm/cpa-checks/export") => same(Only(CPA_REVIEW)),
+        (_, p) if p.starts_with("/firm/cpa-checks/{id}") => {
+            one(with(ids.cpa_check), Scoped { may: CPA_REVIEW, see: ZHEJIANG })
+        }
 
         // The reviews in the API, one pattern for every workflow.
         (_, "/api/v1/reviews/{workflow}" | "/api/v1/reviews/{workflow}/batch") => Some(vec![
             (path.replace("{workflow}", "member-admissions"), Only(ABOVE_CITY)),
             (path.replace("{workflow}", "member-inspections"), Only(STAFF)),
+            (path.replace("{workflow}", "cpa-checks"), Only(CPA_REVIEW)),
         ]),
         (_, p) if p.starts_with("/api/v1/reviews/{workflow}/{id}") => Some(vec![
             (p.replace("{workflow}", "member-admissions").replace("{id}", &ids.admission.to_string()), admission),
             (p.replace("{workflow}", "member-inspections").replace("{id}", &ids.inspection.to_string()), inspection),
+            (
+                p.replace("{workflow}", "cpa-checks").replace("{id}", &ids.cpa_check.to_string()),
+                Scoped { may: CPA_REVIEW, see: ZHEJIANG },
+            ),
         ]),
         _ => None,
     }
@@ -264,6 +298,8 @@ const UPLOADS: &[&str] = &[
     "/association/member-photo",
     "/association/learning-records/import",
     "/association/exam-photos",
+    "/cpa-check/files",
+    "/association/regulator",
 ];
 
 struct Actor {
@@ -413,7 +449,19 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
     let first = t.login_of(UserType::NonPracticingMember).await;
     let photo = crate::certificate::jpeg(t).await;
     cmis_app::certificate::approve_photo(&t.app, &staff(t, "staff44").await, &first, photo).await.unwrap();
-    Ids { admission, inspection: case.id, attachment, message, job, cert_no: z.cert_no.to_string(), notice }
+    let (cpa_check, face_check, run) = crate::cpa_check::zhejiang_cpa_with_a_check(t).await;
+    Ids {
+        admission,
+        inspection: case.id,
+        attachment,
+        message,
+        job,
+        cert_no: z.cert_no.to_string(),
+        notice,
+        cpa_check,
+        face_check,
+        run,
+    }
 }
 
 #[tokio::test]
