@@ -43,27 +43,40 @@ export async function startServer({ members = 40, firms = 4 } = {}) {
     CMIS_DEV_OUTBOX: "true",
     CMIS_PAYMENT__PROVIDER: "dev",
     CMIS_PAYMENT__SECRET: "e2e-payment-secret-0123",
+    CMIS_FACE__PROVIDER: "dev",
+    CMIS_FACE__SECRET: "e2e-face-secret-0123456",
     CMIS_LOG_FORMAT: "json",
   };
   delete env.DATABASE_URL;
   const cli = (...args) => execFileSync(bin, args, { env, encoding: "utf8" });
   cli("demo", "--members", String(members), "--firms", String(firms), "--e2e-clock", NOW);
-  const proc = spawn(bin, ["serve", "--e2e-fixed-captcha", CAPTCHA, "--e2e-clock", NOW], {
-    env,
-    stdio: ["ignore", "ignore", "inherit"],
-  });
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      const r = await fetch(`${url}/healthz`);
-      if (r.ok) break;
-    } catch {}
-    if (i > 300 || proc.exitCode !== null) throw new Error("server did not start");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const serve = async (clock) => {
+    const p = spawn(bin, ["serve", "--e2e-fixed-captcha", CAPTCHA, "--e2e-clock", clock], {
+      env,
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    for (let i = 0; ; i++) {
+      try {
+        const r = await fetch(`${url}/healthz`);
+        if (r.ok) break;
+      } catch {}
+      if (i > 300 || p.exitCode !== null) throw new Error("server did not start");
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return p;
+  };
+  let proc = await serve(NOW);
   return {
     url,
     cli,
+    /** The same data, served again with the clock at `clock` (a year on, say). */
+    restart: async (clock) => {
+      const stopped = new Promise((r) => proc.once("exit", r));
+      proc.kill("SIGTERM");
+      await stopped;
+      proc = await serve(clock);
+    },
     /** Login names of the demo accounts of one type, in order. */
     accounts: (type, limit = 10) =>
       cli("accounts", "--type", type, "--limit", String(limit))
