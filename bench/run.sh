@@ -25,6 +25,8 @@ mkdir -p bench/results
 export CMIS_DEMO_ON_FIRST_START=false
 export CMIS_LOG_FORMAT=json
 export CMIS_TRUST_FORWARDED=true   # loadgen sends each browser's own address
+# The development face provider, served by the system itself (cpa-face).
+export CMIS_FACE__PROVIDER=dev CMIS_FACE__SECRET=bench-face-secret-0123
 export RUST_LOG=warn
 unset DATABASE_URL
 
@@ -70,10 +72,33 @@ sql "select m.cert_no from members m where m.status = 'active' and m.admitted_on
        where l.member_id = m.id and l.year = 2025 and l.kind = 'record') >= 4000
   limit 14000" > "$data/ready.txt"
 head -n 4000 "$data/ready.txt" > "$data/inspection-accounts.txt"
+# CPAs who may apply for 2025 online (the year's hours, a document the face check takes).
+sql "select c.cpa_no from cpas c where c.status = 'active' and c.id_type in ('resident', 'residence_permit')
+  and not exists (select 1 from cpa_checks k where k.cpa_id = c.id and k.year = 2025)
+  and (select coalesce(sum(l.hours_x100), 0) from learning_records l
+       where l.cpa_id = c.id and l.year = 2025 and l.kind = 'record') >= 4000
+  limit 8000" > "$data/cpa-accounts.txt"
 tail -n +4001 "$data/ready.txt" | head -n "${DEADLINE_MEMBERS:-10000}" > "$data/deadline-accounts.txt"
 # Applications waiting for each provincial association, for 批量通过.
 sql "select 'staff'||a.code||'|'||c.id from review_cases c join associations a on a.id = c.association_id
   where c.kind = 'member_inspection' and c.state = 'submitted' and c.year = 2025 order by a.code, c.id" > "$data/batch-ids.txt"
+# The regulator's data at this scale, synchronised into an empty database and
+# then again (nothing changed): time and peak memory of `cmis sync`.
+if [ "${SYNC:-1}" = 1 ]; then
+  sync_dir=$(mktemp -d /tmp/cmis-sync.XXXXXX)
+  sync_env=(env CMIS_DATABASE_URL="sqlite://$sync_dir/sync.sqlite3?mode=rwc" CMIS_DATA_DIR="$sync_dir")
+  "${sync_env[@]}" "$bin/cmis" regulator-file --firms "$firms" --max-cpas-per-firm 21 --out "$sync_dir/regulator.jsonl" >/dev/null
+  records=$(wc -l < "$sync_dir/regulator.jsonl")
+  mb=$(( $(stat -c %s "$sync_dir/regulator.jsonl") / 1024 / 1024 ))
+  timings=()
+  for pass in 1 2; do
+    start_ms=$(date +%s%3N)
+    "${sync_env[@]}" /usr/bin/time -f "%M" -o "$sync_dir/rss" "$bin/cmis" sync --file "$sync_dir/regulator.jsonl" > "$sync_dir/out.$pass"
+    timings+=("$(( ($(date +%s%3N) - start_ms) / 100 ))" "$(( $(cat "$sync_dir/rss") / 1024 ))")
+  done
+  notes+=("regulator synchronisation of $records records ($mb MB of JSON lines; $(sed 's/（.*//' "$sync_dir/out.1")): into an empty database $(( timings[0] / 10 )).$(( timings[0] % 10 )) s, peak RSS ${timings[1]} MiB ($(sed 's/.*）：//' "$sync_dir/out.1")); the same file again $(( timings[2] / 10 )).$(( timings[2] % 10 )) s, peak RSS ${timings[3]} MiB ($(sed 's/.*）：//' "$sync_dir/out.2"))")
+  rm -rf "$sync_dir"
+fi
 counts=$(sql "select (select count(*) from members)||' members, '||(select count(*) from firms)||' firms, '||(select count(*) from cpas)||' CPAs, '||(select count(*) from users)||' accounts'")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -103,6 +128,7 @@ measure() { # label scenario urls pids…
   [ "$scenario" = inspection-submit ] && accounts=$data/inspection-accounts.txt
   [ "$scenario" = deadline ] && accounts=$data/deadline-accounts.txt && seconds=${DEADLINE_SECONDS:-300}
   [ "$scenario" = batch-pass ] && accounts=$data/batch-ids.txt
+  [ "$scenario" = cpa-face ] && accounts=$data/cpa-accounts.txt
   row=$("$bin/loadgen" --url "$urls" --scenario "$scenario" --seconds "$seconds" --concurrency "$conc" --accounts "$accounts" \
     --business-numbers "$data/business-numbers-$members.txt" --label "$label" 2>>"$data/loadgen.log")
   rate=$(echo "$row" | awk -F'|' '{ gsub(/ /, "", $3); print $3 }')
@@ -130,7 +156,7 @@ rows+=("$("$bin/loadgen" --url http://127.0.0.1:1 --scenario argon2 --seconds "$
   --label "argon2id verification alone (default parameters, one thread per core)") — | — | |")
 argon2_rate=$(echo "${rows[-1]}" | awk -F'|' '{ gsub(/ /, "", $3); print $3 }')
 
-for scenario in ${SCENARIOS:-portal login home admission-submit admission-progress inspection-submit review-queue qr verify deadline}; do
+for scenario in ${SCENARIOS:-portal login home admission-submit admission-progress inspection-submit review-queue qr verify cpa-face deadline}; do
   start_ms=$(date +%s%3N)
   urls=() pids=()
   for _ in $(seq "$instances"); do
@@ -153,6 +179,7 @@ for scenario in ${SCENARIOS:-portal login home admission-submit admission-progre
     qr) label="public 年检 QR page (GET /q/{payload})";;
     verify) label="public certificate check (GET /v/{payload})";;
     deadline) label="deadline: whole flow per member (login, 首页, 年检申请, 1 MiB upload, 确认申请, logout)";;
+    cpa-face) label="注册会计师年检: 确认申请 with its face check passed on the provider's page (8 requests and the provider's notification to the server)";;
   esac
   [ "$instances" -gt 1 ] && label="$label, $instances instances"
   measure "$label" "$scenario" "$(IFS=,; echo "${urls[*]}")" "${pids[@]}"

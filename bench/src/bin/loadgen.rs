@@ -18,6 +18,7 @@ struct Args {
     url: String,
     /// portal | login | argon2 | home | qr | verify | reference | deadline (each account once, the whole flow) | admission-submit | admission-progress | inspection-submit | review-queue
     /// | batch-pass (`accounts`: lines of staff login, tab, an application waiting for that association)
+    /// | cpa-face (`accounts`: CPAs who may apply; each applies once, through the face check)
     #[arg(long)]
     scenario: String,
     #[arg(long, default_value_t = 20)]
@@ -440,6 +441,59 @@ async fn submit_inspection(c: &reqwest::Client, a: &Args, jar: &mut Jar, file: &
     Ok(t.elapsed())
 }
 
+const CPA_MATERIAL: &str = "注册会计师任职资格检查表";
+
+/// A CPA logged in with the required material uploaded (untimed): ready for 确认申请.
+async fn ready_cpa(c: &reqwest::Client, a: &Args, user: &str) -> anyhow::Result<Jar> {
+    let mut jar = Jar::default();
+    login_as(c, &mut jar, a, "cpa", user).await?;
+    get(c, &mut jar, &format!("{}/cpa-check/materials", a.url)).await?;
+    let form = reqwest::multipart::Form::new().text("_csrf", jar.token()).text("label", CPA_MATERIAL).part(
+        "file",
+        reqwest::multipart::Part::bytes(b"%PDF-1.4\n%%EOF\n".to_vec())
+            .file_name("表.pdf")
+            .mime_str("application/pdf")?,
+    );
+    let res = c
+        .post(format!("{}/cpa-check/files", a.url))
+        .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
+        .multipart(form)
+        .send()
+        .await?;
+    anyhow::ensure!(location(&res) == "/cpa-check/materials", "upload refused: {}", res.status());
+    Ok(jar)
+}
+
+/// The timed application with its face check, as a phone does it: 确认申请 →
+/// the agreement → 注意事项 → the provider's page, passed → the provider's
+/// signed notification (the server's own development provider, over HTTP)
+/// → back to the result page, which must say the check passed.
+async fn cpa_face_flow(c: &reqwest::Client, a: &Args, jar: &mut Jar) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    let res = post_form(c, jar, &format!("{}/cpa-check/apply", a.url), &[("channel", "phone")]).await?;
+    let face = location(&res).to_owned();
+    anyhow::ensure!(face.starts_with("/face/"), "确认申请 refused: {}", res.status());
+    get(c, jar, &format!("{}{face}", a.url)).await?;
+    let res = post_form(c, jar, &format!("{}{face}", a.url), &[("agree", "1")]).await?;
+    anyhow::ensure!(location(&res).ends_with("/tips"), "agreement: {}", res.status());
+    get(c, jar, &format!("{}{face}/tips", a.url)).await?;
+    let res = c
+        .get(format!("{}{face}/go", a.url))
+        .header("cookie", jar.header())
+        .header("x-forwarded-for", &jar.2)
+        .send()
+        .await?;
+    let provider = location(&res).to_owned();
+    anyhow::ensure!(provider.contains("/dev/face/h5/"), "hand-off: {}", res.status());
+    get(c, jar, &provider).await?;
+    let res = post_form(c, jar, &provider, &[("outcome", "pass")]).await?;
+    anyhow::ensure!(location(&res).ends_with("/back"), "provider: {}", res.status());
+    let (status, page) = get(c, jar, &format!("{}{face}/back", a.url)).await?;
+    anyhow::ensure!(status == 200 && page.contains("人脸认证通过"), "result: {status}");
+    Ok(t.elapsed())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
@@ -550,6 +604,17 @@ async fn main() -> anyhow::Result<()> {
                     }
                 }
             }
+            if a.scenario == "cpa-face" {
+                for _ in 0..per_client {
+                    match ready_cpa(&c, &a, &pick()).await {
+                        Ok(j) => ready.push(j),
+                        Err(e) => {
+                            eprintln!("client {client}: {e:#}");
+                            errors += 1
+                        }
+                    }
+                }
+            }
             barrier.wait().await;
             let started = Instant::now();
             let deadline = started + Duration::from_secs(a.seconds);
@@ -613,6 +678,10 @@ async fn main() -> anyhow::Result<()> {
                     "inspection-submit" => {
                         let Some(mut j) = ready.pop() else { break };
                         submit_inspection(&c, &a, &mut j, &file).await
+                    }
+                    "cpa-face" => {
+                        let Some(mut j) = ready.pop() else { break };
+                        cpa_face_flow(&c, &a, &mut j).await
                     }
                     "review-queue" => {
                         page = page % 50 + 1;

@@ -106,7 +106,8 @@ impl<'a> Numbering<'a> {
                 let g = f * 1000 + k; // a person-number unique across firms
                 let sex = if mix(seed, g, 20).is_multiple_of(2) { Sex::Male } else { Sex::Female };
                 let resident = resident_id(seed, g, &p.province, 1, sex);
-                let exam_year = exam_year_for(resident.birth_date(), mix(seed, g, 21));
+                // The national examination began in 1991: those qualified before it sat the first ones.
+                let exam_year = exam_year_for(resident.birth_date(), mix(seed, g, 21)).max(1991);
                 // A few hold a passport, which cannot be checked online:
                 // they are verified in person (线下人工核验).
                 let id = if k == 1 && f % 7 == 2 {

@@ -556,7 +556,7 @@ pub async fn apply_rows(applier: &mut Applier<'_>, bytes: &[u8], progress: &Prog
         match r {
             Ok(Record::Firm(f)) => firms.push((line, f)),
             Ok(Record::Cpa(_)) => {}
-            Err(reason) => applier.refuse(line, "row", "", reason),
+            Err((key, reason)) => applier.refuse(line, "row", &key, reason),
         }
     }
     firms.sort_by_key(|(line, f)| (f.firm_no.is_branch(), *line));

@@ -39,8 +39,9 @@ pub fn format_of(bytes: &[u8]) -> Result<Format, String> {
     }
 }
 
-/// One row: its line, and the record or why it is refused.
-pub type Line = (usize, Result<Record, String>);
+/// One row: its line, and the record, or the number it names (as given)
+/// and why it is refused.
+pub type Line = (usize, Result<Record, (String, String)>);
 
 /// The rows of a file, in order. A file that cannot be read at all is an
 /// error; a row that cannot be read is a refused line.
@@ -52,9 +53,16 @@ pub fn rows(bytes: &[u8]) -> Result<Box<dyn Iterator<Item = Line> + Send + '_>, 
     }
 }
 
-fn record_of(fields: &[(&'static str, String)]) -> Result<Record, String> {
+fn record_of(fields: &[(&'static str, String)]) -> Result<Record, (String, String)> {
     let get = |k: &str| fields.iter().find(|(f, _)| *f == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    regulator::parse(&get)
+    regulator::parse(&get).map_err(|why| {
+        let key = if regulator::kind_of(&get("kind")) == Some("firm") { get("firm_no") } else { get("cpa_no") };
+        (key.trim().chars().take(30).collect(), why)
+    })
+}
+
+fn refused(why: impl Into<String>) -> Result<Record, (String, String)> {
+    Err((String::new(), why.into()))
 }
 
 fn json_lines(bytes: &[u8]) -> impl Iterator<Item = Line> + '_ {
@@ -63,10 +71,10 @@ fn json_lines(bytes: &[u8]) -> impl Iterator<Item = Line> + '_ {
         |(i, l)| {
             let line = i + 1;
             if l.len() > MAX_LINE {
-                return (line, Err(format!("该行超过{}KB", MAX_LINE / 1024)));
+                return (line, refused(format!("该行超过{}KB", MAX_LINE / 1024)));
             }
             let parsed: Result<serde_json::Map<String, serde_json::Value>, _> = serde_json::from_slice(l);
-            let Ok(obj) = parsed else { return (line, Err("该行不是有效的JSON对象".into())) };
+            let Ok(obj) = parsed else { return (line, refused("该行不是有效的JSON对象")) };
             let fields: Vec<(&'static str, String)> = obj
                 .iter()
                 .filter_map(|(k, v)| {
@@ -96,7 +104,7 @@ fn csv(bytes: &[u8]) -> Result<Box<dyn Iterator<Item = Line> + Send + '_>, Strin
         return Err("文件第一行应为标题行，且包含“记录类型”列".into());
     }
     Ok(Box::new(records.filter_map(move |r| match r {
-        Err((line, e)) => Some((line, Err(e))),
+        Err((line, e)) => Some((line, refused(e))),
         Ok((line, cells)) => {
             if cells.iter().all(|c| c.trim().is_empty()) {
                 return None;
@@ -211,7 +219,7 @@ mod tests {
         let lines: Vec<Line> = rows(text.as_bytes()).unwrap().collect();
         assert_eq!(lines.len(), 2, "the empty row is skipped");
         assert!(matches!(&lines[0], (2, Ok(Record::Firm(f))) if f.name == "甲会计师事务所"));
-        assert_eq!(lines[1], (4, Err("事务所编号格式不正确".to_owned())));
+        assert_eq!(lines[1], (4, Err(("123".to_owned(), "事务所编号格式不正确".to_owned()))));
         let no_kind = "事务所编号,事务所名称\n50010028,甲\n";
         assert!(rows(no_kind.as_bytes()).is_err());
     }
@@ -222,7 +230,7 @@ mod tests {
         let lines: Vec<Line> = rows(text.as_bytes()).unwrap().collect();
         assert_eq!(lines.len(), 3);
         assert!(lines[0].1.is_ok());
-        assert_eq!(lines[1], (2, Err("该行不是有效的JSON对象".to_owned())));
+        assert_eq!(lines[1], (2, Err((String::new(), "该行不是有效的JSON对象".to_owned()))));
         assert!(matches!(&lines[2], (4, Ok(Record::Firm(f))) if f.firm_no.as_str() == "50010029"));
     }
 
@@ -230,7 +238,7 @@ mod tests {
     fn an_overlong_line_is_refused_alone() {
         let long = format!("记录类型,事务所名称\n事务所,{}\n事务所,乙\n", "长".repeat(10_000));
         let lines: Vec<Line> = rows(long.as_bytes()).unwrap().collect();
-        assert_eq!(lines[0], (2, Err("该行超过16KB".to_owned())));
+        assert_eq!(lines[0], (2, Err((String::new(), "该行超过16KB".to_owned()))));
         assert_eq!(lines.len(), 2);
     }
 }

@@ -117,6 +117,7 @@ async fn a_malformed_row_is_refused_with_its_reason_and_nothing_of_it_is_saved()
     assert_eq!(got[0].0, 3);
     assert!(got[0].2.starts_with("有效证件号码"), "{got:?}");
     assert_eq!(got[1], (4, String::new(), "该行不是有效的JSON对象".into()));
+    assert_eq!(got[0].1, "330109990002", "a row that cannot be read still names its number");
     assert_eq!(got[2], (5, "330109990003".into(), "所在事务所编号33019999不存在".into()));
     assert_eq!(got[3], (6, "330109990004".into(), "有效证件号码与注册会计师330109990001相同".into()));
     // Only CICPA's staff run and read synchronisations.
