@@ -246,6 +246,7 @@ test("the firm returns it; 再次申请 needs no second face check; history, the
       // 再次申请: no face check.
       await page.goto(`${server.url}/cpa-check`);
       await page.getByRole("link", { name: "再次申请" }).click();
+      // The notice again, as at 新建申请.
       await page.getByRole("dialog", { name: "提示" }).getByRole("button", { name: "确定" }).click();
       await page.getByTestId("return-reason").waitFor();
       await page.getByRole("link", { name: "申请年检" }).click();

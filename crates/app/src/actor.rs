@@ -39,6 +39,12 @@ impl Actor {
         format!("{}:{}", self.user_type.code(), self.login_name)
     }
 
+    /// The unit that acts, as the approval trail names it (办理单位) and a
+    /// message is signed: a firm acts as itself, staff as their association.
+    pub fn acting_unit(&self) -> &str {
+        if self.user_type == cmis_domain::UserType::Firm { &self.display_name } else { &self.association_name }
+    }
+
     /// What the shell shows as the role: 非执业会员, 注册会计师, 会计师事务所, or the staff's level.
     pub fn role_label(&self) -> &'static str {
         match self.user_type {

@@ -59,7 +59,12 @@ document.addEventListener("click", function (e) {
   var opener = e.target.closest && e.target.closest("[data-open]");
   if (opener) {
     var d = document.getElementById(opener.dataset.open);
-    if (d && !opener.disabled) { e.preventDefault(); d.showModal(); }
+    if (d && !opener.disabled) {
+      e.preventDefault();
+      var from = opener.closest("dialog");
+      if (from) from.close();
+      d.showModal();
+    }
     return;
   }
   var closer = e.target.closest && e.target.closest("[data-close]");

@@ -118,8 +118,11 @@ pub(crate) async fn start(app: &App, actor: &Actor, o: &Overview, channel: Chann
     let now = app.now();
     let day = app.today();
     let key = key_of(c.id, day);
-    let hit = throttle::attempt(app.db.conn(), &key, PER_DAY, now).await?;
+    // The count and the check in one write: each synced commit costs.
+    let tx = app.write().await?;
+    let hit = throttle::attempt(&tx, &key, PER_DAY, now).await?;
     if !hit.allowed(&PER_DAY) {
+        tx.commit().await?;
         return Err(AppError::Refused(format!(
             "今日人脸认证次数已用完（每天{FACE_CHECKS_A_DAY}次），请明天再进行人脸认证"
         )));
@@ -141,8 +144,9 @@ pub(crate) async fn start(app: &App, actor: &Actor, o: &Overview, channel: Chann
         expires_at: Set(expires_at),
         ..Default::default()
     }
-    .insert(app.db.conn())
+    .insert(&tx)
     .await?;
+    tx.commit().await?;
     let id_number = app.pii.decrypt(&c.id_number_enc)?;
     let req = StartRequest {
         name: c.name.clone(),
@@ -156,7 +160,8 @@ pub(crate) async fn start(app: &App, actor: &Actor, o: &Overview, channel: Chann
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(error = %e, "starting a face check");
-            throttle::give_back(app.db.conn(), &key, PER_DAY).await?;
+            let tx = app.write().await?;
+            throttle::give_back(&tx, &key, PER_DAY).await?;
             row::ActiveModel {
                 id: Set(m.id),
                 state: Set("failed".into()),
@@ -164,27 +169,30 @@ pub(crate) async fn start(app: &App, actor: &Actor, o: &Overview, channel: Chann
                 finished_at: Set(Some(now)),
                 ..Default::default()
             }
-            .update(app.db.conn())
+            .update(&tx)
             .await?;
+            tx.commit().await?;
             return Err(AppError::Refused("人脸认证服务暂时不可用，请稍后再试".into()));
         }
     };
+    let tx = app.write().await?;
     row::ActiveModel {
         id: Set(m.id),
         provider_token: Set(Some(started.biz_token.clone())),
         handoff_url: Set(Some(started.url.clone())),
         ..Default::default()
     }
-    .update(app.db.conn())
+    .update(&tx)
     .await?;
-    audit::record(
-        app,
+    audit::append(
+        &tx,
         &actor.audit_name(),
         "face_check_started",
         &format!("face_check:{}", m.id),
         json!({ "channel": channel.code(), "count": hit.count }),
     )
     .await?;
+    tx.commit().await?;
     Ok(Started { id: m.id, url: page_url(app, &token), token, expires_at, left: FACE_CHECKS_A_DAY - hit.count })
 }
 
@@ -306,7 +314,10 @@ async fn catch_up(app: &App, r: row::Model) -> AppResult<row::Model> {
         return Ok(r);
     }
     let now = app.now();
-    let due = r.queried_at.is_none_or(|q| now - q >= Duration::seconds(QUERY_GAP_SECONDS));
+    // The notification comes within a second or two: the provider is asked
+    // only when it is late, and then not more often than every few seconds.
+    let due = r.queried_at.is_none_or(|q| now - q >= Duration::seconds(QUERY_GAP_SECONDS))
+        && (r.queried_at.is_none() || now - r.created_at >= Duration::seconds(QUERY_GAP_SECONDS));
     if let (true, Some(provider), Some(biz)) = (due, app.faces.clone(), r.provider_token.clone()) {
         row::ActiveModel { id: Set(r.id), queried_at: Set(Some(now)), ..Default::default() }
             .update(app.db.conn())
@@ -361,27 +372,37 @@ pub async fn notified(app: &App, body: &[u8], signature: &str) -> AppResult<Noti
         .await?
         .filter(|r| r.id.to_string() == n.extra)
         .ok_or(AppError::NotFound("人脸认证"))?;
-    let taken = provider_notice::ActiveModel {
-        provider: Set(provider.name().to_owned()),
-        notice_id: Set(n.notice_id.chars().take(100).collect()),
-        received_at: Set(now),
-        ..Default::default()
+    let notice = (provider.name(), n.notice_id.chars().take(100).collect::<String>());
+    if provider_notice::Entity::find()
+        .filter(provider_notice::Column::Provider.eq(notice.0))
+        .filter(provider_notice::Column::NoticeId.eq(&notice.1))
+        .one(app.db.conn())
+        .await?
+        .is_some()
+    {
+        return Ok(Noticed::Replayed);
     }
-    .insert(app.db.conn())
-    .await;
-    match taken {
-        Ok(_) => {}
-        Err(e) if cmis_store::db::is_unique_violation(&e) => return Ok(Noticed::Replayed),
-        Err(e) => return Err(e.into()),
+    match finish_noticed(app, r.id, &n.result, Some(notice)).await {
+        Err(AppError::Internal(e))
+            if e.downcast_ref::<sea_orm::DbErr>().is_some_and(cmis_store::db::is_unique_violation) =>
+        {
+            Ok(Noticed::Replayed)
+        }
+        Err(e) => Err(e),
+        Ok(()) => Ok(Noticed::Taken),
     }
-    finish(app, r.id, &n.result).await?;
-    Ok(Noticed::Taken)
 }
 
 /// Records a result, once: the first to arrive finishes the check; a pass
 /// submits the application in the same transaction. A pass whose submission
 /// is refused now (applied meanwhile, the window closed) is kept with why.
 pub(crate) async fn finish(app: &App, id: i32, result: &FaceResult) -> AppResult<()> {
+    finish_noticed(app, id, result, None).await
+}
+
+/// `finish`, taking the notification's id in the same transaction: a replay
+/// of it is refused by the unique index, and nothing is done twice.
+async fn finish_noticed(app: &App, id: i32, result: &FaceResult, notice: Option<(&str, String)>) -> AppResult<()> {
     let frame = match &result.best_frame {
         Some(b64) if b64.len() <= MAX_FRAME * 4 / 3 + 4 => B64.decode(b64.trim()).ok(),
         _ => None,
@@ -399,12 +420,15 @@ pub(crate) async fn finish(app: &App, id: i32, result: &FaceResult) -> AppResult
     let actor = auth::actor_for(app, account.id).await?.ok_or(AppError::Forbidden)?;
     // Whether the application can go in now, asked before the write: a
     // refusal is kept on the check, and the pass is not lost with it.
-    let refusal = if passed { super::precheck(app, &actor, r.year, r.retired).await.err() } else { None };
-    let refusal = match refusal {
-        None => None,
-        Some(AppError::Refused(why)) => Some(why),
-        Some(AppError::Invalid(errors)) => Some(errors.0.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join("；")),
-        Some(e) => return Err(e),
+    let ready = if passed { Some(super::precheck(app, &actor, r.year, r.retired).await) } else { None };
+    let (overview, refusal) = match ready {
+        None => (None, None),
+        Some(Ok(o)) => (Some(o), None),
+        Some(Err(AppError::Refused(why))) => (None, Some(why)),
+        Some(Err(AppError::Invalid(errors))) => {
+            (None, Some(errors.0.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>().join("；")))
+        }
+        Some(Err(e)) => return Err(e),
     };
     let frame_key = match frame {
         Some(bytes) if passed => {
@@ -421,20 +445,31 @@ pub(crate) async fn finish(app: &App, id: i32, result: &FaceResult) -> AppResult
         _ => None,
     };
     let tx = app.write().await?;
+    if let Some((provider, notice_id)) = notice {
+        provider_notice::ActiveModel {
+            provider: Set(provider.to_owned()),
+            notice_id: Set(notice_id),
+            received_at: Set(tx.now()),
+            ..Default::default()
+        }
+        .insert(&tx)
+        .await?;
+    }
     let r = row::Entity::find_by_id(id).lock_exclusive().one(&tx).await?.ok_or(AppError::NotFound("人脸认证"))?;
     if r.state != "started" {
+        tx.commit().await?;
         if let Some(key) = frame_key {
             let _ = app.files.delete(&StorePath::from(key.as_str())).await;
         }
         return Ok(());
     }
-    let (case_id, message) = match (passed, refusal) {
-        (true, None) => {
-            let done = submit_in(app, &tx, &actor, r.year, r.retired, Some(IdentityCheck::Face), Some(r.id)).await?;
+    let (case_id, message) = match (passed, overview, refusal) {
+        (true, Some(o), _) => {
+            let done = submit_in(app, &tx, &actor, &o, Some(IdentityCheck::Face), Some(r.id)).await?;
             (Some(done.id), "人脸认证通过".to_owned())
         }
-        (true, Some(why)) => (None, format!("人脸认证通过，但申请未能提交：{why}")),
-        (false, _) => {
+        (true, None, why) => (None, format!("人脸认证通过，但申请未能提交：{}", why.unwrap_or_default())),
+        (false, _, _) => {
             let why = [&result.liveness_msg, &result.compare_msg]
                 .into_iter()
                 .filter(|m| !m.trim().is_empty())

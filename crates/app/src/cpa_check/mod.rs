@@ -525,7 +525,7 @@ pub async fn apply(app: &App, actor: &Actor, channel: face::Channel) -> AppResul
         None => {
             let how = o.verified_in_person.then_some(IdentityCheck::InPerson);
             let tx = app.write().await?;
-            let done = submit_in(app, &tx, actor, o.year, o.retired, how, None).await?;
+            let done = submit_in(app, &tx, actor, &o, how, None).await?;
             tx.commit().await?;
             app.wake_deliveries();
             Ok(Applied::Submitted(done))
@@ -534,35 +534,36 @@ pub async fn apply(app: &App, actor: &Actor, channel: face::Channel) -> AppResul
     }
 }
 
-/// Whether an application with this 离退休 choice could be submitted now
-/// (a face check's pass asks before it submits).
-pub(crate) async fn precheck(app: &App, actor: &Actor, year: i32, retired: bool) -> AppResult<()> {
+/// The overview an application with this 离退休 choice would be submitted
+/// with, if it could be submitted now (a face check's pass asks before it
+/// submits).
+pub(crate) async fn precheck(app: &App, actor: &Actor, year: i32, retired: bool) -> AppResult<Overview> {
     let c = own_cpa(app, actor).await?;
     let mut o = overview_for(app, actor, &c, year).await?;
     o.retired = retired;
-    ready(&o, &draft_ids(&o)).map(|_| ())
+    ready(&o, &draft_ids(&o))?;
+    Ok(o)
 }
 
-/// The submission itself, inside `tx`: checked again (two submissions at
-/// once cannot both pass; files deleted meanwhile are not counted), then the
-/// case opened or reopened for the firm, its files attached, the trail, the
-/// audit event and the firm told.
+/// The submission itself, inside `tx`, of the application `o` describes (read
+/// before the write began: nothing here reads outside the transaction, whose
+/// connection holds SQLite's only write lock). Checked again in the
+/// transaction (two submissions at once cannot both pass; files deleted
+/// meanwhile are not counted), then the case opened or reopened for the firm,
+/// its files attached, the trail, the audit event and the firm told.
 pub(crate) async fn submit_in(
     app: &App,
     tx: &Tx,
     actor: &Actor,
-    year: i32,
-    retired: bool,
+    o: &Overview,
     how: Option<IdentityCheck>,
     face_check_id: Option<i32>,
 ) -> AppResult<Done> {
+    let (year, retired) = (o.year, o.retired);
     let c = cpa::Entity::find_by_id(actor.cpa_id.ok_or(AppError::Forbidden)?)
         .one(tx)
         .await?
         .ok_or(AppError::NotFound("注册会计师"))?;
-    // The overview as of now, with the choice the check was started with.
-    let mut o = overview_for(app, actor, &c, year).await?;
-    o.retired = retired;
     let existing = application(tx, c.id, year, true).await?;
     let next =
         rules::apply(year, existing.as_ref().map(|(k, _)| k.state)).map_err(|e| AppError::Refused(e.to_string()))?;
@@ -577,7 +578,7 @@ pub(crate) async fn submit_in(
         .into_iter()
         .map(|a| (a.id, a.label))
         .collect();
-    ready(&o, &drafts)?;
+    ready(o, &drafts)?;
     // Only the files of the chosen list go with the application.
     let names: Vec<&str> = o.materials().iter().map(|m| m.name.as_str()).collect();
     let attached: Vec<i32> =

@@ -87,8 +87,7 @@ async fn decide_in<W: Reviewed>(
     } else {
         format!("{}（需修改：{}）", cmis_domain::text::clause(reason), items.join("、"))
     };
-    approval::record(tx, case.subject(), W::node(action), &actor.association_name, &actor.audit_name(), &opinion)
-        .await?;
+    approval::record(tx, case.subject(), W::node(action), actor.acting_unit(), &actor.audit_name(), &opinion).await?;
     let detail = W::decided(app, tx, case, &Decided { action, next, items: &items, inputs: &inputs }).await?;
     audit::append(
         tx,
@@ -98,7 +97,7 @@ async fn decide_in<W: Reviewed>(
         json!({ "action": action.code(), "state": next.code(), "items": items, "effects": detail }),
     )
     .await?;
-    let sign = cmis_domain::text::signature(&actor.association_name);
+    let sign = cmis_domain::text::signature(actor.acting_unit());
     if let Some(n) = W::notice(app, tx, case, next, &opinion, &sign).await? {
         tell(app, tx, case.association_id, &n).await?;
     }

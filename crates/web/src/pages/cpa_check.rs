@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use cmis_app::FieldErrors;
-use cmis_app::attachments::{self, Attachment, CPA_MATERIALS};
+use cmis_app::attachments::{self, Attachment};
 use cmis_app::cpa_check::{self, Applied, CheckView, Done, HistoryRow, Overview, face, qr};
 use cmis_app::scope::Permission;
 use cmis_domain::cpa_check::CheckState;
@@ -121,6 +121,8 @@ struct ConfirmPage {
     o: Overview,
     blockers: Vec<String>,
     regulator_url: &'static str,
+    /// Come from 年检申请 / 新建申请 / 再次申请: the association's notice pops up.
+    entering: bool,
 }
 
 impl ConfirmPage {
@@ -129,9 +131,19 @@ impl ConfirmPage {
     }
 }
 
-async fn confirm(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
+#[derive(Deserialize, Default)]
+struct ConfirmQuery {
+    new: Option<String>,
+}
+
+async fn confirm(
+    State(state): State<AppState>,
+    shell: Shell,
+    Query(q): Query<ConfirmQuery>,
+) -> WebResult<Html<String>> {
     let o = cpa_check::overview(&state.app, &shell.actor).await?;
-    let page = ConfirmPage { blockers: o.blockers(), o, regulator_url: cpa_check::REGULATOR_URL, shell };
+    let entering = q.new.is_some();
+    let page = ConfirmPage { blockers: o.blockers(), o, regulator_url: cpa_check::REGULATOR_URL, shell, entering };
     Ok(Html(page.render()?))
 }
 
@@ -145,7 +157,6 @@ struct MaterialsPage {
     blockers: Vec<String>,
     errors: FieldErrors,
     face_prompt: &'static str,
-    hint: String,
 }
 
 impl MaterialsPage {
@@ -169,14 +180,7 @@ impl MaterialsPage {
 
 async fn render_materials(state: &AppState, shell: Shell, errors: FieldErrors) -> WebResult<Response> {
     let o = cpa_check::overview(&state.app, &shell.actor).await?;
-    let page = MaterialsPage {
-        blockers: o.blockers(),
-        o,
-        errors,
-        face_prompt: FACE_PROMPT,
-        hint: CPA_MATERIALS.hint(),
-        shell,
-    };
+    let page = MaterialsPage { blockers: o.blockers(), o, errors, face_prompt: FACE_PROMPT, shell };
     Ok(Html(page.render()?).into_response())
 }
 
@@ -234,9 +238,7 @@ async fn apply(State(state): State<AppState>, shell: Shell, Form(f): Form<ApplyF
 #[template(path = "cpa_check/face_pc.html")]
 struct FacePcPage {
     shell: Shell,
-    st: face::Status,
-    svg: String,
-    url: String,
+    f: FaceStatus,
 }
 
 impl FacePcPage {
@@ -245,23 +247,37 @@ impl FacePcPage {
     }
 }
 
-async fn face_page(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Html<String>> {
-    let (st, url) = face::pc_view(&state.app, &shell.actor, id).await?;
-    let svg = cmis_app::qr::svg(&url)?;
-    Ok(Html(FacePcPage { shell, st, svg, url }.render()?))
-}
-
+/// The card of the PC page: the QR code while the check is open, the result
+/// once it has ended (with 确认申请 to try again after a failure).
 #[derive(Template)]
 #[template(path = "cpa_check/face_status.html")]
 struct FaceStatus {
     st: face::Status,
+    svg: String,
+    url: String,
+    csrf: String,
 }
 
-/// The part of the PC page that looks again every two seconds, until the
-/// check has ended.
-async fn face_status(State(state): State<AppState>, Auth(actor): Auth, Path(id): Path<i32>) -> WebResult<Html<String>> {
-    let st = face::status(&state.app, &actor, id).await?;
-    Ok(Html(FaceStatus { st }.render()?))
+async fn face_status_of(state: &AppState, actor: &cmis_app::Actor, id: i32, csrf: String) -> WebResult<FaceStatus> {
+    let (st, url) = face::pc_view(&state.app, actor, id).await?;
+    let svg = if st.finished() { String::new() } else { cmis_app::qr::svg(&url)? };
+    Ok(FaceStatus { st, svg, url, csrf })
+}
+
+async fn face_page(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Html<String>> {
+    let f = face_status_of(&state, &shell.actor, id, shell.csrf.clone()).await?;
+    Ok(Html(FacePcPage { shell, f }.render()?))
+}
+
+/// The card alone, which the PC page asks for again every two seconds until
+/// the check has ended.
+async fn face_status(
+    State(state): State<AppState>,
+    Auth(actor): Auth,
+    axum::Extension(csrf): axum::Extension<crate::csrf::CsrfToken>,
+    Path(id): Path<i32>,
+) -> WebResult<Html<String>> {
+    Ok(Html(face_status_of(&state, &actor, id, csrf.0).await?.render()?))
 }
 
 // ---- 年检申请成功, 查看 ----

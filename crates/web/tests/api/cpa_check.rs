@@ -104,10 +104,12 @@ async fn the_pc_page_shows_a_qr_code_and_turns_to_success_when_the_phone_passes(
     upload_materials(&t, &a).await;
     let mut pc = t.client();
     pc.login("cpa", &login, PASSWORD).await;
-    let confirm = pc.get("/cpa-check/confirm").await;
+    let confirm = pc.get("/cpa-check/confirm?new=1").await;
     assert!(confirm.body.contains("注册会计师行业统一监管平台"), "the seed's note");
     assert!(confirm.body.contains("acc.mof.gov.cn"));
     assert!(confirm.body.contains("data-testid=\"pre-notice\""), "the association's notice pops up first");
+    let again = pc.get("/cpa-check/confirm").await;
+    assert!(!again.body.contains("data-testid=\"pre-notice\""), "only on 年检申请 / 新建申请, not on 上一步");
     let page = pc.get("/cpa-check/materials").await;
     assert!(page.body.contains("您将进行人脸认证操作，人脸认证支持的身份证件类型为居民身份证和港澳台居民居住证。"));
     assert!(page.body.contains("是否继续?") && page.body.contains(&format!("确认要申请 {} 年度年检吗？", inspected())));
@@ -757,4 +759,40 @@ pub async fn check_waiting_for_the_firm(t: &TestApp, cpa_no: &str) -> (i32, i32)
     .await
     .unwrap();
     (case.id, f.id)
+}
+
+#[tokio::test]
+async fn many_checks_passing_at_once_all_submit() {
+    // Each pass submits inside a write transaction; on SQLite that
+    // transaction holds the only write lock and must read nothing through
+    // another connection, or a few at once wait on each other until they fail.
+    let t = with_faces().await;
+    let cpas = cpa::Entity::find().filter(cpa::Column::IdType.eq("resident")).all(t.app.db.conn()).await.unwrap();
+    let mut started = Vec::new();
+    for c in &cpas {
+        give_hours(&t, c.cpa_no.as_str(), 40).await;
+        let a = actor_of(&t, c.cpa_no.as_str()).await;
+        upload_materials(&t, &a).await;
+        started.push((a.clone(), self::started(cpa_check::apply(&t.app, &a, face::Channel::Pc).await.unwrap())));
+    }
+    assert!(started.len() >= 4, "{} CPAs", started.len());
+    let began = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for (_, s) in &started {
+        let biz = biz_of(&t, s.id).await;
+        let app = t.app.clone();
+        tasks.push(tokio::spawn(async move {
+            let o = cmis_app::face::dev::Outcome { pass: true, notify: true, frame: false };
+            cmis_app::face::dev::finish(&app, &biz, o, app.now()).await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    for (a, s) in &started {
+        let st = face::status(&t.app, a, s.id).await.unwrap();
+        assert_eq!(st.state, "passed");
+        assert!(st.case_id.is_some(), "{:?}", st.message);
+    }
+    assert!(began.elapsed() < std::time::Duration::from_secs(8), "took {:?}", began.elapsed());
 }
