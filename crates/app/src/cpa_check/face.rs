@@ -19,8 +19,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use chrono::{DateTime, Duration, Utc};
 use cmis_domain::cpa_check::{FACE_CHECKS_A_DAY, FaceVerdict, IdentityCheck, face_supported, verdict};
+use cmis_domain::mask;
 use cmis_domain::throttle::ThrottleRule;
-use cmis_domain::{IdType, mask};
 use cmis_store::entity::{cpa, face_check as row, provider_notice, user};
 use object_store::PutPayload;
 use object_store::path::Path as StorePath;
@@ -520,22 +520,6 @@ pub(crate) async fn describe<C: ConnectionTrait>(db: &C, id: i32) -> AppResult<S
     })
 }
 
-/// The CPA's checks of a year, newest first (the API and the tests).
-pub async fn checks(app: &App, actor: &Actor, year: i32) -> AppResult<Vec<Status>> {
-    let c = own_cpa(app, actor).await?;
-    let rows = row::Entity::find()
-        .filter(row::Column::CpaId.eq(c.id))
-        .filter(row::Column::Year.eq(year))
-        .order_by_desc(row::Column::Id)
-        .all(app.db.conn())
-        .await?;
-    let mut out = Vec::new();
-    for r in rows {
-        out.push(status_of(app, &r).await?);
-    }
-    Ok(out)
-}
-
 /// The housekeeping round: checks nobody finished are asked about (a lost
 /// notification, a phone that never came back) and expired; best frames of
 /// years whose check has ended are deleted.
@@ -570,9 +554,4 @@ pub async fn sweep(app: &App) -> anyhow::Result<u64> {
         }
     }
     Ok(n)
-}
-
-/// Whether online authentication takes this document.
-pub fn supported(id_type: &str) -> bool {
-    IdType::from_code(id_type).is_some_and(face_supported)
 }

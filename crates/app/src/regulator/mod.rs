@@ -18,12 +18,11 @@ pub mod parse;
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
 use cmis_domain::UserType;
 use cmis_domain::regulator::{CpaRecord, FirmRecord, Record};
 use cmis_store::entity::{cpa, firm, regulator_refusal, regulator_run, session, user};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -801,20 +800,4 @@ pub async fn refusals(app: &App, actor: &Actor, id: i32, page_no: u64) -> AppRes
         reason: r.reason,
     });
     Ok((to_run(run), rows))
-}
-
-/// The date of the last good run, for the CPA's 确认信息 page.
-pub async fn last_good(app: &App) -> AppResult<Option<NaiveDate>> {
-    Ok(regulator_run::Entity::find()
-        .filter(regulator_run::Column::State.eq("succeeded"))
-        .order_by_desc(regulator_run::Column::Id)
-        .one(app.db.conn())
-        .await?
-        .and_then(|r| r.finished_at)
-        .map(crate::clock::date_of))
-}
-
-/// How many runs there are (the page's empty state).
-pub async fn count(app: &App) -> AppResult<u64> {
-    Ok(regulator_run::Entity::find().count(app.db.conn()).await?)
 }
