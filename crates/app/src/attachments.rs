@@ -184,6 +184,9 @@ impl<'a> Incoming<'a> {
 pub struct Narrower<'a> {
     pub kinds: Option<(&'a [String], String)>,
     pub max_bytes: Option<(u64, String)>,
+    /// At most this many files with the upload's label, counted again in
+    /// the write (uploads at once must not pass it), and the message.
+    pub max_with_label: Option<(u64, String)>,
 }
 
 /// How much of a file's start `sniff` looks at.
@@ -309,6 +312,12 @@ pub async fn upload_stream(
         if list_query(actor, limits, owner).count(&txn).await? >= limits.max_count {
             return Err(full());
         }
+        if let (Some((max, message)), Some(label)) = (&narrower.max_with_label, label) {
+            let same = list_query(actor, limits, owner).filter(attachment::Column::Label.eq(label)).count(&txn).await?;
+            if same >= *max {
+                return Err(FieldErrors::one(field, message.clone()));
+            }
+        }
         let m = attachment::ActiveModel {
             context: Set(limits.code.to_owned()),
             owner_type: Set(owner.kind.to_owned()),
@@ -376,31 +385,39 @@ async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::
     let db = app.db.conn();
     let m = attachment::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("附件"))?;
     let uploader = user::Entity::find_by_id(m.uploaded_by).one(db).await?.ok_or(AppError::NotFound("附件"))?;
-    let city = match (uploader.member_id, uploader.cpa_id) {
-        (Some(mid), _) => {
-            cmis_store::entity::member::Entity::find_by_id(mid).one(db).await?.and_then(|m| m.city_association_id)
+    let filed = if uploader.cpa_id.is_some() {
+        // A CPA's file is seen by the firm and the associations of the
+        // application it went with (as the case is filed, whichever firm the
+        // CPA is at now); a draft, or a file a resubmission replaced, by the
+        // CPA alone.
+        let case = match m.owner_id.filter(|_| m.owner_type == crate::cpa_check::OWNER) {
+            Some(case) => cmis_store::entity::review_case::Entity::find_by_id(case).one(db).await?,
+            None => None,
+        };
+        match case {
+            Some(c) => Filed {
+                association_id: Some(c.association_id),
+                city_association_id: c.city_association_id,
+                firm_id: c.firm_id,
+                member_id: None,
+                user_id: Some(uploader.id),
+            },
+            None => Filed { user_id: Some(uploader.id), ..Filed::default() },
         }
-        (_, Some(cid)) => {
-            cmis_store::entity::cpa::Entity::find_by_id(cid).one(db).await?.and_then(|c| c.city_association_id)
+    } else {
+        let city = match uploader.member_id {
+            Some(mid) => {
+                cmis_store::entity::member::Entity::find_by_id(mid).one(db).await?.and_then(|m| m.city_association_id)
+            }
+            None => None,
+        };
+        Filed {
+            association_id: Some(uploader.association_id),
+            city_association_id: city,
+            firm_id: uploader.firm_id,
+            member_id: uploader.member_id,
+            user_id: Some(uploader.id),
         }
-        _ => None,
-    };
-    // A CPA's file is also seen by the firm the application went to (the
-    // firm they belonged to when they applied).
-    let case_firm = match m.owner_id.filter(|_| m.owner_type == crate::cpa_check::OWNER) {
-        Some(case) => cmis_store::entity::review_case::Entity::find_by_id(case).one(db).await?.and_then(|c| c.firm_id),
-        None => None,
-    };
-    let filed = Filed {
-        association_id: Some(uploader.association_id),
-        city_association_id: city,
-        firm_id: if matches!(Scope::of(app, actor), Scope::Firm(f) if Some(f) == case_firm) {
-            case_firm
-        } else {
-            uploader.firm_id
-        },
-        member_id: uploader.member_id,
-        user_id: Some(uploader.id),
     };
     Scope::of(app, actor).check(&filed, "附件")?;
     Ok(m)

@@ -19,8 +19,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use chrono::{DateTime, Duration, Utc};
 use cmis_domain::cpa_check::{FACE_CHECKS_A_DAY, FaceVerdict, IdentityCheck, face_supported, verdict};
-use cmis_domain::mask;
 use cmis_domain::throttle::ThrottleRule;
+use cmis_domain::{UserType, mask};
 use cmis_store::entity::{cpa, face_check as row, provider_notice, user};
 use object_store::PutPayload;
 use object_store::path::Path as StorePath;
@@ -302,7 +302,9 @@ pub async fn handoff(app: &App, token: &str) -> AppResult<String> {
 /// The phone is back from the provider: the result is asked for at once.
 pub async fn back(app: &App, token: &str) -> AppResult<Status> {
     let r = by_token(app, token).await?;
-    let r = catch_up(app, row::Model { queried_at: None, ..r }).await?;
+    // The first return asks the provider at once (`catch_up` asks a check
+    // never asked); a page reloaded asks no more often than the PC's look.
+    let r = catch_up(app, r).await?;
     status_of(app, &r).await
 }
 
@@ -417,10 +419,16 @@ async fn finish_noticed(app: &App, id: i32, result: &FaceResult, notice: Option<
         .one(app.db.conn())
         .await?
         .ok_or(AppError::NotFound("注册会计师"))?;
-    let actor = auth::actor_for(app, account.id).await?.ok_or(AppError::Forbidden)?;
+    // A CPA whose registration the regulator cancelled meanwhile has no
+    // actor any more: the result is kept, nothing is submitted.
+    let actor = auth::actor_for(app, account.id).await?;
     // Whether the application can go in now, asked before the write: a
     // refusal is kept on the check, and the pass is not lost with it.
-    let ready = if passed { Some(super::precheck(app, &actor, r.year, r.retired).await) } else { None };
+    let ready = match (&actor, passed) {
+        (Some(a), true) => Some(super::precheck(app, a, r.year, r.retired).await),
+        (None, true) => Some(Err(AppError::Refused("注册已注销".into()))),
+        (_, false) => None,
+    };
     let (overview, refusal) = match ready {
         None => (None, None),
         Some(Ok(o)) => (Some(o), None),
@@ -430,6 +438,7 @@ async fn finish_noticed(app: &App, id: i32, result: &FaceResult, notice: Option<
         }
         Some(Err(e)) => return Err(e),
     };
+    let who = format!("{}:{}", UserType::Cpa.code(), account.login_name);
     let frame_key = match frame {
         Some(bytes) if passed => {
             let mut rnd = [0u8; 16];
@@ -465,7 +474,8 @@ async fn finish_noticed(app: &App, id: i32, result: &FaceResult, notice: Option<
     }
     let (case_id, message) = match (passed, overview, refusal) {
         (true, Some(o), _) => {
-            let done = submit_in(app, &tx, &actor, &o, Some(IdentityCheck::Face), Some(r.id)).await?;
+            let actor = actor.as_ref().ok_or(AppError::Forbidden)?;
+            let done = submit_in(app, &tx, actor, &o, Some(IdentityCheck::Face), Some(r.id)).await?;
             (Some(done.id), "人脸认证通过".to_owned())
         }
         (true, None, why) => (None, format!("人脸认证通过，但申请未能提交：{}", why.unwrap_or_default())),
@@ -496,7 +506,7 @@ async fn finish_noticed(app: &App, id: i32, result: &FaceResult, notice: Option<
     .await?;
     audit::append(
         &tx,
-        &actor.audit_name(),
+        &who,
         if passed { "face_check_passed" } else { "face_check_failed" },
         &format!("face_check:{}", r.id),
         json!({ "code": result.code, "similarity": result.similarity, "case": case_id }),
@@ -533,9 +543,12 @@ pub async fn sweep(app: &App) -> anyhow::Result<u64> {
         .await?;
     let mut n = 0;
     for r in open {
-        let r = catch_up(app, row::Model { queried_at: None, ..r }).await?;
-        if r.state != "started" {
-            n += 1;
+        // One check's trouble (a provider down, an account gone) must not
+        // stop the others, nor the rest of the housekeeping.
+        match catch_up(app, row::Model { queried_at: None, ..r }).await {
+            Ok(r) if r.state != "started" => n += 1,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "sweeping a face check"),
         }
     }
     let framed = row::Entity::find().filter(row::Column::FrameKey.is_not_null()).all(app.db.conn()).await?;
@@ -546,7 +559,10 @@ pub async fn sweep(app: &App) -> anyhow::Result<u64> {
             None => true,
         };
         if ended && let Some(key) = &r.frame_key {
-            let _ = app.files.delete(&StorePath::from(key.as_str())).await;
+            if let Err(e) = app.files.delete(&StorePath::from(key.as_str())).await {
+                tracing::warn!(error = %e, "deleting a face check's frame");
+                continue;
+            }
             row::ActiveModel { id: Set(r.id), frame_key: Set(None), ..Default::default() }
                 .update(app.db.conn())
                 .await?;

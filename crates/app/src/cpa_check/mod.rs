@@ -238,6 +238,16 @@ impl Overview {
         self.settings.materials(self.retired)
     }
 
+    /// The materials a return named that are on the list now (a return may
+    /// name one the association has since renamed or removed: it cannot
+    /// hold the CPA up).
+    pub fn named_materials(&self) -> Vec<&str> {
+        match self.current.as_ref().filter(|c| c.state.is_returned()) {
+            Some(c) => c.flagged_materials().filter(|n| self.materials().iter().any(|m| m.name == *n)).collect(),
+            None => vec![],
+        }
+    }
+
     /// Whether a return named this material.
     pub fn named(&self, material: &str) -> bool {
         self.current.as_ref().is_some_and(|c| c.state.is_returned() && c.flagged_materials().any(|m| m == material))
@@ -252,11 +262,9 @@ impl Overview {
                 errors.add("file", format!("请上传“{}”", need.name));
             }
         }
-        if let Some(c) = self.current.as_ref().filter(|c| c.state.is_returned()) {
-            for name in c.flagged_materials() {
-                if !uploaded(name) {
-                    errors.add("file", format!("退回时要求修改“{name}”，请重新上传后再提交"));
-                }
+        for name in self.named_materials() {
+            if !uploaded(name) {
+                errors.add("file", format!("退回时要求修改“{name}”，请重新上传后再提交"));
             }
         }
     }
@@ -326,7 +334,7 @@ async fn overview_for(app: &App, actor: &Actor, c: &cpa::Model, year: i32) -> Ap
         }),
         drafts: attachments::list(app, actor, CPA_MATERIALS, DRAFT).await?,
         submitted,
-        verified_in_person: offline::verified(db, c.id, year).await?,
+        verified_in_person: offline::verified(app, db, c, year).await?,
         face_left: face::left_today(app, c.id).await?,
         face_online: app.faces.is_some() && id_type.is_some_and(face_supported),
         id_type,
@@ -463,6 +471,7 @@ pub async fn upload_material(
     let narrower = attachments::Narrower {
         kinds: Some((&material.kinds, format!("“{label}”支持的类型为{}", material.kinds.join("、")))),
         max_bytes: Some((material.max_mb * 1024 * 1024, format!("“{label}”单个附件大小不能超过{}MB", material.max_mb))),
+        max_with_label: Some((material.max_count, format!("“{label}”最多可上传{}个附件", material.max_count))),
     };
     attachments::upload_stream(app, actor, CPA_MATERIALS, DRAFT, Some(label), file, narrower).await
 }

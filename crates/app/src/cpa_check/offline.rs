@@ -17,14 +17,18 @@ use crate::page::{self, Page};
 use crate::scope::{Filed, Permission, Scope};
 use crate::{Actor, App, audit};
 
-/// Whether the CPA was verified in person for the year.
-pub async fn verified<C: ConnectionTrait>(db: &C, cpa_id: i32, year: i32) -> AppResult<bool> {
-    Ok(row::Entity::find()
-        .filter(row::Column::CpaId.eq(cpa_id))
-        .filter(row::Column::Year.eq(year))
-        .one(db)
-        .await?
-        .is_some())
+/// Whether the CPA was verified in person for the year, with the document
+/// their record names now (a record whose identity the regulator changed
+/// since is someone else's verification).
+pub async fn verified<C: ConnectionTrait>(app: &App, db: &C, c: &cpa::Model, year: i32) -> AppResult<bool> {
+    let Some(r) =
+        row::Entity::find().filter(row::Column::CpaId.eq(c.id)).filter(row::Column::Year.eq(year)).one(db).await?
+    else {
+        return Ok(false);
+    };
+    let seen = app.pii.decrypt(&r.document_no_enc)?;
+    let on_record = app.pii.decrypt(&c.id_number_enc)?;
+    Ok(r.document_type == c.id_type && seen.eq_ignore_ascii_case(&on_record))
 }
 
 /// The record as the reviewers read it.

@@ -280,6 +280,7 @@ pub async fn upload_material(
     let narrower = attachments::Narrower {
         kinds: Some((&material.kinds, format!("“{label}”支持的类型为{}", material.kinds.join("、")))),
         max_bytes: Some((material.max_mb * 1024 * 1024, format!("“{label}”单个附件大小不能超过{}MB", material.max_mb))),
+        max_with_label: Some((material.max_count, format!("“{label}”最多可上传{}个附件", material.max_count))),
     };
     attachments::upload_stream(app, actor, INSPECTION_MATERIALS, DRAFT, Some(label), file, narrower).await
 }

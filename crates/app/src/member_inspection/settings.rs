@@ -62,6 +62,9 @@ impl Material {
         if name.is_empty() || name.chars().count() > 50 {
             return Err("每项材料名称不超过50个字".into());
         }
+        if let Err(e) = cmis_domain::text::check(name, 50, false) {
+            return Err(format!("材料名称{e}"));
+        }
         let kinds: Vec<String> = match parts.next().filter(|k| !k.is_empty()) {
             None => all_kinds(),
             Some(k) => k.split([',', '，', '、']).map(|x| x.trim().to_lowercase()).filter(|x| !x.is_empty()).collect(),
@@ -416,6 +419,8 @@ mod tests {
         assert!(Material::parse("证明|doc").is_err());
         assert!(Material::parse("证明|pdf|9").is_err());
         assert!(Material::parse("证明|pdf|1|50").is_err(), "never above the seed's 5 MB");
+        assert!(Material::parse("附件\u{0}NUL|pdf").is_err(), "no control characters");
+        assert!(Material::parse("\u{202E}反转材料").is_err(), "no marks that turn text around");
     }
 
     #[test]

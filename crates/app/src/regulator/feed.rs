@@ -29,9 +29,12 @@ pub struct FileFeed(pub PathBuf);
 #[async_trait]
 impl RegulatorFeed for FileFeed {
     async fn fetch(&self) -> anyhow::Result<Fetched> {
-        let meta = tokio::fs::metadata(&self.0).await?;
-        anyhow::ensure!(meta.len() <= MAX_BYTES, "{} is larger than {} MB", self.0.display(), MAX_BYTES >> 20);
-        let bytes = tokio::fs::read(&self.0).await?;
+        use tokio::io::AsyncReadExt;
+        // Read up to the limit whatever the file says of its length (a device
+        // or a pipe says 0).
+        let mut bytes = Vec::new();
+        tokio::fs::File::open(&self.0).await?.take(MAX_BYTES + 1).read_to_end(&mut bytes).await?;
+        anyhow::ensure!(bytes.len() as u64 <= MAX_BYTES, "{} is larger than {} MB", self.0.display(), MAX_BYTES >> 20);
         let name = self.0.file_name().map_or_else(|| self.0.display().to_string(), |n| n.to_string_lossy().into());
         Ok(Fetched { source: format!("文件 {name}"), bytes: bytes.into() })
     }

@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 
 use cmis_domain::UserType;
 use cmis_domain::regulator::{CpaRecord, FirmRecord, Record};
-use cmis_store::entity::{cpa, firm, regulator_refusal, regulator_run, session, user};
+use cmis_store::entity::{api_token, cpa, firm, regulator_refusal, regulator_run, session, user};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
@@ -168,9 +168,12 @@ impl<'a> Applier<'a> {
     pub fn refuse(&mut self, line: usize, kind: &'static str, key: &str, reason: impl Into<String>) {
         self.counts.refused += 1;
         if self.refused.len() < REFUSALS_KEPT {
-            // A key that is not a number may be anything: keep it short and plain.
-            let key: String = key.chars().filter(|c| !c.is_control()).take(30).collect();
-            self.refused.push(Refused { line, kind, key, reason: reason.into() });
+            // What a row said may be anything: kept short, without control or
+            // invisible characters (PostgreSQL refuses NUL in text).
+            let plain = |t: &str, n: usize| -> String {
+                t.chars().filter(|c| !c.is_control() && !cmis_domain::text::invisible(*c)).take(n).collect()
+            };
+            self.refused.push(Refused { line, kind, key: plain(key, 30), reason: plain(&reason.into(), 200) });
         }
     }
 
@@ -457,6 +460,11 @@ impl<'a> Applier<'a> {
     ) -> AppResult<()> {
         let now = self.tx.now();
         let was_cancelled = e.status == "cancelled";
+        // A new identity document for the same number: whoever held the
+        // account may not be the person it now names. Everything that proves
+        // the account's holder ends: sessions, API tokens, the password, the
+        // bound notification account; the old mobile number is told.
+        let new_identity = e.id_number_digest != id_digest;
         let mut m = self.new_cpa(c, f, d, id_digest, now);
         m.id = Set(e.id);
         m.created_at = sea_orm::ActiveValue::NotSet;
@@ -469,6 +477,9 @@ impl<'a> Applier<'a> {
             .filter(user::Column::CpaId.eq(e.id))
             .exec(self.tx)
             .await?;
+        if new_identity {
+            self.identity_changed(e).await?;
+        }
         if c.cancelled && !was_cancelled {
             self.counts.cpas_cancelled += 1;
             end_sessions_of_cpa(self.tx, e.id).await?;
@@ -479,6 +490,38 @@ impl<'a> Applier<'a> {
             crate::cpa_check::moved(self.tx, e.id, f.id, f.association_id, f.city_id, &from, &f.name).await?;
         } else {
             self.counts.cpas_changed += 1;
+        }
+        Ok(())
+    }
+}
+
+impl Applier<'_> {
+    /// The account of a CPA whose identity document changed: its sessions,
+    /// tokens, password and bound account end (the person recovers a
+    /// password as the record now names them), and the old mobile number
+    /// hears of it. An in-person verification no longer matches either
+    /// (`cpa_check::offline::verified` compares the document).
+    async fn identity_changed(&mut self, e: &cpa::Model) -> AppResult<()> {
+        end_sessions_of_cpa(self.tx, e.id).await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, auth::NO_PASSWORD.into())
+            .col_expr(user::Column::BoundAccount, Option::<String>::None.into())
+            .filter(user::Column::CpaId.eq(e.id))
+            .exec(self.tx)
+            .await?;
+        if let Some(old) = e.mobile_enc.as_deref().map(|m| self.app.pii.decrypt(m)).transpose()? {
+            let told = crate::review::Notice {
+                user_id: None,
+                title: "注册会计师身份信息已变更".into(),
+                body: format!(
+                    "【中注协】注册会计师证书编号{}的有效证件信息已根据注册会计师行业统一监管平台的数据变更，原登录状态已失效，请通过“忘记密码”重新设置密码。如非本人变更，请联系所属注协。",
+                    e.cpa_no.as_str()
+                ),
+                link: None,
+                sms_to: Some(old),
+            };
+            crate::review::tell_for(self.app, self.tx, e.association_id, &told, crate::deliveries::Purpose::Account)
+                .await?;
         }
         Ok(())
     }
@@ -521,6 +564,13 @@ async fn insert_accounts(tx: &Tx, accounts: Vec<user::ActiveModel>) -> AppResult
     Ok(())
 }
 
+/// Ends every session and API token of these accounts.
+async fn end_access(tx: &Tx, ids: Vec<i32>) -> AppResult<()> {
+    session::Entity::delete_many().filter(session::Column::UserId.is_in(ids.clone())).exec(tx).await?;
+    api_token::Entity::delete_many().filter(api_token::Column::UserId.is_in(ids)).exec(tx).await?;
+    Ok(())
+}
+
 async fn end_sessions_of_cpa(tx: &Tx, cpa_id: i32) -> AppResult<()> {
     let ids: Vec<i32> = user::Entity::find()
         .select_only()
@@ -529,8 +579,7 @@ async fn end_sessions_of_cpa(tx: &Tx, cpa_id: i32) -> AppResult<()> {
         .into_tuple()
         .all(tx)
         .await?;
-    session::Entity::delete_many().filter(session::Column::UserId.is_in(ids)).exec(tx).await?;
-    Ok(())
+    end_access(tx, ids).await
 }
 
 async fn end_sessions_of_firm(tx: &Tx, firm_id: i32) -> AppResult<()> {
@@ -542,14 +591,14 @@ async fn end_sessions_of_firm(tx: &Tx, firm_id: i32) -> AppResult<()> {
         .into_tuple()
         .all(tx)
         .await?;
-    session::Entity::delete_many().filter(session::Column::UserId.is_in(ids)).exec(tx).await?;
-    Ok(())
+    end_access(tx, ids).await
 }
 
 /// Applies a file's rows: firms first (head offices before branches), then
 /// CPAs, each in chunks; a row that cannot be read is refused.
 pub async fn apply_rows(applier: &mut Applier<'_>, bytes: &[u8], progress: &Progress<'_>) -> AppResult<()> {
-    let total = parse::rows(bytes).map_err(AppError::Refused)?.count() as u64;
+    // For the progress bar: lines, counted without reading them.
+    let total = bytes.iter().filter(|b| **b == b'\n').count() as u64 + 1;
     let mut firms: Vec<(usize, FirmRecord)> = Vec::new();
     for (line, r) in parse::rows(bytes).map_err(AppError::Refused)? {
         match r {
@@ -660,7 +709,22 @@ pub async fn run(app: &App, by: &str, source: &str, bytes: &[u8], progress: &Pro
     .insert(app.db.conn())
     .await?;
     let id = started.id;
+    // A workbook becomes JSON lines once, off the async threads and before
+    // the write lock is taken.
+    let normalized: Result<std::borrow::Cow<[u8]>, String> = match parse::format_of(bytes) {
+        Ok(parse::Format::Xlsx) => {
+            let owned = bytes.to_vec();
+            tokio::task::spawn_blocking(move || parse::normalized(&owned).map(|c| c.into_owned()))
+                .await
+                .map_err(anyhow::Error::from)?
+                .map(std::borrow::Cow::Owned)
+        }
+        Ok(_) => Ok(std::borrow::Cow::Borrowed(bytes)),
+        Err(e) => Err(e),
+    };
     let applied = async {
+        let bytes = normalized.map_err(AppError::Refused)?;
+        let bytes: &[u8] = &bytes;
         let tx = app.write().await?;
         let mut applier = Applier::new(app, &tx, Accounts::Unset);
         // On SQLite this transaction holds the only write lock: a progress
@@ -740,8 +804,16 @@ pub async fn submit_file(app: &App, actor: &Actor, file_name: &str, bytes: bytes
     if bytes.len() as u64 > MAX_UPLOAD {
         return Err(crate::FieldErrors::one("file", format!("文件不能超过{}MB", MAX_UPLOAD >> 20)));
     }
-    // The format and the heading row, before a job is made for it.
-    let _ = parse::rows(&bytes).map_err(|e| crate::FieldErrors::one("file", e))?;
+    // The format and the heading row, before a job is made for it (a
+    // workbook is read off the async threads).
+    let probe = bytes.clone();
+    tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let text = parse::normalized(&probe)?;
+        parse::rows(&text).map(|_| ())
+    })
+    .await
+    .map_err(anyhow::Error::from)?
+    .map_err(|e| crate::FieldErrors::one("file", e))?;
     let name: String =
         file_name.rsplit(['/', '\\']).next().unwrap_or("").chars().filter(|c| !c.is_control()).take(100).collect();
     crate::jobs::submit(

@@ -10,7 +10,7 @@ use crate::spreadsheet;
 
 /// The largest Excel workbook read (national data comes as CSV or JSON lines).
 pub const XLSX_MAX_ROWS: usize = 20_000;
-const XLSX_MAX_EXPANDED: u64 = 64 * 1024 * 1024;
+const XLSX_MAX_EXPANDED: u64 = 32 * 1024 * 1024;
 /// The longest line of a CSV or JSON-lines file: a record is well under 2 KB.
 const MAX_LINE: usize = 16 * 1024;
 
@@ -39,15 +39,50 @@ pub fn format_of(bytes: &[u8]) -> Result<Format, String> {
     }
 }
 
+/// The file as JSON lines: a workbook is read once (and may take a while:
+/// call it off the async threads), its rows written as objects that keep
+/// their sheet line; CSV and JSON lines are returned as they are.
+pub fn normalized(bytes: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, String> {
+    if format_of(bytes)? != Format::Xlsx {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let rows = spreadsheet::read_rows_within(bytes, regulator::FIELDS.len() + 20, XLSX_MAX_ROWS, XLSX_MAX_EXPANDED)
+        .map_err(|e| e.to_string())?;
+    let mut it = rows.into_iter();
+    let heading = it.next().ok_or("文件为空")?;
+    let columns: Vec<Option<&'static str>> = heading.cells.iter().map(|h| regulator::field_of(h)).collect();
+    if !columns.contains(&Some("kind")) {
+        return Err("第一行应为标题行，且包含“记录类型”列".into());
+    }
+    let mut out = Vec::new();
+    for r in it {
+        let mut obj = serde_json::Map::new();
+        obj.insert(LINE.into(), r.line.into());
+        for (c, v) in columns.iter().zip(r.cells) {
+            if let Some(c) = c {
+                obj.insert((*c).into(), v.into());
+            }
+        }
+        serde_json::to_writer(&mut out, &obj).map_err(|e| e.to_string())?;
+        out.push(b'\n');
+    }
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// The sheet line a normalized workbook row came from.
+const LINE: &str = "_line";
+
 /// One row: its line, and the record, or the number it names (as given)
 /// and why it is refused.
 pub type Line = (usize, Result<Record, (String, String)>);
 
-/// The rows of a file, in order. A file that cannot be read at all is an
-/// error; a row that cannot be read is a refused line.
+/// The rows of a file (CSV or JSON lines: a workbook is `normalized` first),
+/// in order. A file that cannot be read at all is an error; a row that
+/// cannot be read is a refused line.
 pub fn rows(bytes: &[u8]) -> Result<Box<dyn Iterator<Item = Line> + Send + '_>, String> {
     match format_of(bytes)? {
-        Format::Xlsx => xlsx(bytes),
+        // Read once by `normalized`, never row by row here.
+        Format::Xlsx => Err("工作簿须先转换为JSON行".into()),
         Format::JsonLines => Ok(Box::new(json_lines(bytes))),
         Format::Csv => csv(bytes),
     }
@@ -75,6 +110,7 @@ fn json_lines(bytes: &[u8]) -> impl Iterator<Item = Line> + '_ {
             }
             let parsed: Result<serde_json::Map<String, serde_json::Value>, _> = serde_json::from_slice(l);
             let Ok(obj) = parsed else { return (line, refused("该行不是有效的JSON对象")) };
+            let line = obj.get(LINE).and_then(|v| v.as_u64()).map_or(line, |l| l as usize);
             let fields: Vec<(&'static str, String)> = obj
                 .iter()
                 .filter_map(|(k, v)| {
@@ -159,6 +195,11 @@ impl Iterator for CsvRecords<'_> {
                 (true, c) => cell.push(c),
                 (false, '"') if cell.is_empty() => quoted = true,
                 (false, ',') => cells.push(std::mem::take(&mut cell)),
+                // A line ended by CR alone (old spreadsheet exports).
+                (false, '\r') if chars.peek().is_some_and(|(_, n)| *n != '\n') => {
+                    consumed = i + 1;
+                    break;
+                }
                 (false, '\r') => {}
                 (false, '\n') => {
                     consumed = i + 1;
@@ -167,27 +208,18 @@ impl Iterator for CsvRecords<'_> {
                 (false, c) => cell.push(c),
             }
         }
+        if quoted {
+            // An opening quote never closed would swallow the rest of the file.
+            let end = self.rest.find('\n').map_or(self.rest.len(), |n| n + 1);
+            self.rest = &self.rest[end..];
+            self.line = start + 1;
+            return Some(Err((start, "引号未闭合".into())));
+        }
         cells.push(cell);
         self.rest = &self.rest[consumed..];
         self.line += 1;
         Some(Ok((start, cells)))
     }
-}
-
-fn xlsx(bytes: &[u8]) -> Result<Box<dyn Iterator<Item = Line> + Send + '_>, String> {
-    let rows = spreadsheet::read_rows_within(bytes, regulator::FIELDS.len() + 20, XLSX_MAX_ROWS, XLSX_MAX_EXPANDED)
-        .map_err(|e| e.to_string())?;
-    let mut it = rows.into_iter();
-    let heading = it.next().ok_or("文件为空")?;
-    let columns: Vec<Option<&'static str>> = heading.cells.iter().map(|h| regulator::field_of(h)).collect();
-    if !columns.contains(&Some("kind")) {
-        return Err("第一行应为标题行，且包含“记录类型”列".into());
-    }
-    Ok(Box::new(it.map(move |r| {
-        let fields: Vec<(&'static str, String)> =
-            columns.iter().zip(r.cells).filter_map(|(c, v)| c.map(|c| (c, v))).collect();
-        (r.line, record_of(&fields))
-    })))
 }
 
 #[cfg(test)]
@@ -202,6 +234,16 @@ mod tests {
         assert_eq!(rows[1], (2, vec!["x, y".into(), "say \"hi\"".into(), "two\nlines".into()]));
         assert_eq!(rows[2], (4, vec!["last".into(), String::new(), String::new()]));
         assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_one_refused_line_and_cr_ends_a_line() {
+        let text = "a,b\n\"x,y\nz,w\nlast,1\n";
+        let rows: Vec<_> = CsvRecords { rest: text, line: 1 }.collect();
+        assert_eq!(rows[1], Err((2, "引号未闭合".to_owned())));
+        assert_eq!(rows[2], Ok((3, vec!["z".into(), "w".into()])));
+        let cr: Vec<_> = CsvRecords { rest: "a,b\rc,d\r", line: 1 }.map(|r| r.unwrap().1).collect();
+        assert_eq!(cr, vec![vec!["a".to_owned(), "b".into()], vec!["c".into(), "d".into()]]);
     }
 
     #[test]

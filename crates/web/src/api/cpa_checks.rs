@@ -27,7 +27,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me/cpa-check", get(overview).post(apply))
         .route("/me/cpa-check/retired", post(retired))
-        .route("/me/cpa-check/materials", post(material))
+        // A 5 MB file is about 6.7 MB in base64.
+        .route("/me/cpa-check/materials", post(material).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)))
         .route("/me/cpa-check/face-checks/{id}", get(face_status))
         .route("/me/cpa-checks", get(history))
         .route("/me/cpa-checks/{id}", get(one))

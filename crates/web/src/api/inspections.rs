@@ -23,7 +23,11 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/me/member-inspection", get(overview).post(apply))
         .route("/me/member-inspection/deferral", post(defer))
-        .route("/me/member-inspection/materials", post(material))
+        // A 5 MB file is about 6.7 MB in base64 (a 50 MB proof goes through the pages).
+        .route(
+            "/me/member-inspection/materials",
+            post(material).layer(axum::extract::DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
         .route("/me/member-inspection/proofs", post(proof))
         .route("/me/member-inspection/fee/order", post(fee_order))
         .route("/me/member-inspection/fee/paid", post(fee_paid))

@@ -799,3 +799,51 @@ async fn many_checks_passing_at_once_all_submit() {
     }
     assert!(began.elapsed() < std::time::Duration::from_secs(8), "took {:?}", began.elapsed());
 }
+
+#[tokio::test]
+async fn a_return_naming_a_material_not_on_the_list_holds_nobody_up() {
+    let t = with_faces().await;
+    let (login, a) = ready_cpa(&t).await;
+    upload_materials(&t, &a).await;
+    let s = started(cpa_check::apply(&t.app, &a, face::Channel::Pc).await.unwrap());
+    finish(&t, s.id, true, true).await;
+    let case_id = face::status(&t.app, &a, s.id).await.unwrap().case_id.unwrap();
+    let firm = actor_of(&t, &login[..8]).await;
+    let item = format!("{}不存在的材料", cpa_check::MATERIAL_ITEM);
+    review::decide::<CpaCheck>(&t.app, &firm, case_id, "firm_return", "请补充", &[item], &[]).await.unwrap();
+    assert!(matches!(cpa_check::apply(&t.app, &a, face::Channel::Pc).await.unwrap(), Applied::Submitted(_)));
+}
+
+#[tokio::test]
+async fn uploads_at_once_keep_to_a_materials_count_and_drafts_are_the_cpas_alone() {
+    let t = with_faces().await;
+    let (login, a) = ready_cpa(&t).await;
+    let name = cpa_check::overview(&t.app, &a).await.unwrap().materials()[0].clone();
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        let (app, a, label) = (t.app.clone(), a.clone(), name.name.clone());
+        tasks.push(tokio::spawn(async move {
+            let file = cmis_app::attachments::Incoming::whole("表.pdf", bytes::Bytes::from_static(PDF));
+            cpa_check::upload_material(&app, &a, &label, file).await.map(|f| f.id)
+        }));
+    }
+    let mut ids = Vec::new();
+    for task in tasks {
+        if let Ok(id) = task.await.unwrap() {
+            ids.push(id);
+        }
+    }
+    assert_eq!(ids.len() as u64, name.max_count, "at most {} of “{}”", name.max_count, name.name);
+    // A draft: its firm and its association do not open it; the CPA does.
+    let firm = actor_of(&t, &login[..8]).await;
+    let province = staff(&t, "staff44").await;
+    for other in [&firm, &province] {
+        let e = cmis_app::attachments::download(&t.app, other, ids[0]).await.unwrap_err();
+        assert!(matches!(e, AppError::NotFound(_)), "{e:?}");
+    }
+    assert!(cmis_app::attachments::download(&t.app, &a, ids[0]).await.is_ok());
+    // Submitted, the firm of the application opens it.
+    let s = started(cpa_check::apply(&t.app, &a, face::Channel::Pc).await.unwrap());
+    finish(&t, s.id, true, true).await;
+    assert!(cmis_app::attachments::download(&t.app, &firm, ids[0]).await.is_ok());
+}

@@ -326,3 +326,79 @@ async fn staff_upload_a_file_and_see_the_run_and_its_refusals() {
     gd.login("staff", "staff44", PASSWORD).await;
     assert_eq!(gd.get("/association/regulator").await.status, 403);
 }
+
+#[tokio::test]
+async fn a_new_identity_for_a_cpa_number_ends_whatever_proved_the_old_holder() {
+    let t = TestApp::new().await;
+    let line = cpa_line("330109990001", "33010999", ID1, "正常");
+    run(&t, &[FIRM, &line]).await;
+    set_password(&t, "330109990001").await;
+    let mut c = t.client();
+    assert_eq!(c.login("cpa", "330109990001", PASSWORD).await.location(), "/home");
+    let token = api_login(&mut c, "cpa", "330109990001", PASSWORD).await;
+    // Verified in person with the document on record.
+    let zj = staff(&t, "staff33").await;
+    let form = cmis_app::cpa_check::offline::NewRecord {
+        cpa_no: "330109990001".into(),
+        document_type: "resident".into(),
+        document_no: ID1.into(),
+        verified_on: t.app.today().to_string(),
+        note: String::new(),
+    };
+    cmis_app::cpa_check::offline::record(&t.app, &zj, &form).await.unwrap();
+    let a = actor_of(&t, "330109990001").await;
+    assert!(cpa_check::overview(&t.app, &a).await.unwrap().verified_in_person);
+    // The regulator's data now names another person for the same number.
+    let other = line.replace(ID1, ID2).replace("周明", "王强").replace("13900001111", "13900009999");
+    let r = run(&t, &[FIRM, &other]).await;
+    assert_eq!(r.counts.cpas_changed, 1);
+    assert_eq!(c.get("/home").await.location(), "/?expired=1", "the page session ended");
+    let (s, _) = c.json("GET", "/api/v1/me", Some(&token), serde_json::json!(null)).await;
+    assert_eq!(s, 401, "the API token ended");
+    assert_ne!(c.login("cpa", "330109990001", PASSWORD).await.location(), "/home", "the password ended");
+    let u = user::Entity::find().filter(user::Column::LoginName.eq("330109990001")).one(t.app.db.conn()).await.unwrap();
+    assert_eq!(u.unwrap().password_hash, cmis_app::auth::NO_PASSWORD);
+    let a = actor_of(&t, "330109990001").await;
+    assert!(!cpa_check::overview(&t.app, &a).await.unwrap().verified_in_person, "someone else's verification");
+    // The old number is told.
+    let sms = cmis_store::entity::delivery::Entity::find().all(t.app.db.conn()).await.unwrap();
+    let told = sms.iter().any(|d| t.app.pii.decrypt(&d.recipient_enc).is_ok_and(|r| r == "13900001111"));
+    assert!(told, "an SMS to the old mobile number");
+}
+
+#[tokio::test]
+async fn a_cancelled_cpas_lost_check_does_not_stop_the_sweep() {
+    let t = with_faces().await;
+    run(
+        &t,
+        &[FIRM, &cpa_line("330109990001", "33010999", ID1, "正常"), &cpa_line("330109990002", "33010999", ID2, "正常")],
+    )
+    .await;
+    let mut checks = Vec::new();
+    for no in ["330109990001", "330109990002"] {
+        set_password(&t, no).await;
+        give_hours(&t, no, 40).await;
+        let a = actor_of(&t, no).await;
+        upload_materials(&t, &a).await;
+        let Applied::Face(s) = cpa_check::apply(&t.app, &a, face::Channel::Pc).await.unwrap() else { panic!() };
+        checks.push((a, s));
+    }
+    // The first passes with its notification lost; then the CPA is cancelled.
+    let biz = cmis_store::entity::face_check::Entity::find_by_id(checks[0].1.id).one(t.app.db.conn()).await.unwrap();
+    let o = cmis_app::face::dev::Outcome { pass: true, notify: false, frame: false };
+    cmis_app::face::dev::finish(&t.app, &biz.unwrap().provider_token.unwrap(), o, t.app.now()).await.unwrap();
+    run(
+        &t,
+        &[FIRM, &cpa_line("330109990001", "33010999", ID1, "注销"), &cpa_line("330109990002", "33010999", ID2, "正常")],
+    )
+    .await;
+    t.clock.advance(chrono::Duration::minutes(face::VALID_MINUTES + 1));
+    cmis_app::housekeeping::sweep(&t.app).await.unwrap();
+    let first =
+        cmis_store::entity::face_check::Entity::find_by_id(checks[0].1.id).one(t.app.db.conn()).await.unwrap().unwrap();
+    assert_eq!(first.state, "passed");
+    assert!(first.case_id.is_none() && first.message.unwrap().contains("注册已注销"));
+    let second =
+        cmis_store::entity::face_check::Entity::find_by_id(checks[1].1.id).one(t.app.db.conn()).await.unwrap().unwrap();
+    assert_eq!(second.state, "expired", "the sweep went on past the first");
+}
