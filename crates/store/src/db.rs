@@ -66,17 +66,18 @@ impl Db {
         Ok(Db { conn })
     }
 
-    /// Connects and applies every pending migration.
+    /// Connects and applies every pending migration, then loads the
+    /// organisations. The migrations run on connections of their own, closed
+    /// before the pool that serves is opened: SQLite connections that saw the
+    /// schema before an `ALTER TABLE` can describe a statement's columns from
+    /// the old schema, and a row read through them then misses the new column.
     pub async fn open(url: &str) -> anyhow::Result<Db> {
+        let migrating = Db::connect(url).await?;
+        Migrator::up(&migrating.conn, None).await.context("applying migrations")?;
+        migrating.conn.close().await.context("closing the migration connections")?;
         let db = Db::connect(url).await?;
-        db.migrate().await?;
+        crate::seed::organisations(&db).await.context("loading the organisations")?;
         Ok(db)
-    }
-
-    pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.conn, None).await.context("applying migrations")?;
-        crate::seed::organisations(self).await.context("loading the organisations")?;
-        Ok(())
     }
 
     /// For reads and single-statement writes.
