@@ -18,6 +18,9 @@ pub struct Actor {
     pub member_id: Option<i32>,
     pub cpa_id: Option<i32>,
     pub firm_id: Option<i32>,
+    /// A firm: itself and its branches (分所), whose CPAs a head office sees;
+    /// a branch: itself only. Empty for other users.
+    pub firm_ids: Vec<i32>,
     pub must_change_password: bool,
     /// Names the password this actor was loaded with: a session or token
     /// made with an earlier password carries another and is refused

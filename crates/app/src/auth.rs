@@ -190,7 +190,7 @@ pub async fn login(app: &App, c: Credentials) -> AppResult<Actor> {
     let mut am: user::ActiveModel = user.clone().into();
     am.last_login_at = Set(Some(now));
     am.update(&txn).await?;
-    let actor = actor_from(app, user)?;
+    let actor = with_branches(app, actor_from(app, user)?).await?;
     audit::append(
         &txn,
         &actor.audit_name(),
@@ -219,9 +219,26 @@ pub(crate) async fn end_sessions<C: ConnectionTrait>(db: &C, user_id: i32) -> Ap
 
 pub async fn actor_for(app: &App, user_id: i32) -> AppResult<Option<Actor>> {
     match user::Entity::find_by_id(user_id).one(app.db.conn()).await? {
-        Some(u) if !u.disabled => Ok(Some(actor_from(app, u)?)),
+        Some(u) if !u.disabled => Ok(Some(with_branches(app, actor_from(app, u)?).await?)),
         _ => Ok(None),
     }
+}
+
+/// A firm's actor sees its branches' CPAs too (a branch only its own).
+async fn with_branches(app: &App, mut a: Actor) -> AppResult<Actor> {
+    use cmis_store::entity::firm;
+    use sea_orm::QuerySelect;
+    if let (UserType::Firm, Some(id)) = (a.user_type, a.firm_id) {
+        let branches: Vec<i32> = firm::Entity::find()
+            .select_only()
+            .column(firm::Column::Id)
+            .filter(firm::Column::ParentId.eq(id))
+            .into_tuple()
+            .all(app.db.conn())
+            .await?;
+        a.firm_ids = std::iter::once(id).chain(branches).collect();
+    }
+    Ok(a)
 }
 
 fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
@@ -240,6 +257,7 @@ fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
         member_id: u.member_id,
         cpa_id: u.cpa_id,
         firm_id: u.firm_id,
+        firm_ids: Vec::new(),
         must_change_password: u.must_change_password,
         credential: credential_of(app, &u.password_hash),
     })

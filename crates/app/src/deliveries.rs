@@ -38,6 +38,8 @@ cmis_domain::coded! {
         Decision = ("decision", "审核结果通知"),
         /// The account changed: a password reset, a recovery fact set by staff.
         Account = ("account", "账户安全通知"),
+        /// A firm reminds its CPAs to apply (注师待申请).
+        Reminder = ("reminder", "年检提醒"),
     }
 }
 
@@ -97,6 +99,45 @@ pub async fn queue(app: &App, tx: &Tx, o: Outgoing<'_>) -> AppResult<()> {
     .insert(tx)
     .await?;
     app.wake_deliveries();
+    Ok(())
+}
+
+/// The same message to many recipients, in the caller's transaction (a
+/// whole batch passed at once): as `queue`, a few hundred rows a statement.
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_many(
+    app: &App,
+    tx: &Tx,
+    channel: Channel,
+    purpose: Purpose,
+    to: &[String],
+    subject: &str,
+    body: &str,
+    association_id: Option<i32>,
+) -> AppResult<()> {
+    for chunk in to.chunks(300) {
+        let rows = chunk.iter().map(|to| row::ActiveModel {
+            channel: Set(channel.code().into()),
+            purpose: Set(purpose.code().into()),
+            recipient_masked: Set(mask_recipient(to)),
+            recipient_enc: Set(app.pii.encrypt(to)),
+            subject: Set(subject.to_owned()),
+            body_enc: Set(app.pii.encrypt(body)),
+            association_id: Set(association_id),
+            status: Set(Status::Pending.code().into()),
+            attempts: Set(0),
+            next_attempt_at: Set(tx.now()),
+            claimed_until: Set(None),
+            last_error: Set(None),
+            created_at: Set(tx.now()),
+            sent_at: Set(None),
+            ..Default::default()
+        });
+        row::Entity::insert_many(rows).exec(tx).await?;
+    }
+    if !to.is_empty() {
+        app.wake_deliveries();
+    }
     Ok(())
 }
 

@@ -45,6 +45,8 @@ cmis_domain::coded! {
         ExamPhotoImport = ("exam_photo_import", "全科合格证电子照片导入"),
         /// A synchronisation with the regulator's data, from an uploaded file.
         RegulatorSync = ("regulator_sync", "注册会计师信息同步"),
+        /// 注册会计师年检进度 as Excel.
+        CpaCheckProgress = ("cpa_check_progress", "注册会计师年检进度导出"),
     }
 }
 
@@ -357,6 +359,7 @@ async fn execute(app: &App, job: row::Model) -> AppResult<Outcome> {
         JobKind::ExamPhotoCheck => crate::exam_photos::check_job(app, &running).await,
         JobKind::ExamPhotoImport => crate::exam_photos::import_job(app, &running).await,
         JobKind::RegulatorSync => crate::regulator::sync_job(app, &running).await,
+        JobKind::CpaCheckProgress => crate::cpa_check::progress::export_job(app, &running).await,
     }
 }
 

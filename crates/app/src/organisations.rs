@@ -31,6 +31,9 @@ pub struct Association {
     pub phone_non_practicing: Option<String>,
     pub phone_firm: Option<String>,
     pub address: Option<String>,
+    /// A city association its province lets review CPAs' checks and batches
+    /// (委托市注协审核).
+    pub reviews_cpa_checks: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,6 +171,42 @@ pub async fn set_contact(app: &App, by: &str, code: &str, c: &Contact) -> AppRes
     Ok(())
 }
 
+/// 委托市注协审核: the city associations of a province that review its CPAs'
+/// checks and firms' batches (the province still may). Only the province's
+/// own staff choose, among its own cities.
+pub async fn delegate_cpa_review(app: &App, actor: &crate::Actor, cities: &[i32]) -> AppResult<()> {
+    crate::scope::Permission::CpaCheckSettings.require(actor)?;
+    if actor.association_level != AssociationLevel::Provincial {
+        return Err(AppError::Forbidden);
+    }
+    let tree = app.orgs();
+    let own: Vec<i32> = tree.children(actor.association_id).map(|c| c.id).collect();
+    if let Some(other) = cities.iter().find(|c| !own.contains(c)) {
+        return Err(FieldErrors::one("cities", format!("市注协#{other}不属于本省")));
+    }
+    let txn = app.write().await?;
+    for id in &own {
+        let on = cities.contains(id);
+        if tree.get(*id).is_some_and(|c| c.reviews_cpa_checks != on) {
+            association::ActiveModel { id: Set(*id), reviews_cpa_checks: Set(on), ..Default::default() }
+                .update(&txn)
+                .await?;
+        }
+    }
+    bump(&txn).await?;
+    audit::append(
+        &txn,
+        &actor.audit_name(),
+        "cpa_review_delegated",
+        &format!("association:{}", actor.association_id),
+        json!({ "cities": cities }),
+    )
+    .await?;
+    txn.commit().await?;
+    app.tree.refresh(&app.db).await?;
+    Ok(())
+}
+
 /// Adds a city association under a provincial one (by an operator, `by`):
 /// from then on the province's staff see it in their scope, on every
 /// instance, and it can be chosen as a member's 市注协.
@@ -243,6 +282,7 @@ impl Organisations {
                     phone_non_practicing: r.phone_non_practicing,
                     phone_firm: r.phone_firm,
                     address: r.address,
+                    reviews_cpa_checks: r.reviews_cpa_checks,
                 })
             })
             .collect::<anyhow::Result<_>>()?;

@@ -3,6 +3,7 @@
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QuerySelect, QueryTrait, Select};
 
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// From 1.

@@ -20,8 +20,8 @@ pub enum Scope {
     Everything,
     /// A provincial or city association: it and the associations below it.
     Associations(Vec<i32>),
-    /// A firm: its own records.
-    Firm(i32),
+    /// A firm: its own records and its branches' (a branch: its own).
+    Firm(Vec<i32>),
     /// A member or CPA: what is their own.
     Own { user_id: i32, member_id: Option<i32>, cpa_id: Option<i32> },
 }
@@ -56,7 +56,8 @@ impl Scope {
         match (actor.user_type, actor.association_level) {
             (UserType::AssociationStaff, AssociationLevel::National) => Scope::Everything,
             (UserType::AssociationStaff, _) => Scope::Associations(app.orgs().scope(actor.association_id)),
-            (UserType::Firm, _) => actor.firm_id.map_or(Scope::Associations(vec![]), Scope::Firm),
+            (UserType::Firm, _) if !actor.firm_ids.is_empty() => Scope::Firm(actor.firm_ids.clone()),
+            (UserType::Firm, _) => Scope::Associations(vec![]),
             _ => Scope::Own { user_id: actor.user_id, member_id: actor.member_id, cpa_id: actor.cpa_id },
         }
     }
@@ -72,7 +73,7 @@ impl Scope {
         match self {
             Scope::Everything => true,
             Scope::Associations(ids) => within(ids, f.association_id) || within(ids, f.city_association_id),
-            Scope::Firm(id) => f.firm_id == Some(*id),
+            Scope::Firm(ids) => f.firm_id.is_some_and(|f| ids.contains(&f)),
             Scope::Own { user_id, member_id, .. } => {
                 f.user_id == Some(*user_id) || (member_id.is_some() && f.member_id == *member_id)
             }
@@ -96,7 +97,7 @@ impl Scope {
                 }
                 if c.is_empty() { none() } else { c }
             }
-            Scope::Firm(id) => cols.firm.map_or_else(none, |col| Condition::all().add(col.eq(*id))),
+            Scope::Firm(ids) => cols.firm.map_or_else(none, |col| Condition::all().add(col.is_in(ids.clone()))),
             Scope::Own { user_id, member_id, .. } => {
                 let mut c = Condition::any();
                 if let Some(col) = cols.user {
@@ -162,6 +163,11 @@ pub enum Permission {
     ApplyCpaCheck,
     /// 注师待审核 (the firm), and the associations' review of CPAs' checks.
     ReviewCpaChecks,
+    /// 事务所年检复核 beyond 注师待审核: a firm's batches (申请, 撤回, 再次申请),
+    /// 注师待申请 with its reminders, 年检信息查询.
+    SendCpaBatches,
+    /// 年检批次审核: the associations' review of firms' batches.
+    ReviewCpaBatches,
     /// 注册会计师年检设置: CICPA's defaults and each local association's own.
     CpaCheckSettings,
     /// 线下人工核验: the association records a document seen in person.
@@ -186,6 +192,8 @@ impl Permission {
             P::DeliveryLog => staff,
             P::ApplyCpaCheck => actor.user_type == UserType::Cpa,
             P::ReviewCpaChecks => staff || actor.user_type == UserType::Firm,
+            P::SendCpaBatches => actor.user_type == UserType::Firm,
+            P::ReviewCpaBatches => staff,
             P::CpaCheckSettings | P::OfflineVerification => staff && level != City,
             P::RegulatorSync => staff && level == National,
         }

@@ -3,6 +3,7 @@
 //! a row. A new workflow adds its line to `with_workflow!`.
 
 use cmis_domain::cpa_check::CpaCheck;
+use cmis_domain::inspection_batch::InspectionBatch;
 use cmis_domain::member_admission::MemberAdmission;
 use cmis_domain::member_inspection::MemberInspection;
 use cmis_domain::review::Workflow;
@@ -28,6 +29,10 @@ macro_rules! with_workflow {
             }
             k if k == <CpaCheck as Workflow>::KIND => {
                 type $W = CpaCheck;
+                $body
+            }
+            k if k == <InspectionBatch as Workflow>::KIND => {
+                type $W = InspectionBatch;
                 $body
             }
             other => Err(AppError::from(anyhow::anyhow!("no workflow {other}"))),

@@ -70,6 +70,20 @@ pub fn apply(year: i32, current: Option<CheckState>) -> Result<CheckState, Refus
     }
 }
 
+/// The firm's 申请: an application waiting for the firm goes to the
+/// provincial association in a batch.
+pub fn send(state: CheckState) -> Result<CheckState, Refusal> {
+    match state {
+        CheckState::FirmReview => Ok(CheckState::ProvinceReview),
+        s => Err(Refusal::NotNow { state: s.label(), action: "申请" }),
+    }
+}
+
+/// Its batch withdrawn (撤回): the application waits for the firm again.
+pub fn withdrawn(state: CheckState) -> Option<CheckState> {
+    (state == CheckState::ProvinceReview).then_some(CheckState::FirmReview)
+}
+
 /// How a CPA's identity was confirmed for the year's first submission.
 /// A resubmission after a return needs neither again (seed 001 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +207,16 @@ mod tests {
         for s in [S::Passed, S::Deferred, S::Failed, S::Closed, S::FirmReturned, S::ProvinceReturned] {
             assert_eq!(W::reviewer(s), None, "{s:?} waits for nobody");
         }
+    }
+
+    #[test]
+    fn the_firm_sends_and_takes_back() {
+        assert_eq!(send(S::FirmReview), Ok(S::ProvinceReview));
+        assert_eq!(withdrawn(S::ProvinceReview), Some(S::FirmReview));
+        for s in [S::FirmReturned, S::ProvinceReview, S::ProvinceReturned, S::Passed, S::Closed] {
+            assert!(matches!(send(s), Err(Refusal::NotNow { .. })), "{s:?}");
+        }
+        assert_eq!(withdrawn(S::Passed), None, "a CPA decided meanwhile stays decided");
     }
 
     #[test]

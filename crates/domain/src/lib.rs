@@ -7,6 +7,7 @@ pub mod coded;
 pub mod cpa_check;
 pub mod hours;
 pub mod identifiers;
+pub mod inspection_batch;
 pub mod mask;
 pub mod member_admission;
 pub mod member_inspection;

@@ -60,7 +60,8 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             when(P::ApplyCpaCheck, "注册会计师年检申请", "/cpa-check"),
             when(P::ApplyCpaCheck, "年检信息查询", "/cpa-check/history"),
             when(P::ApplyCpaCheck, "二维码", "/cpa-check/qr"),
-            (actor.user_type == UserType::Firm).then(|| item("注师待审核", "/firm/cpa-checks")),
+            (actor.user_type == UserType::Firm).then(|| item("事务所年检复核", "/firm/cpa-checks")),
+            (actor.user_type == UserType::Firm).then(|| item("年检信息查询", "/firm/cpa-status")),
         ],
     );
     let admissions =
@@ -88,7 +89,10 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
     add(
         "注册会计师年检",
         vec![
+            when(P::ReviewCpaBatches, "年检批次审核", "/association/cpa-batches"),
             (actor.is_staff() && actor.can(P::ReviewCpaChecks)).then(|| item("注册会计师年检查询", "/firm/cpa-checks")),
+            (actor.is_staff() && actor.can(P::InspectionProgress))
+                .then(|| item("注册会计师年检进度", "/association/cpa-check-progress")),
             when(P::OfflineVerification, "线下人工核验", "/association/offline-verifications"),
             when(P::CpaCheckSettings, "注册会计师年检设置", "/association/cpa-check-settings"),
         ],

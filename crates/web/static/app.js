@@ -83,3 +83,11 @@ document.addEventListener("change", function (e) {
   var form = e.target.closest && e.target.closest("form[data-autosubmit]");
   if (form) form.submit();
 });
+// A checkbox [data-check-all=form] ticks or clears every box of that form on the page.
+document.addEventListener("change", function (e) {
+  var all = e.target.matches && e.target.matches("input[data-check-all]") ? e.target : null;
+  if (!all) return;
+  document.querySelectorAll('input[type=checkbox][form="' + all.dataset.checkAll + '"]').forEach(function (b) {
+    if (!b.disabled) b.checked = all.checked;
+  });
+});

@@ -6,8 +6,10 @@
 //! Returns by the firm or the association, and 再次申请 without a second
 //! face check; 年检信息查询 with the trail; the 年检二维码 (`qr`).
 
+pub mod batch;
 pub mod face;
 pub mod offline;
+pub mod progress;
 pub mod qr;
 pub mod review;
 pub mod settings;
@@ -658,6 +660,7 @@ pub(crate) async fn submit_in(
                 hours_required_x100: Set(o.hours.required.hundredths()),
                 hours_done_x100: Set(o.hours.done.hundredths()),
                 profile_enc: Set(Some(snapshot)),
+                batch_id: Set(None),
             }
             .insert(tx)
             .await
@@ -909,7 +912,12 @@ pub(crate) async fn moved(
 
 /// The regulator cancelled a CPA's registration: an open application ends.
 pub(crate) async fn registration_cancelled(tx: &Tx, cpa_id: i32) -> AppResult<()> {
-    for k in open_cases(tx, cpa_id).await? {
+    // Their batches first, then the applications: the order a decision takes.
+    let ids: Vec<i32> = cases_of(cpa_id).select_only().column(case_row::Column::Id).into_tuple().all(tx).await?;
+    batch::lock_batch_of(tx, &ids).await?;
+    let open = open_cases(tx, cpa_id).await?;
+    let batches = batches_of(tx, &open.iter().map(|k| k.id).collect::<Vec<_>>()).await?;
+    for k in open {
         case_row::ActiveModel {
             id: Set(k.id),
             state: Set(CheckState::Closed.code().into()),
@@ -929,7 +937,21 @@ pub(crate) async fn registration_cancelled(tx: &Tx, cpa_id: i32) -> AppResult<()
         )
         .await?;
     }
+    // A batch whose last waiting CPA this was is decided.
+    batch::after_cancellation(tx, &batches).await?;
     Ok(())
+}
+
+/// The batches the CPA's open applications are in.
+async fn batches_of(tx: &Tx, case_ids: &[i32]) -> AppResult<Vec<i32>> {
+    let found: Vec<Option<i32>> = payload::Entity::find()
+        .select_only()
+        .column(payload::Column::BatchId)
+        .filter(payload::Column::CaseId.is_in(case_ids.iter().copied()))
+        .into_tuple()
+        .all(tx)
+        .await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 async fn open_cases(tx: &Tx, cpa_id: i32) -> AppResult<Vec<case_row::Model>> {

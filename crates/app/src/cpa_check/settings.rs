@@ -11,6 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::attachments::FIRM_BATCH;
 use crate::error::{AppResult, FieldErrors};
 use crate::member_inspection::settings::Material;
 use crate::scope::Permission;
@@ -32,6 +33,8 @@ pub struct CheckSettings {
     pub success_notice: String,
     pub serving_materials: Vec<Material>,
     pub retired_materials: Vec<Material>,
+    /// What a firm sends with a batch (seed 001 §3.1.2: * 社保证明材料).
+    pub batch_materials: Vec<Material>,
     pub own: bool,
 }
 
@@ -59,6 +62,13 @@ impl CheckSettings {
                 .into(),
             serving_materials: vec![material("注册会计师任职资格检查表")],
             retired_materials: vec![material("离退休证明"), material("注册会计师任职资格检查表")],
+            batch_materials: vec![Material {
+                name: "社保证明材料".into(),
+                required: true,
+                kinds: vec!["pdf".into(), "jpg".into(), "png".into(), "xls".into()],
+                max_count: FIRM_BATCH.max_count,
+                max_mb: 5,
+            }],
             own: false,
         }
     }
@@ -85,6 +95,7 @@ fn from_row(r: row::Model, association_id: i32, source: String) -> CheckSettings
         success_notice: r.success_notice,
         serving_materials: serde_json::from_str(&r.serving_materials).unwrap_or_default(),
         retired_materials: serde_json::from_str(&r.retired_materials).unwrap_or_default(),
+        batch_materials: serde_json::from_str(&r.batch_materials).unwrap_or_default(),
     }
 }
 
@@ -137,6 +148,9 @@ pub struct SettingsForm {
     /// One material a line: `[*]名称[|类型,类型[|个数[|MB]]]`.
     pub serving_materials: String,
     pub retired_materials: String,
+    /// The firm's materials with a batch.
+    #[serde(default)]
+    pub batch_materials: String,
 }
 
 impl SettingsForm {
@@ -150,6 +164,7 @@ impl SettingsForm {
             success_notice: s.success_notice.clone(),
             serving_materials: lines(&s.serving_materials),
             retired_materials: lines(&s.retired_materials),
+            batch_materials: lines(&s.batch_materials),
         }
     }
 }
@@ -159,10 +174,10 @@ pub async fn for_editing(app: &App, actor: &Actor, year: i32) -> AppResult<Check
     effective(app, actor.association_id, year).await
 }
 
-fn materials(text: &str, key: &str, errors: &mut FieldErrors) -> Vec<Material> {
+fn materials(text: &str, key: &str, most: u64, errors: &mut FieldErrors) -> Vec<Material> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
-        match Material::parse(line) {
+        match Material::parse_up_to(line, most) {
             Ok(m) if out.iter().any(|o: &Material| o.name == m.name) => {
                 errors.add(key, format!("材料“{}”重复", m.name));
             }
@@ -210,8 +225,10 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
     if hours.is_none() {
         errors.add("annual_hours", "请填写0至200之间的学时数");
     }
-    let serving = materials(&f.serving_materials, "serving_materials", &mut errors);
-    let retired = materials(&f.retired_materials, "retired_materials", &mut errors);
+    let serving = materials(&f.serving_materials, "serving_materials", 5, &mut errors);
+    let retired = materials(&f.retired_materials, "retired_materials", 5, &mut errors);
+    // A firm's batch: 最多可上传10个附件 (seed 001 §3.1.2).
+    let batch = materials(&f.batch_materials, "batch_materials", FIRM_BATCH.max_count, &mut errors);
     if f.success_notice.trim().is_empty() {
         errors.add("success_notice", "请填写申请成功后显示的提示信息");
     }
@@ -240,6 +257,7 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
     m.success_notice = Set(f.success_notice.trim().to_owned());
     m.serving_materials = Set(to_json(&serving)?);
     m.retired_materials = Set(to_json(&retired)?);
+    m.batch_materials = Set(to_json(&batch)?);
     m.updated_by = Set(actor.audit_name());
     m.updated_at = Set(tx.now());
     let saved = m.save(&tx).await?;
@@ -251,7 +269,7 @@ pub async fn save(app: &App, actor: &Actor, year: i32, f: &SettingsForm) -> AppR
         json!({
             "year": year, "window": [start, end], "annual_hours": hours.to_string(),
             "pre_notice": f.pre_notice.trim(), "success_notice": f.success_notice.trim(),
-            "serving_materials": serving, "retired_materials": retired,
+            "serving_materials": serving, "retired_materials": retired, "batch_materials": batch,
         }),
     )
     .await?;

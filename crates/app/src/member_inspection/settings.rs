@@ -53,6 +53,12 @@ impl Material {
     }
 
     pub fn parse(line: &str) -> Result<Material, String> {
+        Material::parse_up_to(line, 5)
+    }
+
+    /// The same, where the list may allow up to `most` files of one material
+    /// (a firm's batch: 最多可上传10个附件).
+    pub fn parse_up_to(line: &str, most: u64) -> Result<Material, String> {
         let mut parts = line.split(['|', '｜']).map(str::trim);
         let first = parts.next().unwrap_or_default();
         let (required, name) = match first.strip_prefix('*').or_else(|| first.strip_prefix('＊')) {
@@ -72,16 +78,18 @@ impl Material {
         if kinds.is_empty() || kinds.iter().any(|k| !all_kinds().contains(k)) {
             return Err(format!("“{name}”的文件类型应为pdf、jpg、png、xls中的一种或几种"));
         }
-        let number = |v: Option<&str>, what: &str| -> Result<u64, String> {
+        let number = |v: Option<&str>, what: &str, most: u64| -> Result<u64, String> {
             match v.filter(|v| !v.is_empty()) {
                 None => Ok(5),
-                Some(v) => {
-                    v.parse::<u64>().ok().filter(|n| (1..=5).contains(n)).ok_or(format!("“{name}”的{what}应为1至5"))
-                }
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| (1..=most).contains(n))
+                    .ok_or(format!("“{name}”的{what}应为1至{most}")),
             }
         };
-        let max_count = number(parts.next(), "个数")?;
-        let max_mb = number(parts.next(), "大小（MB）")?;
+        let max_count = number(parts.next(), "个数", most)?;
+        let max_mb = number(parts.next(), "大小（MB）", 5)?;
         Ok(Material { name: name.to_owned(), required, kinds, max_count, max_mb })
     }
 }

@@ -16,7 +16,6 @@ use crate::approval::{self};
 use crate::audit;
 use crate::deliveries::{self, Channel, Outgoing, Purpose};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::scope::{self};
 use crate::{Actor, App, Tx, messages};
 
 fn refused<W: Reviewed>(e: Refusal, action: W::Action) -> AppError {
@@ -41,7 +40,7 @@ async fn decide_in<W: Reviewed>(
 ) -> AppResult<W::State> {
     // Only the reviewer of the case's present state decides, and only with
     // the decisions of their level; others may look.
-    let mine = scope::reviewer(actor);
+    let mine = W::reviewer_of(app, actor);
     let owns = W::State::ALL.iter().any(|s| holds::<W>(*s, mine) && W::decisions(*s).contains(&action));
     if !owns {
         return Err(AppError::Forbidden);
@@ -88,7 +87,9 @@ async fn decide_in<W: Reviewed>(
         format!("{}（需修改：{}）", cmis_domain::text::clause(reason), items.join("、"))
     };
     approval::record(tx, case.subject(), W::node(action), actor.acting_unit(), &actor.audit_name(), &opinion).await?;
-    let detail = W::decided(app, tx, case, &Decided { action, next, items: &items, inputs: &inputs }).await?;
+    let detail =
+        W::decided(app, tx, case, &Decided { actor, action, next, items: &items, inputs: &inputs, opinion: &opinion })
+            .await?;
     audit::append(
         tx,
         &actor.audit_name(),
@@ -145,10 +146,11 @@ pub async fn decide<W: Reviewed>(
     inputs: &[(String, String)],
 ) -> AppResult<W::State> {
     W::PERMISSION.require(actor)?;
-    if scope::reviewer(actor).is_none() {
+    if W::reviewer_of(app, actor).is_none() {
         return Err(AppError::Forbidden);
     }
     let tx = app.write().await?;
+    W::lock_first(&tx, id).await?;
     let case = load_for_update::<W>(&tx, app, actor, id).await?;
     // The decision as the reviewer sent it, read once the case is known to be
     // theirs to see: a case out of scope tells nothing, whatever was sent.
@@ -206,7 +208,7 @@ pub async fn batch<W: Reviewed>(app: &App, actor: &Actor, ids: &[i32], action: &
             continue;
         };
         let case = Case::<W>::try_from(r.clone())?;
-        if !decisions(actor, &case).contains(&action) {
+        if !decisions(app, actor, &case).contains(&action) {
             out.skipped.push(format!(
                 "{}：{}",
                 case.number,

@@ -73,6 +73,12 @@ pub trait Reviewed: Workflow {
     /// Working days the reviewer of `state` has.
     fn days(state: Self::State) -> u32;
 
+    /// The level an actor decides at in this workflow: their own, unless the
+    /// workflow lets a province delegate its part to city associations.
+    fn reviewer_of(_app: &App, actor: &Actor) -> Option<Reviewer> {
+        scope::reviewer(actor)
+    }
+
     /// Whether a decision may be taken for many cases at once.
     fn batchable(_action: Self::Action) -> bool {
         true
@@ -112,6 +118,13 @@ pub trait Reviewed: Workflow {
     /// the next case (会员批准文件号 and 会员批准日期 of CICPA's confirmation).
     fn inputs(_action: Self::Action) -> &'static [Input] {
         &[]
+    }
+
+    /// Locks, before the case itself, the rows a decision on case `id` will
+    /// change beside it (the batch a CPA is in), so that every path takes
+    /// them in one order and two at once wait rather than deadlock.
+    async fn lock_first(_tx: &Tx, _id: i32) -> AppResult<()> {
+        Ok(())
     }
 
     /// What a decision changes beside the case (a member made, a membership
@@ -191,10 +204,13 @@ impl Inputs {
 
 /// A decision as the workflow's `decided` sees it.
 pub struct Decided<'a, W: Workflow> {
+    pub actor: &'a Actor,
     pub action: W::Action,
     pub next: W::State,
     /// What a return names to change.
     pub items: &'a [String],
+    /// The opinion as the trail records it (the reason, with what a return names).
+    pub opinion: &'a str,
     pub inputs: &'a Inputs,
 }
 
@@ -321,9 +337,9 @@ pub(super) fn awaiting<W: Workflow>(reviewer: Option<Reviewer>) -> Vec<W::State>
 }
 
 /// Whether an actor decides some of a workflow's cases (others only look).
-pub fn decides<W: Reviewed>(actor: &Actor) -> bool {
+pub fn decides<W: Reviewed>(app: &App, actor: &Actor) -> bool {
     W::PERMISSION.allows(actor)
-        && scope::reviewer(actor).is_some_and(|r| W::State::ALL.iter().any(|s| W::reviewer(*s) == Some(r)))
+        && W::reviewer_of(app, actor).is_some_and(|r| W::State::ALL.iter().any(|s| W::reviewer(*s) == Some(r)))
 }
 
 /// Whether `reviewer` decides cases in `state`: the one it waits for, or the
@@ -333,6 +349,6 @@ pub(super) fn holds<W: Workflow>(state: W::State, reviewer: Option<Reviewer>) ->
 }
 
 /// The decisions an actor may take on a case now.
-pub fn decisions<W: Reviewed>(actor: &Actor, case: &Case<W>) -> Vec<W::Action> {
-    if holds::<W>(case.state, scope::reviewer(actor)) { W::decisions(case.state).to_vec() } else { vec![] }
+pub fn decisions<W: Reviewed>(app: &App, actor: &Actor, case: &Case<W>) -> Vec<W::Action> {
+    if holds::<W>(case.state, W::reviewer_of(app, actor)) { W::decisions(case.state).to_vec() } else { vec![] }
 }

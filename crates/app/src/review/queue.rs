@@ -13,7 +13,6 @@ use crate::approval::{self, Step};
 use crate::audit;
 use crate::error::{AppResult, FieldErrors};
 use crate::page::{self, Page};
-use crate::scope::{self};
 use crate::{Actor, App};
 
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
@@ -56,7 +55,7 @@ pub(super) fn filtered<W: Reviewed>(
         }
         q = q.filter(row::Column::Year.eq(y));
     }
-    let default_states = awaiting::<W>(scope::reviewer(actor));
+    let default_states = awaiting::<W>(W::reviewer_of(app, actor));
     match f.state.as_deref().filter(|s| !s.is_empty()) {
         Some("all") => {}
         Some(code) => {
@@ -122,12 +121,14 @@ async fn total_of<W: Reviewed>(
     year: Option<i32>,
     q: &Select<row::Entity>,
 ) -> AppResult<u64> {
-    // The scope of staff is their association's; the key names it and the filter.
+    // The scope of staff is their association's, a firm's its own and its
+    // branches'; the key names it and the filter.
     let key = format!(
-        "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{}|{}",
+        "{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}|{:?}|{}|{}",
         W::KIND,
         actor.user_type,
         actor.association_id,
+        actor.firm_ids,
         actor.association_level,
         year,
         f.state,
@@ -161,7 +162,7 @@ pub async fn open<W: Reviewed>(app: &App, actor: &Actor, id: i32) -> AppResult<O
     audit::record(app, &actor.audit_name(), &format!("{}_viewed", W::KIND), &format!("{}:{id}", W::KIND), json!({}))
         .await?;
     let trail = approval::trail(app.db.conn(), case.subject()).await?;
-    Ok(Opened { decisions: decisions(actor, &case), days_left: case.days_left(app.today()), trail, case })
+    Ok(Opened { decisions: decisions(app, actor, &case), days_left: case.days_left(app.today()), trail, case })
 }
 
 /// Counts of a workflow's cases by (city, state), in the actor's scope, for progress reports.

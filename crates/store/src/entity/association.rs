@@ -16,6 +16,8 @@ pub struct Model {
     pub phone_firm: Option<String>,
     pub address: Option<String>,
     pub sort_order: i32,
+    /// A city association its province lets review CPAs' checks and batches.
+    pub reviews_cpa_checks: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,8 @@ pub struct Model {
     pub hours_done_x100: i64,
     /// Encrypted JSON: the personal information as submitted.
     pub profile_enc: Option<String>,
+    /// The batch (its review case) the firm sent it in, while it is in one.
+    pub batch_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

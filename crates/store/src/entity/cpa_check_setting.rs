@@ -19,6 +19,8 @@ pub struct Model {
     pub serving_materials: String,
     /// JSON: the materials retired (离退休) CPAs upload.
     pub retired_materials: String,
+    /// JSON: the materials a firm sends with a batch (社保证明材料).
+    pub batch_materials: String,
     pub updated_by: String,
     pub updated_at: DateTimeUtc,
 }

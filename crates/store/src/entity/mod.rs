@@ -16,6 +16,7 @@ pub mod exam_photo;
 pub mod face_check;
 pub mod fee_payment;
 pub mod firm;
+pub mod inspection_batch;
 pub mod inspection_setting;
 pub mod job;
 pub mod key_fingerprint;

@@ -20,6 +20,7 @@ mod m0014_seed_fidelity;
 mod m0015_member_cases_index;
 mod m0016_queue_index_covers_state;
 mod m0017_cpa_check;
+mod m0018_inspection_batches;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_member_cases_index::Migration),
             Box::new(m0016_queue_index_covers_state::Migration),
             Box::new(m0017_cpa_check::Migration),
+            Box::new(m0018_inspection_batches::Migration),
         ]
     }
 }

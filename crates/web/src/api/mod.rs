@@ -21,6 +21,7 @@ use crate::error::WebError;
 use crate::pages::ClientAddr;
 
 mod cpa_checks;
+mod firm_batches;
 mod inspections;
 mod members;
 mod reviews;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(members::routes())
         .merge(inspections::routes())
         .merge(cpa_checks::routes())
+        .merge(firm_batches::routes())
         .merge(reviews::routes())
         .fallback(unknown)
 }
@@ -63,6 +65,9 @@ pub fn docs() -> Router<AppState> {
         inspections::confirm_fees,
         cpa_checks::overview, cpa_checks::retired, cpa_checks::material, cpa_checks::apply, cpa_checks::face_status,
         cpa_checks::history, cpa_checks::one, cpa_checks::cpa_qr, cpa_checks::notify,
+        firm_batches::batches, firm_batches::send, firm_batches::one, firm_batches::withdraw, firm_batches::resubmit,
+        firm_batches::materials, firm_batches::upload, firm_batches::not_applied, firm_batches::remind,
+        firm_batches::firm_cpas, firm_batches::firm_year, firm_batches::progress_of, firm_batches::delegate,
         reviews::queue, reviews::detail, reviews::decide, reviews::batch,
     ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),

@@ -9,6 +9,7 @@ use axum::{Json, Router};
 use cmis_app::review::{self, QueueFilter};
 use cmis_domain::coded::Coded;
 use cmis_domain::cpa_check::CpaCheck;
+use cmis_domain::inspection_batch::InspectionBatch;
 use cmis_domain::member_admission::MemberAdmission;
 use cmis_domain::member_inspection::MemberInspection;
 use serde::{Deserialize, Serialize};
@@ -42,6 +43,10 @@ macro_rules! by_workflow {
             }
             <CpaCheck as ReviewPage>::SLUG => {
                 type $W = CpaCheck;
+                $body
+            }
+            <InspectionBatch as ReviewPage>::SLUG => {
+                type $W = InspectionBatch;
                 $body
             }
             _ => Err(ApiError::from(WebError::NotFound)),
@@ -109,7 +114,7 @@ pub struct QueueOut {
 
 /// A review queue: filters, overdue first, a page at a time.
 #[utoipa::path(get, path = "/reviews/{workflow}", security(("bearer" = [])),
-    params(("workflow" = String, Path, description = "member-admissions or member-inspections"), QueueQuery),
+    params(("workflow" = String, Path, description = "member-admissions, member-inspections, cpa-checks (注师待审核 and the CPAs' checks) or cpa-batches (年检批次审核)"), QueueQuery),
     responses((status = 200, body = QueueOut), (status = 403, body = ApiErrorBody)))]
 pub async fn queue(
     State(s): State<AppState>,

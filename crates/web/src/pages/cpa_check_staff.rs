@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use cmis_app::cpa_check::offline::{self, Found, NewRecord, Record};
 use cmis_app::cpa_check::settings::{self, CheckSettings, SettingsForm};
-use cmis_app::cpa_check::{CheckView, review};
+use cmis_app::cpa_check::{CheckView, batch, review};
 use cmis_app::page::Page;
 use cmis_app::regulator::{self, Refused, Run};
 use cmis_app::review::Case;
@@ -18,7 +18,6 @@ use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
 use cmis_domain::UserType;
 use cmis_domain::cpa_check::{CheckAction, CpaCheck};
-use cmis_domain::review::Reviewer;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -51,6 +50,9 @@ pub fn routes() -> Router<AppState> {
 struct Body {
     v: CheckView,
     days_left: Option<i64>,
+    /// The batch it is in: (id, number).
+    batch: Option<(i32, String)>,
+    staff: bool,
 }
 
 #[async_trait::async_trait]
@@ -73,10 +75,26 @@ impl ReviewPage for CpaCheck {
         "注册会计师年检申请"
     }
 
-    /// 申请 (sending a batch to the association) is the batch workflow's; the
-    /// association passes in bulk.
-    fn batch_action(shell: &Shell) -> Option<CheckAction> {
-        (cmis_app::scope::reviewer(&shell.actor) == Some(Reviewer::Province)).then_some(CheckAction::Pass)
+    /// The association passes many CPAs as their batch (年检批次审核), never here.
+    fn batch_action(_shell: &Shell) -> Option<CheckAction> {
+        None
+    }
+
+    /// The firm's 申请: the ticked CPAs go to the 年检信息 dialog.
+    fn send_ticked(shell: &Shell) -> Option<(&'static str, &'static str)> {
+        (shell.actor.user_type == UserType::Firm).then_some(("申请", "/firm/cpa-batches/new"))
+    }
+
+    fn tabs(shell: &Shell) -> &'static [(&'static str, &'static str)] {
+        if shell.actor.user_type == UserType::Firm { crate::pages::firm_review::TABS } else { &[] }
+    }
+
+    fn row_links(shell: &Shell) -> &'static [(&'static str, &'static str, bool)] {
+        if shell.actor.user_type == UserType::Firm {
+            &[("附件", "#files", false), ("退回", "#decide", true)]
+        } else {
+            &[]
+        }
     }
 
     fn unit(state: &AppState, case: &Case<Self>) -> String {
@@ -95,9 +113,11 @@ impl ReviewPage for CpaCheck {
         Ok((serde_json::to_value(&v).map_err(anyhow::Error::from)?, returnable))
     }
 
-    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>) -> WebResult<(String, Vec<String>)> {
+    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>, _page: u64) -> WebResult<(String, Vec<String>)> {
         let (v, returnable) = review::body(&state.app, &shell.actor, case.id).await?;
-        Ok((Body { v, days_left: case.days_left(state.app.today()) }.render()?, returnable))
+        let batch = batch::of_case(&state.app, case.id).await?;
+        let staff = shell.actor.is_staff();
+        Ok((Body { v, days_left: case.days_left(state.app.today()), batch, staff }.render()?, returnable))
     }
 }
 
@@ -118,6 +138,20 @@ struct SettingsPage {
     f: SettingsForm,
     errors: FieldErrors,
     saved: bool,
+    /// A province's city associations and whether each reviews CPAs' checks (委托市注协审核).
+    cities: Vec<(i32, String, bool)>,
+}
+
+fn cities_of(state: &AppState, shell: &Shell) -> Vec<(i32, String, bool)> {
+    if shell.actor.association_level != cmis_domain::AssociationLevel::Provincial {
+        return vec![];
+    }
+    state
+        .app
+        .orgs()
+        .children(shell.actor.association_id)
+        .map(|c| (c.id, c.name.clone(), c.reviews_cpa_checks))
+        .collect()
 }
 
 impl SettingsPage {
@@ -141,7 +175,8 @@ async fn settings_page(
     let year = year_or_current(&state, &shell, q.year.as_deref()).await?;
     let s = settings::for_editing(&state.app, &shell.actor, year).await?;
     let f = SettingsForm::from_settings(&s);
-    let page = SettingsPage { shell, year, s, f, errors: FieldErrors::new(), saved: q.saved.is_some() };
+    let cities = cities_of(&state, &shell);
+    let page = SettingsPage { shell, year, s, f, errors: FieldErrors::new(), saved: q.saved.is_some(), cities };
     Ok(Html(page.render()?))
 }
 
@@ -161,6 +196,8 @@ struct SaveForm {
     serving_materials: String,
     #[serde(default)]
     retired_materials: String,
+    #[serde(default)]
+    batch_materials: String,
 }
 
 async fn settings_save(
@@ -178,12 +215,14 @@ async fn settings_save(
         success_notice: form.success_notice,
         serving_materials: form.serving_materials,
         retired_materials: form.retired_materials,
+        batch_materials: form.batch_materials,
     };
     match settings::save(&state.app, &shell.actor, year, &f).await {
         Ok(_) => Ok(Redirect::to(&format!("/association/cpa-check-settings?year={year}&saved=1")).into_response()),
         Err(AppError::Invalid(errors)) => {
             let s = settings::for_editing(&state.app, &shell.actor, year).await?;
-            Ok(Html(SettingsPage { shell, year, s, f, errors, saved: false }.render()?).into_response())
+            let cities = cities_of(&state, &shell);
+            Ok(Html(SettingsPage { shell, year, s, f, errors, saved: false, cities }.render()?).into_response())
         }
         Err(e) => Err(e.into()),
     }

@@ -8,6 +8,7 @@ use axum::routing::get;
 use cmis_app::home::{self, Summary};
 use cmis_app::member_inspection;
 use cmis_app::review;
+use cmis_domain::inspection_batch::InspectionBatch;
 use cmis_domain::member_admission::MemberAdmission;
 use cmis_domain::member_inspection::MemberInspection;
 
@@ -33,6 +34,10 @@ struct HomePage {
     inspection: Option<cmis_domain::member_inspection::InspectionState>,
     /// For CPAs: the latest annual check's state.
     cpa_check: Option<cmis_domain::cpa_check::CheckState>,
+    /// For firms: the year's CPAs by where their check stands.
+    firm_year: Option<(i32, cmis_app::cpa_check::progress::Tally)>,
+    /// For staff who decide them: firms' batches waiting.
+    batches: Option<u64>,
 }
 
 impl HomePage {
@@ -46,20 +51,31 @@ impl HomePage {
 
 async fn home_page(State(state): State<AppState>, shell: Shell) -> WebResult<Html<String>> {
     let summary = home::summary(&state.app, &shell.actor).await?;
-    let admissions = if review::decides::<MemberAdmission>(&shell.actor) {
+    let admissions = if review::decides::<MemberAdmission>(&state.app, &shell.actor) {
         let n = review::awaiting_count::<MemberAdmission>(&state.app, &shell.actor).await?;
         Some((<MemberAdmission as ReviewPage>::title(&shell), n))
     } else {
         None
     };
-    let inspections = if review::decides::<MemberInspection>(&shell.actor) {
+    let inspections = if review::decides::<MemberInspection>(&state.app, &shell.actor) {
         Some(review::awaiting_count::<MemberInspection>(&state.app, &shell.actor).await?)
     } else {
         None
     };
     let inspection = member_inspection::latest_state(&state.app, &shell.actor).await?;
     let cpa_check = cmis_app::cpa_check::latest_state(&state.app, &shell.actor).await?;
-    Ok(Html(HomePage { shell, summary, admissions, inspections, inspection, cpa_check }.render()?))
+    let firm_year = if shell.actor.user_type == cmis_domain::UserType::Firm {
+        Some(cmis_app::cpa_check::progress::firm_year(&state.app, &shell.actor).await?)
+    } else {
+        None
+    };
+    let batches = if shell.actor.is_staff() && review::decides::<InspectionBatch>(&state.app, &shell.actor) {
+        Some(review::awaiting_count::<InspectionBatch>(&state.app, &shell.actor).await?)
+    } else {
+        None
+    };
+    let page = HomePage { shell, summary, admissions, inspections, inspection, cpa_check, firm_year, batches };
+    Ok(Html(page.render()?))
 }
 
 #[derive(Template)]

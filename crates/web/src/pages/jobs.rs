@@ -93,6 +93,7 @@ fn back_of(kind: JobKind) -> (&'static str, &'static str) {
         JobKind::LearningCheck | JobKind::LearningImport => ("/association/learning-records", "返回学时记录"),
         JobKind::ExamPhotoCheck | JobKind::ExamPhotoImport => ("/association/exam-photos", "返回全科合格证电子照片"),
         JobKind::RegulatorSync => ("/association/regulator", "返回注册会计师信息同步"),
+        JobKind::CpaCheckProgress => ("/association/cpa-check-progress", "返回注册会计师年检进度"),
     }
 }
 

@@ -84,7 +84,7 @@ impl ReviewPage for MemberAdmission {
         Ok((application, vec![]))
     }
 
-    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>) -> WebResult<(String, Vec<String>)> {
+    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>, _page: u64) -> WebResult<(String, Vec<String>)> {
         let sent = member_admission::sent(&state.app, &shell.actor, case.id).await?;
         let groups = profile_form::shown_groups(&state.app, &sent.profile, false);
         let qualifications = profile_form::qualification_line(&sent.profile);

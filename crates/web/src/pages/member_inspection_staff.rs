@@ -113,7 +113,7 @@ impl ReviewPage for MemberInspection {
         Ok((serde_json::to_value(&b.view).map_err(anyhow::Error::from)?, b.returnable))
     }
 
-    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>) -> WebResult<(String, Vec<String>)> {
+    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>, _page: u64) -> WebResult<(String, Vec<String>)> {
         let b = review::body(&state.app, &shell.actor, case.id).await?;
         let final_on = (case.state == InspectionState::Failed).then(|| case.deadline + chrono::Days::new(1));
         let d =

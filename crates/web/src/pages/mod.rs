@@ -14,11 +14,13 @@ mod account;
 mod attachments;
 mod certificate;
 mod cpa_archive;
+mod cpa_batch_review;
 pub mod cpa_check;
 mod cpa_check_staff;
 mod dev;
 mod exam_photos;
 mod face;
+mod firm_review;
 mod home;
 mod jobs;
 pub mod member_admission;
@@ -62,6 +64,8 @@ pub fn routes() -> Router<AppState> {
         .merge(cpa_check::routes())
         .merge(cpa_check_staff::routes())
         .merge(face::routes())
+        .merge(firm_review::routes())
+        .merge(cpa_batch_review::routes())
 }
 
 pub async fn not_found() -> Response {
@@ -106,6 +110,16 @@ impl FromRequestParts<AppState> for ClientAddr {
 
 /// A year typed into a filter: a number among the years the system knows,
 /// else none (the page's default year).
+/// A value for an address's query, every byte but letters and digits escaped.
+pub fn enc(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// Whether two texts are the same (for templates, whatever references they hold).
+pub fn same(a: &str, b: &str) -> bool {
+    a == b
+}
+
 pub fn year_of(text: Option<&str>) -> Option<i32> {
     text.and_then(|y| y.trim().parse().ok()).filter(|y| cmis_domain::YEARS.contains(y))
 }

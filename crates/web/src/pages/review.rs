@@ -46,9 +46,23 @@ pub trait ReviewPage: Reviewed {
     fn case_title(case: &Case<Self>) -> &'static str;
     /// The decision the queue takes in bulk (批量通过), for the actor's level.
     fn batch_action(shell: &Shell) -> Option<Self::Action>;
+    /// Another use of the rows ticked that wait for the actor (the firm's
+    /// 申请): the button's words and the page the ticks go to.
+    fn send_ticked(_shell: &Shell) -> Option<(&'static str, &'static str)> {
+        None
+    }
+    /// The tabs above the queue (事务所年检复核: 注师待审核, 注师待申请, …).
+    fn tabs(_shell: &Shell) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    /// Links beside 查看 in each row: (words, anchor on the case page, only
+    /// on rows that wait for the actor): 附件, 退回.
+    fn row_links(_shell: &Shell) -> &'static [(&'static str, &'static str, bool)] {
+        &[]
+    }
     /// The body of the case page (the kernel has checked scope and audited the
-    /// view), and what a return may name.
-    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>) -> WebResult<(String, Vec<String>)>;
+    /// view), and what a return may name; `page` pages a list inside it.
+    async fn body(state: &AppState, shell: &Shell, case: &Case<Self>, page: u64) -> WebResult<(String, Vec<String>)>;
     /// What the applicant sent, for the JSON API, and what a return may name.
     async fn data(
         state: &AppState,
@@ -74,9 +88,7 @@ pub fn routes<W: ReviewPage>() -> Router<AppState> {
         .route_layer(needs(W::PERMISSION))
 }
 
-fn enc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
+use super::enc;
 
 #[derive(Deserialize, Default)]
 pub struct QueueQuery {
@@ -116,8 +128,10 @@ pub struct Line {
     pub cells: Vec<String>,
     pub submitted_at: chrono::DateTime<chrono::Utc>,
     pub days_left: Option<i64>,
-    /// The batch decision can be taken on it.
+    /// The batch decision (or what the ticks are sent to) can be taken on it.
     pub selectable: bool,
+    /// It waits for the actor.
+    pub mine: bool,
 }
 
 #[derive(Template)]
@@ -142,6 +156,10 @@ struct QueuePage {
     states: Vec<(&'static str, &'static str)>,
     cities: Vec<(i32, String)>,
     batch: Option<(&'static str, &'static str)>,
+    /// (words, page) the ticks go to, instead of a batch decision.
+    send: Option<(&'static str, &'static str)>,
+    tabs: &'static [(&'static str, &'static str)],
+    links: &'static [(&'static str, &'static str, bool)],
     message: Option<String>,
 }
 
@@ -180,8 +198,14 @@ fn cities_of(state: &AppState, shell: &Shell) -> Vec<(i32, String)> {
 }
 
 fn line<W: ReviewPage>(state: &AppState, r: Row<W>, batch: Option<W::Action>, shell: &Shell) -> Line {
-    let selectable = batch.is_some_and(|a| review::decisions(&shell.actor, &r.case).contains(&a));
+    let open = review::decisions(&state.app, &shell.actor, &r.case);
+    let mine = !open.is_empty();
+    let selectable = match W::send_ticked(shell) {
+        Some(_) => mine,
+        None => batch.is_some_and(|a| open.contains(&a)),
+    };
     Line {
+        mine,
         unit: W::unit(state, &r.case),
         id: r.case.id,
         year: r.case.year,
@@ -233,6 +257,9 @@ async fn queue<W: ReviewPage>(
         batch: batch
             .filter(|_| rows.items.iter().any(|r| r.selectable) || rows.total > 0)
             .map(|a| (a.code(), "批量通过")),
+        send: W::send_ticked(&shell),
+        tabs: W::tabs(&shell),
+        links: W::row_links(&shell),
         message,
         rows,
         shell,
@@ -326,11 +353,12 @@ async fn render_detail<W: ReviewPage>(
     id: i32,
     errors: FieldErrors,
     done: Option<String>,
+    page: u64,
 ) -> WebResult<Html<String>> {
     let last: Vec<(String, String)> = session.get(LAST_INPUTS).await.map_err(anyhow::Error::from)?.unwrap_or_default();
     let value = |k: &str| last.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap_or_default();
     let opened = review::open::<W>(&state.app, &shell.actor, id).await?;
-    let (body, returnable) = W::body(state, &shell, &opened.case).await?;
+    let (body, returnable) = W::body(state, &shell, &opened.case, page).await?;
     let choices = opened
         .decisions
         .iter()
@@ -364,6 +392,7 @@ async fn render_detail<W: ReviewPage>(
 #[derive(Deserialize)]
 struct DoneQuery {
     done: Option<String>,
+    page: Option<u64>,
 }
 
 async fn detail<W: ReviewPage>(
@@ -374,7 +403,7 @@ async fn detail<W: ReviewPage>(
     Query(q): Query<DoneQuery>,
 ) -> WebResult<Html<String>> {
     let done = q.done.as_deref().and_then(|c| W::Action::parse(c).ok()).map(|a| format!("已办理：{}", W::done(a)));
-    render_detail::<W>(&state, shell, &session, id, FieldErrors::new(), done).await
+    render_detail::<W>(&state, shell, &session, id, FieldErrors::new(), done, q.page.unwrap_or(1)).await
 }
 
 async fn decide<W: ReviewPage>(
@@ -406,7 +435,7 @@ async fn decide<W: ReviewPage>(
         }
         Err(AppError::Invalid(errors)) => {
             let errors = super::reason_errors(errors, &code);
-            Ok(render_detail::<W>(&state, shell, &session, id, errors, None).await?.into_response())
+            Ok(render_detail::<W>(&state, shell, &session, id, errors, None, 1).await?.into_response())
         }
         Err(e) => Err(e.into()),
     }

@@ -590,6 +590,7 @@ async fn settings_are_checked_saved_per_association_and_audited() {
         success_notice: "广东省注协：申请已提交事务所。".into(),
         serving_materials: "*执业情况说明|pdf|1|5".into(),
         retired_materials: "*离退休证明\n*返聘协议".into(),
+        batch_materials: "*社保证明材料|pdf,jpg|10|5".into(),
     };
     let s = settings::save(&t.app, &gd, year, &good).await.unwrap();
     assert!(s.own && s.retired_materials.len() == 2);
@@ -741,12 +742,13 @@ pub async fn check_waiting_for_the_firm(t: &TestApp, cpa_no: &str) -> (i32, i32)
         hours_required_x100: Set(4000),
         hours_done_x100: Set(4000),
         profile_enc: Set(None),
+        batch_id: Set(None),
     }
     .insert(t.app.db.conn())
     .await
     .unwrap();
     let f = face_check::ActiveModel {
-        token_digest: Set("x".repeat(64)),
+        token_digest: Set(format!("{:0>64}", c.id)),
         token_enc: Set(t.app.pii.encrypt("t")),
         cpa_id: Set(c.id),
         year: Set(inspected()),

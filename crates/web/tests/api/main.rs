@@ -8,6 +8,7 @@ mod admission;
 mod api;
 mod attachments;
 mod audit;
+mod batch;
 mod certificate;
 mod cpa_check;
 mod exam_photos;

@@ -48,6 +48,7 @@ const CPA: &[Role] = &[Cpa];
 const CPA_REVIEW: &[Role] = &[Firm, City, Province, OtherProvince, National];
 /// Who sees the records of Zhejiang: its association and CICPA.
 const ZHEJIANG: &[Role] = &[OtherProvince, National];
+const FIRM: &[Role] = &[Firm];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -121,6 +122,10 @@ struct Ids {
     face_check: i32,
     /// A synchronisation run.
     run: i32,
+    /// A batch of a Zhejiang firm, with that CPA's check.
+    batch: i32,
+    /// That CPA's number.
+    cpa_no: String,
 }
 
 /// The concrete requests for a route: its address with ids of another scope
@@ -227,12 +232,52 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         (_, p) if p.starts_with("/firm/cpa-checks/{id}") => {
             one(with(ids.cpa_check), Scoped { may: CPA_REVIEW, see: ZHEJIANG })
         }
+        // A firm's batches (another firm's are 404 to it) and the province's review of them.
+        (
+            _,
+            "/firm/cpa-batches"
+            | "/firm/cpa-batches/new"
+            | "/firm/cpa-batches/returned"
+            | "/firm/cpa-batches/files"
+            | "/firm/cpa-review/not-applied"
+            | "/firm/cpa-review/remind"
+            | "/firm/cpa-status",
+        ) => same(Only(FIRM)),
+        (_, "/firm/cpa-batches/files/{id}/delete") => one(with(ids.attachment), Scoped { may: FIRM, see: &[] }),
+        (_, p) if p.starts_with("/firm/cpa-batches/{id}") => one(with(ids.batch), Scoped { may: FIRM, see: &[] }),
+        (_, p) if p.starts_with("/firm/cpa-qr/{cpa_no}") => {
+            one(p.replace("{cpa_no}", &ids.cpa_no), Scoped { may: FIRM, see: &[] })
+        }
+        (_, "/association/cpa-batches" | "/association/cpa-batches/batch" | "/association/cpa-batches/export") => {
+            same(Only(STAFF))
+        }
+        (_, p) if p.starts_with("/association/cpa-batches/{id}") => {
+            one(with(ids.batch), Scoped { may: STAFF, see: ZHEJIANG })
+        }
+        (_, p) if p.starts_with("/association/cpa-check-progress") => same(Only(STAFF)),
+        (_, "/association/cpa-check-delegation") => same(Only(PROVINCIAL)),
+        (
+            _,
+            "/api/v1/firm/cpa-batches"
+            | "/api/v1/firm/cpa-batch-materials"
+            | "/api/v1/firm/cpa-batch-materials/files"
+            | "/api/v1/firm/not-applied"
+            | "/api/v1/firm/reminders"
+            | "/api/v1/firm/cpas"
+            | "/api/v1/firm/cpa-year",
+        ) => same(Only(FIRM)),
+        (_, p) if p.starts_with("/api/v1/firm/cpa-batches/{id}") => {
+            one(with(ids.batch), Scoped { may: FIRM, see: &[] })
+        }
+        (_, "/api/v1/cpa-check-progress") => same(Only(STAFF)),
+        (_, "/api/v1/cpa-review-delegation") => same(Only(PROVINCIAL)),
 
         // The reviews in the API, one pattern for every workflow.
         (_, "/api/v1/reviews/{workflow}" | "/api/v1/reviews/{workflow}/batch") => Some(vec![
             (path.replace("{workflow}", "member-admissions"), Only(ABOVE_CITY)),
             (path.replace("{workflow}", "member-inspections"), Only(STAFF)),
             (path.replace("{workflow}", "cpa-checks"), Only(CPA_REVIEW)),
+            (path.replace("{workflow}", "cpa-batches"), Only(STAFF)),
         ]),
         (_, p) if p.starts_with("/api/v1/reviews/{workflow}/{id}") => Some(vec![
             (p.replace("{workflow}", "member-admissions").replace("{id}", &ids.admission.to_string()), admission),
@@ -240,6 +285,10 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
             (
                 p.replace("{workflow}", "cpa-checks").replace("{id}", &ids.cpa_check.to_string()),
                 Scoped { may: CPA_REVIEW, see: ZHEJIANG },
+            ),
+            (
+                p.replace("{workflow}", "cpa-batches").replace("{id}", &ids.batch.to_string()),
+                Scoped { may: STAFF, see: ZHEJIANG },
             ),
         ]),
         _ => None,
@@ -300,6 +349,7 @@ const UPLOADS: &[&str] = &[
     "/association/exam-photos",
     "/cpa-check/files",
     "/association/regulator",
+    "/api/v1/firm/cpa-batch-materials/files",
 ];
 
 struct Actor {
@@ -344,7 +394,9 @@ async fn send(a: &mut Actor, method: &str, path: &str) -> Response {
     }
     let token = a.page.fresh_csrf().await;
     // Uploads are multipart with the token first; other forms are urlencoded.
-    if UPLOADS.iter().any(|u| path.starts_with(u)) {
+    // The batch's uploads: /firm/cpa-batches/files and /firm/cpa-batches/{id}/files.
+    let batch_upload = path.starts_with("/firm/cpa-batches/") && path.ends_with("/files");
+    if UPLOADS.iter().any(|u| path.starts_with(u)) || batch_upload {
         let body = format!("--x\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--x--\r\n");
         let b = b.header(header::CONTENT_TYPE, "multipart/form-data; boundary=x");
         return a.page.send(b.body(Body::from(body)).unwrap()).await;
@@ -450,6 +502,17 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
     let photo = crate::certificate::jpeg(t).await;
     cmis_app::certificate::approve_photo(&t.app, &staff(t, "staff44").await, &first, photo).await.unwrap();
     let (cpa_check, face_check, run) = crate::cpa_check::zhejiang_cpa_with_a_check(t).await;
+    let firm = crate::cpa_check::actor_of(t, "33010999").await;
+    let pdf = cmis_app::attachments::Incoming::whole("社保.pdf", bytes::Bytes::from_static(crate::inspection::PDF));
+    cmis_app::cpa_check::batch::upload(&t.app, &firm, "社保证明材料", pdf).await.unwrap();
+    let batch = cmis_app::cpa_check::batch::send(
+        &t.app,
+        &firm,
+        &cmis_app::cpa_check::batch::Selection::Ticked(vec![cpa_check]),
+    )
+    .await
+    .unwrap()
+    .id;
     Ids {
         admission,
         inspection: case.id,
@@ -461,6 +524,8 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
         cpa_check,
         face_check,
         run,
+        batch,
+        cpa_no: "330109990001".into(),
     }
 }
 
