@@ -212,7 +212,7 @@ test("the firm returns it; 再次申请 needs no second face check; history, the
   const firm = await openPage(browser, 1366);
   await login(firm, server.url, "会计师事务所", user.slice(0, 8), PASSWORD);
   await firm.waitForURL("**/home");
-  await firm.getByRole("navigation", { name: "功能菜单" }).getByRole("link", { name: "注师待审核" }).click();
+  await firm.getByRole("navigation", { name: "功能菜单" }).getByRole("link", { name: "事务所年检复核" }).click();
   await firm.getByRole("row", { name: new RegExp(user) }).getByRole("link", { name: "查看" }).click();
   await firm.getByTestId("verification").getByText(/人脸认证通过/).waitFor();
   await shot(firm, "cpa-firm-review-1366");

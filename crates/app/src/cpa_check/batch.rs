@@ -619,9 +619,10 @@ pub async fn resubmit(app: &App, actor: &Actor, id: i32, remove: &[i32]) -> AppR
 
 /// A reviewer who decides batches opened one: it is being reviewed, and the
 /// firm can no longer take it back. Once, on the trail.
-pub async fn opened(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
+/// True when this opening started the review.
+pub async fn opened(app: &App, actor: &Actor, id: i32) -> AppResult<bool> {
     if !kernel::decides::<B>(app, actor) {
-        return Ok(());
+        return Ok(false);
     }
     let tx = app.write().await?;
     let b = locked(&tx, app, actor, id).await?;
@@ -629,8 +630,9 @@ pub async fn opened(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
     {
         approval::record(&tx, b.subject(), "地方注协开始审核", actor.acting_unit(), &actor.audit_name(), "").await?;
         tx.commit().await?;
+        return Ok(true);
     }
-    Ok(())
+    Ok(false)
 }
 
 /// What a decision on the whole batch does to its CPAs (the kernel has

@@ -7,9 +7,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
+use cmis_domain::AssociationLevel;
 use cmis_domain::cpa_check::{CheckState, CpaCheck};
 use cmis_domain::review::Workflow;
-use cmis_domain::{AssociationLevel, UserType};
 use cmis_store::entity::{cpa, firm, review_case as case_row};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;

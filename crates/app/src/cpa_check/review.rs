@@ -65,7 +65,7 @@ impl Reviewed for CpaCheck {
     }
 
     fn columns() -> &'static [&'static str] {
-        &["事务所", "年检批次编号", "离退休", "身份核验", "应完成学时", "已完成学时"]
+        &["事务所", "年检批次编号", "离退休", "身份核验", "学时（已完成/应完成）"]
     }
 
     async fn lock_first(tx: &Tx, id: i32) -> AppResult<()> {
@@ -102,8 +102,11 @@ impl Reviewed for CpaCheck {
                     batches.get(&c.id).cloned().unwrap_or_default(),
                     if p.retired { "是" } else { "否" }.to_owned(),
                     if p.identity == "in_person" { "线下人工核验" } else { "人脸认证" }.to_owned(),
-                    Hours::from_hundredths(p.hours_required_x100).to_string(),
-                    Hours::from_hundredths(p.hours_done_x100).to_string(),
+                    format!(
+                        "{}/{}",
+                        Hours::from_hundredths(p.hours_done_x100),
+                        Hours::from_hundredths(p.hours_required_x100)
+                    ),
                 ])
             })
             .collect()
@@ -209,6 +212,14 @@ impl Reviewed for InspectionBatch {
 
     async fn default_year(app: &App, actor: &Actor) -> AppResult<Option<i32>> {
         open_year(app, actor).await
+    }
+
+    /// A reviewer who decides batches opening one submitted starts its review (审核中).
+    async fn opened(app: &App, actor: &Actor, case: &Case<B>) -> AppResult<bool> {
+        if case.state != BatchState::Submitted {
+            return Ok(false);
+        }
+        batch::opened(app, actor, case.id).await
     }
 
     fn columns() -> &'static [&'static str] {

@@ -127,6 +127,13 @@ pub trait Reviewed: Workflow {
         Ok(())
     }
 
+    /// Opening a case for review may change it (a firm's batch opened by a
+    /// reviewer is 审核中 and can no longer be withdrawn); true when it did,
+    /// so the page shows the case and trail as they are now.
+    async fn opened(_app: &App, _actor: &Actor, _case: &Case<Self>) -> AppResult<bool> {
+        Ok(false)
+    }
+
     /// What a decision changes beside the case (a member made, a membership
     /// cancelled), in its transaction; returned as the audit event's detail.
     /// An error undoes the whole decision.

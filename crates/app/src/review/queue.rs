@@ -158,7 +158,10 @@ pub struct Opened<W: Workflow> {
 
 pub async fn open<W: Reviewed>(app: &App, actor: &Actor, id: i32) -> AppResult<Opened<W>> {
     W::PERMISSION.require(actor)?;
-    let case = load::<W, _>(app.db.conn(), app, actor, id).await?;
+    let mut case = load::<W, _>(app.db.conn(), app, actor, id).await?;
+    if W::opened(app, actor, &case).await? {
+        case = load::<W, _>(app.db.conn(), app, actor, id).await?;
+    }
     audit::record(app, &actor.audit_name(), &format!("{}_viewed", W::KIND), &format!("{}:{id}", W::KIND), json!({}))
         .await?;
     let trail = approval::trail(app.db.conn(), case.subject()).await?;

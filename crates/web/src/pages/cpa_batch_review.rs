@@ -81,15 +81,11 @@ impl ReviewPage for InspectionBatch {
         actor: &cmis_app::Actor,
         case: &Case<Self>,
     ) -> WebResult<(serde_json::Value, Vec<String>)> {
-        batch::opened(&state.app, actor, case.id).await?;
         let v = batch::view(&state.app, actor, case.id, 1).await?;
         Ok((serde_json::to_value(&v).map_err(anyhow::Error::from)?, vec![]))
     }
 
-    /// Opened by someone who decides batches, a batch is being reviewed: the
-    /// firm can no longer take it back.
     async fn body(state: &AppState, shell: &Shell, case: &Case<Self>, page: u64) -> WebResult<(String, Vec<String>)> {
-        batch::opened(&state.app, &shell.actor, case.id).await?;
         let v = batch::view(&state.app, &shell.actor, case.id, page).await?;
         Ok((Body { v, staff: shell.actor.is_staff() }.render()?, vec![]))
     }

@@ -140,8 +140,17 @@ async fn a_firm_sends_a_numbered_batch_withdraws_it_and_the_province_decides_it(
 
     // The province opens it: 审核中, and 撤回 is no more.
     let province = staff(&t, "staff44").await;
-    batch::opened(&t.app, &province, second.id).await.unwrap();
+    // CICPA looking does not start the province's review.
+    let cicpa = staff(&t, "staffcicpa").await;
+    review::open::<InspectionBatch>(&t.app, &cicpa, second.id).await.unwrap();
+    assert_eq!(state(&t, second.id).await, "submitted");
+    let opened = review::open::<InspectionBatch>(&t.app, &province, second.id).await.unwrap();
+    assert_eq!(opened.case.state.code(), "in_review");
+    assert_eq!(opened.trail.last().unwrap().node, "地方注协开始审核", "on the trail the page shows");
     assert_eq!(state(&t, second.id).await, "in_review");
+    // A second look adds no step.
+    review::open::<InspectionBatch>(&t.app, &province, second.id).await.unwrap();
+    assert_eq!(nodes(&t, second.id).await.iter().filter(|n| n.contains("开始审核")).count(), 1);
     let e = batch::withdraw(&t.app, &head, second.id).await.unwrap_err();
     assert!(e.to_string().contains("撤回"), "{e}");
     let v = batch::view(&t.app, &head, second.id, 1).await.unwrap();
