@@ -341,7 +341,7 @@ test("CICPA synchronises the regulator's file, and a province sets its own notic
   await gd.getByRole("navigation", { name: "功能菜单" }).getByRole("link", { name: "注册会计师年检设置" }).click();
   await gd.getByLabel(/^提交前提示信息/).fill("广东省注协提示：请于6月30日前完成年检申请。");
   await gd.getByLabel(/^在职注师/).fill("*注册会计师任职资格检查表\n执业情况说明");
-  await gd.getByRole("button", { name: "保存" }).click();
+  await gd.getByRole("button", { name: "保存", exact: true }).click();
   await gd.getByText("已保存，修改已记入审计日志。").waitFor();
   await shot(gd, "cpa-settings-1366");
   await closePage(gd);

@@ -595,7 +595,26 @@ pub async fn resubmit(app: &App, actor: &Actor, id: i32, remove: &[i32]) -> AppR
     }
     let added = attach(&tx, &s.batch_materials, &drafts, id).await?;
     kernel::resubmit_case(&tx, id, next.code(), PROVINCE_DAYS, &b.name, b.association_id).await?;
+    // Its CPAs wait for the association again from today, each with the step on their trail.
+    let waiting: Vec<i32> = members(&tx, id)
+        .await?
+        .into_iter()
+        .filter(|c| c.state == CheckState::ProvinceReview.code())
+        .map(|c| c.id)
+        .collect();
+    let now = tx.now();
+    let deadline = workdays::add(crate::clock::date_of(now), PROVINCE_DAYS, &[]);
+    for chunk in waiting.chunks(CHUNK) {
+        case_row::Entity::update_many()
+            .col_expr(case_row::Column::SubmittedAt, Expr::value(now))
+            .col_expr(case_row::Column::Deadline, Expr::value(deadline))
+            .col_expr(case_row::Column::UpdatedAt, Expr::value(now))
+            .filter(case_row::Column::Id.is_in(chunk.iter().copied()))
+            .exec(&tx)
+            .await?;
+    }
     let by = actor.audit_name();
+    record_many(&tx, W::KIND, &waiting, "事务所再次提交年检批次", actor.acting_unit(), &by, "").await?;
     approval::record(
         &tx,
         b.subject(),
@@ -645,12 +664,25 @@ pub(crate) async fn batch_decided(
     d: &kernel::Decided<'_, B>,
 ) -> AppResult<serde_json::Value> {
     use cmis_domain::inspection_batch::BatchAction;
-    if d.action != BatchAction::Pass {
-        return Ok(json!({}));
-    }
     let waiting: Vec<case_row::Model> =
         members(tx, b.id).await?.into_iter().filter(|c| c.state == CheckState::ProvinceReview.code()).collect();
     let ids: Vec<i32> = waiting.iter().map(|c| c.id).collect();
+    let (unit, by) = (d.actor.acting_unit(), d.actor.audit_name());
+    let year = b.year.unwrap_or_default();
+    let users: Vec<i32> = waiting.iter().filter_map(|c| c.applicant_user_id).collect();
+    if d.action == BatchAction::Return {
+        // The CPAs stay in the batch with their firm; each is told, and it is on their trail.
+        record_many(tx, W::KIND, &ids, "地方注协退回年检批次", unit, &by, d.opinion).await?;
+        let title = format!("{year}年度年检：事务所年检批次被退回");
+        let body = format!(
+            "{}您所在事务所提交的年检批次{}已被地方注协退回，退回原因：{}。事务所修改后将再次申请，您无需重新提交。",
+            cmis_domain::text::signature(unit),
+            b.number,
+            cmis_domain::text::clause(d.opinion)
+        );
+        message_many(tx, &users, &title, &body, None).await?;
+        return Ok(json!({ "returned_with": ids.len() }));
+    }
     let now = tx.now();
     for chunk in ids.chunks(CHUNK) {
         case_row::Entity::update_many()
@@ -662,13 +694,10 @@ pub(crate) async fn batch_decided(
             .exec(tx)
             .await?;
     }
-    let (unit, by) = (d.actor.acting_unit(), d.actor.audit_name());
     record_many(tx, W::KIND, &ids, W::node(cmis_domain::cpa_check::CheckAction::Pass), unit, &by, "").await?;
-    let year = b.year.unwrap_or_default();
     let sign = cmis_domain::text::signature(unit);
     let title = format!("{year}年度年检：{}", CheckState::Passed.label());
     let body = format!("{sign}您的{year}年度年检已通过。");
-    let users: Vec<i32> = waiting.iter().filter_map(|c| c.applicant_user_id).collect();
     message_many(tx, &users, &title, &body, None).await?;
     sms_many(app, tx, &ids, b.association_id, &title, &body).await?;
     Ok(json!({ "passed": ids.len() }))
@@ -946,6 +975,10 @@ impl BatchView {
     }
     pub fn may_resubmit(&self) -> bool {
         batch_rules::resubmit(self.state).is_ok()
+    }
+    /// With the association: its CPAs may be decided.
+    pub fn may_decide(&self) -> bool {
+        matches!(self.state, BatchState::Submitted | BatchState::InReview)
     }
     pub fn total(&self) -> u64 {
         self.by_state.iter().map(|(_, n)| n).sum()
@@ -1268,10 +1301,9 @@ pub async fn remind(app: &App, actor: &Actor, cpa_ids: &[i32]) -> AppResult<Remi
         .filter_map(|(c, u)| c.map(|c| (c, u)))
         .collect();
     let mut out = Reminded::default();
-    for id in &ids {
-        if !found.iter().any(|c| c.id == *id) {
-            out.skipped.push(format!("#{id}：不是本所待申请的注册会计师"));
-        }
+    let unknown = ids.iter().filter(|id| !found.iter().any(|c| c.id == **id)).count();
+    if unknown > 0 {
+        out.skipped.push(format!("{unknown}人不是本所待申请的注册会计师"));
     }
     let tx = app.write().await?;
     let day = crate::clock::date_of(tx.now());

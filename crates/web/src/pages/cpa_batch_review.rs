@@ -53,8 +53,11 @@ impl ReviewPage for InspectionBatch {
     const SLUG: &'static str = "cpa-batches";
     const KEYWORD_HINT: &'static str = "年检批次编号或事务所名称";
     const EMPTY: &'static str = "暂无年检批次";
-    const WAITING: &'static str = "待审核";
+    /// 待审核 and 审核中 together (待审核 alone is a state of its own).
+    const WAITING: &'static str = "待办理";
     const UNIT: &'static str = "市注协";
+    const NAME: &'static str = "事务所名称";
+    const ROWS: &'static str = "年检批次";
 
     fn title(_shell: &Shell) -> &'static str {
         "年检批次审核"
@@ -70,6 +73,12 @@ impl ReviewPage for InspectionBatch {
     fn batch_action(shell: &Shell) -> Option<BatchAction> {
         matches!(cmis_app::scope::reviewer(&shell.actor), Some(Reviewer::Province | Reviewer::City))
             .then_some(BatchAction::Pass)
+    }
+
+    /// 审核通过 passes every CPA still waiting in the batch: asked first.
+    fn confirm(action: BatchAction) -> Option<&'static str> {
+        (action == BatchAction::Pass)
+            .then_some("审核通过将使该批次中所有“地方注协待审核”的注册会计师年检通过，确认审核通过吗？")
     }
 
     fn unit(state: &AppState, case: &Case<Self>) -> String {

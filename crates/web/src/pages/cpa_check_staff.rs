@@ -89,6 +89,16 @@ impl ReviewPage for CpaCheck {
         if shell.actor.user_type == UserType::Firm { crate::pages::firm_review::TABS } else { &[] }
     }
 
+    /// A firm's 注师待审核 holds no batch yet; a firm without branches is
+    /// every row's 事务所.
+    fn hidden_columns(shell: &Shell) -> &'static [&'static str] {
+        match shell.actor.user_type {
+            UserType::Firm if shell.actor.firm_ids.len() > 1 => &["年检批次编号"],
+            UserType::Firm => &["事务所", "年检批次编号"],
+            _ => &[],
+        }
+    }
+
     fn row_links(shell: &Shell) -> &'static [(&'static str, &'static str, bool)] {
         if shell.actor.user_type == UserType::Firm {
             &[("附件", "#files", false), ("退回", "#decide", true)]

@@ -62,7 +62,7 @@ pub fn routes() -> Router<AppState> {
 /// the address, where anyone could write a message).
 const FLASH: &str = "firm_review_flash";
 
-async fn flash(session: &Session) -> WebResult<Option<String>> {
+pub(crate) async fn flash(session: &Session) -> WebResult<Option<String>> {
     Ok(session.remove(FLASH).await.map_err(anyhow::Error::from)?)
 }
 
@@ -126,10 +126,12 @@ async fn render_new(state: &AppState, shell: Shell, selection: Selection, errors
 async fn new_page(
     State(state): State<AppState>,
     shell: Shell,
+    session: Session,
     Query(q): Query<Vec<(String, String)>>,
 ) -> WebResult<Response> {
     let selection = selection_of(&q);
     if selection == Selection::Ticked(vec![]) {
+        set_flash(&session, "请勾选要申请的注册会计师".into()).await?;
         return Ok(Redirect::to("/firm/cpa-checks").into_response());
     }
     render_new(&state, shell, selection, FieldErrors::new()).await

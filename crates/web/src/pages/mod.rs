@@ -149,4 +149,23 @@ pub mod fmt {
         let cst = FixedOffset::east_opt(8 * 3600).expect("valid offset");
         t.with_timezone(&cst).format("%Y-%m-%d %H:%M:%S").to_string()
     }
+
+    /// A file's size as people read it: 15 B, 3 KB, 1.2 MB.
+    pub fn size(bytes: &i64) -> String {
+        match *bytes {
+            b if b < 1024 => format!("{b} B"),
+            b if b < 1024 * 1024 => format!("{} KB", (b + 512) / 1024),
+            b => format!("{:.1} MB", b as f64 / (1024.0 * 1024.0)),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn sizes_read_as_people_say_them() {
+            assert_eq!(super::size(&15), "15 B");
+            assert_eq!(super::size(&3000), "3 KB");
+            assert_eq!(super::size(&(5 * 1024 * 1024)), "5.0 MB");
+        }
+    }
 }

@@ -39,6 +39,10 @@ pub trait ReviewPage: Reviewed {
     const UNIT: &'static str;
     /// What the trail calls its opinions.
     const OPINION: &'static str = "审批意见";
+    /// The column of the applicant's name (a batch's: its firm).
+    const NAME: &'static str = "姓名";
+    /// What the queue's rows are, in the bulk decision's question.
+    const ROWS: &'static str = "申请";
 
     /// The queue's title, and the menu's word for it.
     fn title(shell: &Shell) -> &'static str;
@@ -71,6 +75,15 @@ pub trait ReviewPage: Reviewed {
     ) -> WebResult<(serde_json::Value, Vec<String>)>;
     /// Where the case is filed, as the queue shows it.
     fn unit(state: &AppState, case: &Case<Self>) -> String;
+    /// A decision that asks first, with its question (one that acts on many).
+    fn confirm(_action: Self::Action) -> Option<&'static str> {
+        None
+    }
+    /// Columns of `columns()` the actor's queue leaves out (what is the same
+    /// on every row of theirs).
+    fn hidden_columns(_shell: &Shell) -> &'static [&'static str] {
+        &[]
+    }
     /// What the page says after a decision: 已办理：….
     fn done(action: Self::Action) -> &'static str {
         action.label()
@@ -141,12 +154,14 @@ struct QueuePage {
     base: String,
     title: &'static str,
     number: &'static str,
+    name: &'static str,
+    rows_are: &'static str,
     unit: &'static str,
     keyword_hint: &'static str,
     empty: &'static str,
     waiting: &'static str,
     yearly: bool,
-    columns: &'static [&'static str],
+    columns: Vec<&'static str>,
     rows: Page<Line>,
     year: String,
     state: String,
@@ -164,6 +179,9 @@ struct QueuePage {
 }
 
 impl QueuePage {
+    fn batch_label(&self) -> &'static str {
+        self.batch.map_or("", |(_, label)| label)
+    }
     fn page_link(&self, page: u64) -> String {
         format!(
             "{}?year={}&state={}&city={}&keyword={}{}&page={page}",
@@ -185,6 +203,10 @@ impl QueuePage {
 
 /// The city associations a staff member may filter by.
 fn cities_of(state: &AppState, shell: &Shell) -> Vec<(i32, String)> {
+    if !shell.actor.is_staff() {
+        // A firm's queue is its own CPAs': no association to choose.
+        return vec![];
+    }
     let orgs = &state.app.orgs();
     match shell.actor.association_level {
         AssociationLevel::Provincial => {
@@ -197,7 +219,15 @@ fn cities_of(state: &AppState, shell: &Shell) -> Vec<(i32, String)> {
     }
 }
 
+/// The indexes of the workflow's columns the actor's queue shows.
+fn shown<W: ReviewPage>(shell: &Shell) -> Vec<usize> {
+    let hidden = W::hidden_columns(shell);
+    W::columns().iter().enumerate().filter(|(_, c)| !hidden.contains(c)).map(|(i, _)| i).collect()
+}
+
 fn line<W: ReviewPage>(state: &AppState, r: Row<W>, batch: Option<W::Action>, shell: &Shell) -> Line {
+    let keep = shown::<W>(shell);
+    let cells = r.cells.into_iter().enumerate().filter(|(i, _)| keep.contains(i)).map(|(_, c)| c).collect();
     let open = review::decisions(&state.app, &shell.actor, &r.case);
     let mine = !open.is_empty();
     let selectable = match W::send_ticked(shell) {
@@ -213,7 +243,7 @@ fn line<W: ReviewPage>(state: &AppState, r: Row<W>, batch: Option<W::Action>, sh
         submitted_at: r.case.submitted_at,
         number: r.case.number,
         name: r.case.name,
-        cells: r.cells,
+        cells,
         days_left: r.days_left,
         selectable,
     }
@@ -236,17 +266,24 @@ async fn queue<W: ReviewPage>(
             format!("已批量通过{n}条；未通过：{}", skipped.join("；"))
         }
     });
+    // What the firm's 申请 said when it was sent back here (nothing ticked).
+    let message = match message {
+        Some(m) => Some(m),
+        None => crate::pages::firm_review::flash(&session).await?,
+    };
     let rows = found.rows.map(|r| line::<W>(&state, r, batch, &shell));
     let page = QueuePage {
         base: W::base(),
         title: W::title(&shell),
         number: W::NUMBER,
+        name: W::NAME,
+        rows_are: W::ROWS,
         unit: W::UNIT,
         keyword_hint: W::KEYWORD_HINT,
         empty: W::EMPTY,
         waiting: W::WAITING,
         yearly: W::YEARLY,
-        columns: W::columns(),
+        columns: shown::<W>(&shell).into_iter().map(|i| W::columns()[i]).collect(),
         year: found.year.map(|y| y.to_string()).unwrap_or_default(),
         state: q.state.unwrap_or_default(),
         city: q.city.unwrap_or_default(),
@@ -312,6 +349,8 @@ pub struct Choice {
     pub items: bool,
     /// What else it asks for, with the values last entered.
     pub inputs: Vec<(review::Input, String)>,
+    /// Asked before it is taken.
+    pub confirm: Option<&'static str>,
 }
 
 /// The values of decision inputs last entered in this session: a
@@ -370,6 +409,7 @@ async fn render_detail<W: ReviewPage>(
                 reason,
                 items: W::is_returned(W::next(opened.case.state, a)),
                 inputs: W::inputs(a).iter().map(|i| (*i, value(i.key))).collect(),
+                confirm: W::confirm(a),
             }
         })
         .collect();

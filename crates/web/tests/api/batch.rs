@@ -219,6 +219,16 @@ async fn a_returned_batch_is_sent_again_under_its_number_with_changed_files() {
         .await
         .unwrap();
     assert_eq!(state(&t, sent.id).await, "returned");
+    // Its CPAs are told, and the return is on their trail.
+    let trail = review::trail::<CpaCheck>(&t.app, cases[0]).await.unwrap();
+    assert!(trail.iter().any(|s| s.node == "地方注协退回年检批次" && s.opinion == "社保证明材料不清晰"), "{trail:?}");
+    let told = message::Entity::find()
+        .filter(message::Column::UserId.eq(t.login_id(&cpa_no(1)).await))
+        .filter(message::Column::Title.contains("批次被退回"))
+        .count(t.app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(told, 1);
     let returned = batch::batches(&t.app, &head, &BatchFilter { returned: true, ..Default::default() }).await.unwrap();
     assert_eq!(returned.items.len(), 1);
     assert_eq!(returned.items[0].return_reason.as_deref(), Some("社保证明材料不清晰"));
@@ -235,6 +245,8 @@ async fn a_returned_batch_is_sent_again_under_its_number_with_changed_files() {
     let new = upload_social_security(&t, &head).await;
     batch::resubmit(&t.app, &head, sent.id, &[old]).await.unwrap();
     assert_eq!(state(&t, sent.id).await, "submitted");
+    let trail = review::trail::<CpaCheck>(&t.app, cases[0]).await.unwrap();
+    assert_eq!(trail.last().unwrap().node, "事务所再次提交年检批次");
     let v = batch::view(&t.app, &head, sent.id, 1).await.unwrap();
     assert_eq!(v.batch_no, sent.batch_no, "the same number");
     assert_eq!(v.files.iter().map(|f| f.id).collect::<Vec<_>>(), [new]);
