@@ -264,7 +264,7 @@ test("a batch returned whole is sent again under its number by 再次申请-修�
   await confirm(page);
   await page.getByTestId("message").getByText("已再次申请").waitFor();
   await page.getByRole("heading", { name: new RegExp(batchNo) }).waitFor();
-  await page.getByTestId("batch-state").getByText("待审核").waitFor();
+  await page.getByTestId("batch-state").getByText("审核中").waitFor();
   await shot(page, "firm-resubmitted-1366");
   await closePage(page);
 });

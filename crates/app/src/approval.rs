@@ -13,6 +13,8 @@ pub struct Step {
     pub id: i32,
     pub node: String,
     pub unit: String,
+    /// Who acted, for the audit; never sent out (a staff login name is half a credential).
+    #[serde(skip_serializing)]
     pub actor: String,
     pub opinion: String,
     pub at: DateTime<Utc>,

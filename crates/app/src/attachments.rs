@@ -41,6 +41,18 @@ impl FileKind {
             FileKind::Xls => "xls",
         }
     }
+    /// Whether a file name ends in one of this kind's extensions.
+    pub fn names(self, file_name: &str) -> bool {
+        let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        let allowed: &[&str] = match self {
+            FileKind::Pdf => &["pdf"],
+            FileKind::Jpg => &["jpg", "jpeg"],
+            FileKind::Png => &["png"],
+            FileKind::Xls => &["xls", "xlsx"],
+        };
+        allowed.contains(&ext.as_str())
+    }
+
     pub fn content_type(self) -> &'static str {
         match self {
             FileKind::Pdf => "application/pdf",
@@ -254,6 +266,13 @@ pub async fn upload_stream(
     {
         return Err(FieldErrors::one(field, message));
     }
+    // The name is what a reviewer's computer opens it by: it must say what the content is.
+    if !kind.names(&name) {
+        return Err(FieldErrors::one(
+            field,
+            format!("“{name}”的扩展名与文件内容不符（内容为{}文件），请检查后重新上传", kind.label()),
+        ));
+    }
 
     let now = app.now();
     let mut rnd = [0u8; 16];
@@ -405,11 +424,15 @@ async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::
             None => Filed { user_id: Some(uploader.id), ..Filed::default() },
         }
     } else {
-        let city = match uploader.member_id {
-            Some(mid) => {
+        // A member's city, or a firm's (a city its province lets review the firm's batches sees their files).
+        let city = match (uploader.member_id, uploader.firm_id) {
+            (Some(mid), _) => {
                 cmis_store::entity::member::Entity::find_by_id(mid).one(db).await?.and_then(|m| m.city_association_id)
             }
-            None => None,
+            (None, Some(fid)) => {
+                cmis_store::entity::firm::Entity::find_by_id(fid).one(db).await?.and_then(|f| f.city_association_id)
+            }
+            (None, None) => None,
         };
         Filed {
             association_id: Some(uploader.association_id),

@@ -9,7 +9,7 @@
 //! opens it or decides a CPA of it, then 审核中 (no more 撤回); the
 //! association passes it (every CPA still waiting 年检通过) or returns it
 //! whole (to the firm's 已退回, 再次申请-修改附件 sends it again under the same
-//! number). A batch whose CPAs have all been decided one by one is 已审核 too.
+//! number, 审核中 at once: the association has worked on it). A batch whose CPAs have all been decided one by one is 已审核 too.
 
 use crate::review::{Refusal, Reviewer, Workflow};
 
@@ -41,9 +41,11 @@ pub fn withdraw(state: BatchState) -> Result<BatchState, Refusal> {
 }
 
 /// 再次申请-修改附件: a returned batch sent again.
+/// The association has worked on it already: it comes back 审核中, and
+/// 撤回 is no more.
 pub fn resubmit(state: BatchState) -> Result<BatchState, Refusal> {
     match state {
-        BatchState::Returned => Ok(BatchState::Submitted),
+        BatchState::Returned => Ok(BatchState::InReview),
         s => Err(Refusal::NotNow { state: s.label(), action: "再次申请" }),
     }
 }
@@ -114,7 +116,7 @@ mod tests {
         assert_eq!(W::decide(S::Submitted, A::Pass, ""), Ok(S::Decided));
         assert_eq!(W::decide(S::InReview, A::Pass, ""), Ok(S::Decided));
         assert_eq!(W::decide(S::InReview, A::Return, "社保证明材料不清晰"), Ok(S::Returned));
-        assert_eq!(resubmit(S::Returned), Ok(S::Submitted));
+        assert_eq!(resubmit(S::Returned), Ok(S::InReview));
         assert_eq!(W::reviewer(S::Submitted), Some(Reviewer::Province));
         assert_eq!(W::reviewer(S::Returned), None);
         assert_eq!(batch_no("50010028", 2025, 3), "50010028-2025-3", "seed 001 §3.1.4");

@@ -562,20 +562,24 @@ pub async fn withdraw(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
 pub async fn resubmit(app: &App, actor: &Actor, id: i32, remove: &[i32]) -> AppResult<()> {
     Permission::SendCpaBatches.require(actor)?;
     actor.require(UserType::Firm)?;
+    // A batch holds at most its list's files: more to remove names files it does not have.
+    if remove.len() > FIRM_BATCH.max_count as usize {
+        return Err(FieldErrors::one("file", format!("最多可上传{}个附件", FIRM_BATCH.max_count)));
+    }
     let tx = app.write().await?;
     let b = locked(&tx, app, actor, id).await?;
     let next = batch_rules::resubmit(b.state).map_err(|e| AppError::Refused(e.to_string()))?;
     let s = settings::effective(app, b.association_id, b.year.unwrap_or_default()).await?;
     let drafts = drafts_in(&tx, actor).await?;
-    let kept: Vec<(i32, Option<String>)> = attachment::Entity::find()
+    let files: Vec<attachment::Model> = attachment::Entity::find()
         .filter(attachment::Column::OwnerType.eq(OWNER))
         .filter(attachment::Column::OwnerId.eq(id))
         .all(&tx)
-        .await?
-        .into_iter()
-        .filter(|a| !remove.contains(&a.id))
-        .map(|a| (a.id, a.label))
-        .collect();
+        .await?;
+    // Only the batch's own files are removed (and counted on the trail).
+    let remove: Vec<i32> = files.iter().map(|a| a.id).filter(|a| remove.contains(a)).collect();
+    let kept: Vec<(i32, Option<String>)> =
+        files.into_iter().filter(|a| !remove.contains(&a.id)).map(|a| (a.id, a.label)).collect();
     let all: Vec<(i32, Option<String>)> = kept.iter().chain(drafts.iter()).cloned().collect();
     missing(&s.batch_materials, &all).into_result()?;
     if all.len() as u64 > FIRM_BATCH.max_count {

@@ -38,8 +38,16 @@ struct BoxQuery {
     context: String,
 }
 
+/// The box takes unlabelled files; the lists of named materials (a CPA's, a
+/// firm's batch) have upload forms of their own that name each file.
 fn limits_of(code: &str) -> WebResult<Limits> {
-    attachments::limits(code).ok_or_else(|| WebError::BadRequest("未知的附件类别".into()))
+    match attachments::limits(code) {
+        Some(l) if l.code == attachments::FIRM_BATCH.code || l.code == attachments::CPA_MATERIALS.code => {
+            Err(cmis_app::AppError::Forbidden.into())
+        }
+        Some(l) => Ok(l),
+        None => Err(WebError::BadRequest("未知的附件类别".into())),
+    }
 }
 
 const DRAFT: Owner<'static> = Owner { kind: "draft", id: None };

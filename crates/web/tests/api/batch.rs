@@ -243,8 +243,14 @@ async fn a_returned_batch_is_sent_again_under_its_number_with_changed_files() {
     assert_eq!(state(&t, sent.id).await, "returned");
     // 再次申请-修改附件: a new file in place of the old, the same number.
     let new = upload_social_security(&t, &head).await;
-    batch::resubmit(&t.app, &head, sent.id, &[old]).await.unwrap();
-    assert_eq!(state(&t, sent.id).await, "submitted");
+    // Removing files it does not have (another batch's, none at all) removes nothing.
+    let e = batch::resubmit(&t.app, &head, sent.id, &(1..=11).collect::<Vec<_>>()).await.unwrap_err();
+    assert!(matches!(e, AppError::Invalid(_)), "{e:?}");
+    batch::resubmit(&t.app, &head, sent.id, &[old, 99_999, -1]).await.unwrap();
+    assert_eq!(state(&t, sent.id).await, "in_review", "the association has worked on it");
+    assert!(batch::withdraw(&t.app, &head, sent.id).await.is_err(), "no 撤回 after a return");
+    let step = review::trail::<InspectionBatch>(&t.app, sent.id).await.unwrap().pop().unwrap();
+    assert!(step.opinion.contains("删除1个"), "{step:?}");
     let trail = review::trail::<CpaCheck>(&t.app, cases[0]).await.unwrap();
     assert_eq!(trail.last().unwrap().node, "事务所再次提交年检批次");
     let v = batch::view(&t.app, &head, sent.id, 1).await.unwrap();
@@ -492,4 +498,40 @@ async fn the_firm_and_the_association_through_the_api() {
     assert_eq!(s, 200, "{q}");
     let (s, pr) = p.json("GET", "/api/v1/cpa-check-progress", st, serde_json::json!(null)).await;
     assert_eq!(s, 200, "{pr}");
+}
+
+/// What the attack on the release build found, held.
+#[tokio::test]
+async fn what_the_attack_found_stays_closed() {
+    let t = TestApp::new().await;
+    let cases = firm_with_applications(&t).await;
+    let head = actor_of(&t, HEAD).await;
+    // A file's name must say what its content is: a PDF named .hta is refused.
+    let lying = cmis_app::attachments::Incoming::whole("报表.hta", bytes::Bytes::from_static(PDF));
+    let e = batch::upload(&t.app, &head, "社保证明材料", lying).await.unwrap_err();
+    assert!(
+        e.to_string().contains("扩展名")
+            || matches!(&e, AppError::Invalid(f) if f.get("file").is_some_and(|m| m.contains("扩展名"))),
+        "{e:?}"
+    );
+    // A city its province lets review sees the firm's 社保证明材料.
+    let file = upload_social_security(&t, &head).await;
+    batch::send(&t.app, &head, &Selection::AllWaiting).await.unwrap();
+    let city = staff(&t, "staff4401").await;
+    let province = staff(&t, "staff44").await;
+    organisations::delegate_cpa_review(&t.app, &province, &[city.association_id]).await.unwrap();
+    let city = staff(&t, "staff4401").await;
+    cmis_app::attachments::download(&t.app, &city, file).await.unwrap();
+    let zhejiang = staff(&t, "staff33").await;
+    assert!(cmis_app::attachments::download(&t.app, &zhejiang, file).await.is_err());
+    // The trail a CPA or a firm reads names no staff login.
+    review::decide::<CpaCheck>(&t.app, &province, cases[0], "pass", "", &[], &[]).await.unwrap();
+    let trail = review::trail::<CpaCheck>(&t.app, cases[0]).await.unwrap();
+    let json = serde_json::to_string(&trail).unwrap();
+    assert!(!json.contains("staff44"), "{json}");
+    // The attachment box takes no unnamed files for a batch, from a firm either.
+    let mut c = t.client();
+    c.login("firm", &t.login_of(UserType::Firm).await, PASSWORD).await;
+    let r = c.multipart("/attachments?context=firm_batch", &[("x.pdf", PDF)]).await;
+    assert_eq!(r.status, 403);
 }
