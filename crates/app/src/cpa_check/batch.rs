@@ -569,7 +569,7 @@ pub async fn resubmit(app: &App, actor: &Actor, id: i32, remove: &[i32]) -> AppR
     let tx = app.write().await?;
     let b = locked(&tx, app, actor, id).await?;
     let next = batch_rules::resubmit(b.state).map_err(|e| AppError::Refused(e.to_string()))?;
-    let s = settings::effective(app, b.association_id, b.year.unwrap_or_default()).await?;
+    let s = settings::effective_on(&tx, app, b.association_id, b.year.unwrap_or_default()).await?;
     let drafts = drafts_in(&tx, actor).await?;
     let files: Vec<attachment::Model> = attachment::Entity::find()
         .filter(attachment::Column::OwnerType.eq(OWNER))

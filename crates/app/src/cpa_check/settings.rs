@@ -102,6 +102,18 @@ fn from_row(r: row::Model, association_id: i32, source: String) -> CheckSettings
 /// The settings for CPAs of provincial association `association_id` in
 /// `year`: its own row, else CICPA's, else the built-in ones.
 pub async fn effective(app: &App, association_id: i32, year: i32) -> AppResult<CheckSettings> {
+    effective_on(app.db.conn(), app, association_id, year).await
+}
+
+/// The same, read on `db`: inside a write transaction, its own connection
+/// (asking the pool for a second one while holding the write lock can wait
+/// on connections that wait for that lock).
+pub async fn effective_on<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    app: &App,
+    association_id: i32,
+    year: i32,
+) -> AppResult<CheckSettings> {
     if !cmis_domain::YEARS.contains(&year) {
         return Err(FieldErrors::one("year", "年度不正确"));
     }
@@ -109,7 +121,7 @@ pub async fn effective(app: &App, association_id: i32, year: i32) -> AppResult<C
     let rows = row::Entity::find()
         .filter(row::Column::Year.eq(year))
         .filter(row::Column::AssociationId.is_in([association_id, national]))
-        .all(app.db.conn())
+        .all(db)
         .await?;
     let pick = rows
         .iter()

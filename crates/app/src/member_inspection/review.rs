@@ -102,7 +102,7 @@ impl Reviewed for MemberInspection {
         if d.next != InspectionState::Failed {
             return Ok(json!({}));
         }
-        let s = settings::effective(app, case.association_id, case.year.unwrap_or_default()).await?;
+        let s = settings::effective_on(tx, app, case.association_id, case.year.unwrap_or_default()).await?;
         if s.failure_final_days == 0 {
             finalise_one(app, tx, case).await?;
             return Ok(json!({ "membership": "cancelled" }));
