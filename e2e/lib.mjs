@@ -119,6 +119,17 @@ export async function openPage(browser, width) {
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
+  // The last requests and answers, for a failure's message.
+  const traffic = [];
+  const note = (line) => traffic.push(`${new Date().toISOString().slice(11, 23)} ${line}`) > 30 && traffic.shift();
+  page.posts = 0;
+  page.on("request", (r) => {
+    if (r.method() === "POST" && r.isNavigationRequest()) page.posts += 1;
+    note(`→ ${r.method()} ${r.url()}`);
+  });
+  page.on("response", (r) => note(`← ${r.status()} ${r.url()}`));
+  page.on("requestfailed", (r) => note(`✗ ${r.failure()?.errorText} ${r.url()}`));
+  page.traffic = traffic;
   page.errors = errors;
   return page;
 }
@@ -198,4 +209,32 @@ export function zipOf(files) {
   end.writeUInt32LE(size, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...parts, ...central, end]);
+}
+
+/**
+ * Waits for `text` after a decision; when it does not come, the error says
+ * where the page is and what it shows, so a failure on CI can be read.
+ */
+export async function waitText(page, text, timeout = 30000) {
+  try {
+    await page.getByText(text).first().waitFor({ timeout });
+  } catch (e) {
+    const body = await page.locator("main").innerText().catch(() => "(no main)");
+    const traffic = (page.traffic || []).join("\n");
+    throw new Error(`${text} did not appear at ${page.url()}; the last requests:\n${traffic}\nthe page shows:\n${body.slice(0, 600)}\n${e.message}`);
+  }
+}
+
+/**
+ * Clicks a form's submit button and says so in the output when no request
+ * left the page (a click the page lost: a PDF viewer starting up in the page
+ * once moved it under the click), with the page's last requests.
+ */
+export async function submitBy(page, button) {
+  const before = page.posts;
+  await button.click();
+  for (let i = 0; i < 50 && page.posts === before; i++) await page.waitForTimeout(100);
+  if (page.posts === before) {
+    console.error(`# the click on a submit button sent nothing (${page.url()}):\n# ${(page.traffic || []).join("\n# ")}`);
+  }
 }

@@ -5,7 +5,7 @@
 // the association confirms it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, startServer } from "../lib.mjs";
+import { PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, startServer, submitBy, waitText } from "../lib.mjs";
 
 let server, browser, members;
 before(async () => {
@@ -152,8 +152,8 @@ for (const [n, width] of WIDTHS.entries()) {
     await staff.getByLabel(/^退回原因/).fill("通讯地址请填写到门牌号");
     await staff.getByText("指明需修改的信息或材料（可选）").first().click();
     await staff.getByLabel("通讯地址", { exact: true }).first().check();
-    await staff.getByRole("button", { name: "退回", exact: true }).click();
-    await staff.getByText("已办理：退回").waitFor();
+    await submitBy(staff, staff.getByRole("button", { name: "退回", exact: true }));
+    await waitText(staff, "已办理：退回");
 
     // The member sees it: the tile (phone) or the bell, the message, 再次申请.
     await page.goto(`${server.url}/home`);
@@ -261,8 +261,8 @@ for (const [n, width] of WIDTHS.entries()) {
     await openRow(staff, member);
     await staff.getByRole("heading", { name: "暂缓年检审核" }).waitFor();
     await staff.getByLabel(/^退回原因/).fill("请重新上传材料。");
-    await staff.getByRole("button", { name: "暂缓退回" }).click();
-    await staff.getByText("已办理：暂缓退回").waitFor();
+    await submitBy(staff, staff.getByRole("button", { name: "暂缓退回" }));
+    await waitText(staff, "已办理：暂缓退回");
 
     await page.goto(`${server.url}/member-inspection/history`);
     await page.getByRole("link", { name: "地方注协退回", exact: true }).click();
@@ -301,8 +301,8 @@ for (const [n, width] of WIDTHS.entries()) {
     // can be taken back (撤销不予通过) or turned into 年检通过 (seed 000 §2.2.3).
     await openRow(staff, member);
     await staff.getByLabel(/^不予通过原因/).fill("长期未履行会员义务");
-    await staff.getByRole("button", { name: "年检不予通过" }).click();
-    await staff.getByText("已办理：年检不予通过").waitFor();
+    await submitBy(staff, staff.getByRole("button", { name: "年检不予通过" }));
+    await waitText(staff, "已办理：年检不予通过");
     await staff.getByRole("button", { name: "撤销不予通过" }).waitFor();
     await staff.getByRole("button", { name: "转为年检通过" }).waitFor();
     await shot(staff, `inspection-failed-revisable-${width}`);
@@ -310,10 +310,10 @@ for (const [n, width] of WIDTHS.entries()) {
     await page.getByRole("cell", { name: "年检不予通过" }).waitFor();
     await staff.getByTestId("final-on").waitFor();
     await staff.locator("#reason-reverse_fail").fill("误选了年检不予通过");
-    await staff.getByRole("button", { name: "撤销不予通过" }).click();
-    await staff.getByText("已办理：撤销不予通过").waitFor();
-    await staff.getByRole("button", { name: "年检通过" }).click();
-    await staff.getByText("已办理：年检通过").waitFor();
+    await submitBy(staff, staff.getByRole("button", { name: "撤销不予通过" }));
+    await waitText(staff, "已办理：撤销不予通过");
+    await submitBy(staff, staff.getByRole("button", { name: "年检通过" }));
+    await waitText(staff, "已办理：年检通过");
     const steps = staff.getByRole("region", { name: "查看审批信息" });
     await steps.getByText("地方注协撤销年检不予通过", { exact: true }).first().waitFor();
     await shot(staff, `inspection-failure-reversed-${width}`);
@@ -340,12 +340,12 @@ for (const [n, width] of WIDTHS.entries()) {
 
     const staff = await staffLogin(width, member);
     await openRow(staff, member);
-    await staff.getByRole("button", { name: "暂缓通过" }).click();
-    await staff.getByText("已办理：暂缓通过").waitFor();
+    await submitBy(staff, staff.getByRole("button", { name: "暂缓通过" }));
+    await waitText(staff, "已办理：暂缓通过");
     await staff.getByLabel(/^转为年检通过原因/).fill("已返岗并补足学时");
     await shot(staff, `inspection-deferred-resolvable-${width}`);
-    await staff.getByRole("button", { name: "转为年检通过" }).click();
-    await staff.getByText("已办理：转为年检通过").waitFor();
+    await submitBy(staff, staff.getByRole("button", { name: "转为年检通过" }));
+    await waitText(staff, "已办理：转为年检通过");
     await closePage(staff);
 
     // The phone's tile opens 历年年检结果查询; the PC's menu 年检信息查询.
