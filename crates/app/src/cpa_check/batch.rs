@@ -517,12 +517,13 @@ pub async fn withdraw(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
     if !shift(&tx, id, &[BatchState::Submitted], BatchState::Withdrawn, true).await? {
         return Err(AppError::Refused("省注协已开始审核该批次，不能撤回".into()));
     }
-    let back: Vec<i32> = members(&tx, id)
+    let rows: Vec<case_row::Model> = members(&tx, id)
         .await?
         .into_iter()
         .filter(|c| CheckState::parse(&c.state).ok().and_then(rules::withdrawn).is_some())
-        .map(|c| c.id)
         .collect();
+    let back: Vec<i32> = rows.iter().map(|c| c.id).collect();
+    let users: Vec<i32> = rows.iter().filter_map(|c| c.applicant_user_id).collect();
     let now = tx.now();
     for chunk in back.chunks(CHUNK) {
         case_row::Entity::update_many()
@@ -544,6 +545,13 @@ pub async fn withdraw(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
     let (unit, by) = (actor.acting_unit().to_owned(), actor.audit_name());
     approval::record(&tx, b.subject(), "事务所撤回年检批次", &unit, &by, "").await?;
     record_many(&tx, W::KIND, &back, "事务所撤回年检批次", &unit, &by, &format!("年检批次{}", b.number)).await?;
+    let year = b.year.unwrap_or_default();
+    let body = format!(
+        "{}已撤回年检批次{}，您的{year}年度年检申请回到事务所待审核，将由事务所重新提交地方注协。",
+        cmis_domain::text::signature(&unit),
+        b.number
+    );
+    message_many(&tx, &users, &format!("{year}年度年检：事务所已撤回年检批次"), &body, None).await?;
     audit::append(
         &tx,
         &by,
@@ -1177,7 +1185,8 @@ fn applied(year: i32, states: &[CheckState]) -> sea_orm::sea_query::SelectStatem
 }
 
 /// The states that count as not applied: the association returned the CPA out of a batch.
-const RETURNED_OUT: [CheckState; 1] = [CheckState::ProvinceReturned];
+/// Returned to the CPA, by the association out of a batch or by the firm itself: they must apply again.
+const RETURNED_OUT: [CheckState; 2] = [CheckState::ProvinceReturned, CheckState::FirmReturned];
 
 fn waiting_query(year: i32, f: &NotAppliedFilter, actor: &Actor) -> sea_orm::Select<cpa::Entity> {
     let pending: Vec<CheckState> = CheckState::ALL.iter().copied().filter(|s| !RETURNED_OUT.contains(s)).collect();

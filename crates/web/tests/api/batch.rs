@@ -118,6 +118,13 @@ async fn a_firm_sends_a_numbered_batch_withdraws_it_and_the_province_decides_it(
     // 撤回 while the association has not started: the CPAs wait for the firm again.
     batch::withdraw(&t.app, &head, first.id).await.unwrap();
     assert_eq!(state(&t, first.id).await, "withdrawn");
+    let told = message::Entity::find()
+        .filter(message::Column::UserId.eq(t.login_id(&cpa_no(1)).await))
+        .filter(message::Column::Title.contains("撤回"))
+        .count(t.app.db.conn())
+        .await
+        .unwrap();
+    assert_eq!(told, 1, "the CPA is told");
     assert_eq!(state(&t, cases[0]).await, "firm_review");
     assert_eq!(batch_of(&t, cases[0]).await, None);
     assert!(batch::withdraw(&t.app, &head, first.id).await.is_err(), "once");
@@ -173,6 +180,16 @@ async fn a_firm_sends_a_numbered_batch_withdraws_it_and_the_province_decides_it(
         .await
         .unwrap();
     assert_eq!(none.items.iter().map(|n| n.cpa_no.clone()).collect::<Vec<_>>(), [cpa_no(6)], "未申请");
+    // One the firm itself returned is there to apply again, and can be reminded.
+    let firm_returned = check_waiting_for_the_firm(&t, &cpa_no(6)).await.0;
+    review::decide::<CpaCheck>(&t.app, &head, firm_returned, "firm_return", "请补充任职资格检查表", &[], &[])
+        .await
+        .unwrap();
+    let (_, returned) =
+        batch::not_applied(&t.app, &head, &NotAppliedFilter { which: "returned".into(), ..Default::default() })
+            .await
+            .unwrap();
+    assert!(returned.items.iter().any(|n| n.cpa_no == cpa_no(6) && n.state_label() == "事务所退回"));
     // A special outcome for one: 暂缓通过 stays what it is when the batch passes.
     review::decide::<CpaCheck>(&t.app, &province, cases[2], "defer", "继续教育学时待补", &[], &[]).await.unwrap();
 
@@ -196,7 +213,7 @@ async fn a_firm_sends_a_numbered_batch_withdraws_it_and_the_province_decides_it(
     let label = |no: String| cpas.items.iter().find(|c| c.cpa_no == no).unwrap().state_label();
     assert_eq!(label(cpa_no(1)), "年检通过");
     assert_eq!(label(cpa_no(3)), "暂缓通过");
-    assert_eq!(label(cpa_no(6)), "未申请");
+    assert_eq!(label(cpa_no(6)), "事务所退回");
     let told = message::Entity::find()
         .filter(message::Column::UserId.eq(t.login_id(&cpa_no(1)).await))
         .count(t.app.db.conn())
