@@ -62,7 +62,7 @@ const CHUNK: usize = 500;
 
 /// The firm an actor sends for: a firm's account only.
 async fn own_firm(app: &App, actor: &Actor) -> AppResult<firm::Model> {
-    actor.require(UserType::Firm)?;
+    Permission::SendCpaBatches.require(actor)?;
     let id = actor.firm_id.ok_or(AppError::Forbidden)?;
     firm::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("会计师事务所"))
 }
@@ -116,8 +116,7 @@ pub async fn dialog(app: &App, actor: &Actor) -> AppResult<Dialog> {
 
 /// Whether the actor may upload a batch's materials at all: asked before the upload is read.
 pub fn may_upload(actor: &Actor) -> AppResult<()> {
-    Permission::SendCpaBatches.require(actor)?;
-    actor.require(UserType::Firm)
+    Permission::SendCpaBatches.require(actor)
 }
 
 /// 点击上传: one of the materials the province asks of a batch, kept as the
@@ -509,7 +508,6 @@ async fn members<C: ConnectionTrait>(db: &C, batch: i32) -> AppResult<Vec<case_r
 /// wait for the firm again, to be sent in another batch.
 pub async fn withdraw(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
     Permission::SendCpaBatches.require(actor)?;
-    actor.require(UserType::Firm)?;
     let tx = app.write().await?;
     let b = locked(&tx, app, actor, id).await?;
     batch_rules::withdraw(b.state).map_err(|e| AppError::Refused(e.to_string()))?;
@@ -569,7 +567,6 @@ pub async fn withdraw(app: &App, actor: &Actor, id: i32) -> AppResult<()> {
 /// and the ones it uploaded since.
 pub async fn resubmit(app: &App, actor: &Actor, id: i32, remove: &[i32]) -> AppResult<()> {
     Permission::SendCpaBatches.require(actor)?;
-    actor.require(UserType::Firm)?;
     // A batch holds at most its list's files: more to remove names files it does not have.
     if remove.len() > FIRM_BATCH.max_count as usize {
         return Err(FieldErrors::one("file", format!("最多可上传{}个附件", FIRM_BATCH.max_count)));
@@ -918,7 +915,6 @@ async fn counts_of<C: ConnectionTrait>(db: &C, batches: &[i32]) -> AppResult<Has
 
 pub async fn batches(app: &App, actor: &Actor, f: &BatchFilter) -> AppResult<Page<BatchRow>> {
     Permission::SendCpaBatches.require(actor)?;
-    actor.require(UserType::Firm)?;
     let scope = Scope::of(app, actor)
         .condition(crate::scope::Columns { firm: Some(case_row::Column::FirmId), ..Default::default() });
     let mut q = case_row::Entity::find().filter(case_row::Column::Kind.eq(B::KIND)).filter(scope);
@@ -1132,8 +1128,8 @@ pub(crate) async fn numbers_of<C: ConnectionTrait>(db: &C, case_ids: &[i32]) -> 
 
 // ---- 注师待申请 and 提醒 ----
 
-/// A CPA of the firm who has not applied this year, or whom the association
-/// returned out of a batch.
+/// A CPA of the firm who has not applied this year, or whose application
+/// was returned (by the association out of a batch, or by the firm).
 #[derive(Debug, Clone, Serialize)]
 pub struct NotApplied {
     pub cpa_id: i32,
@@ -1141,7 +1137,7 @@ pub struct NotApplied {
     pub name: String,
     /// The firm or branch they are at.
     pub firm: String,
-    /// None: 未申请; else the application's state (地方注协退回).
+    /// None: 未申请; else the application's state (地方注协退回, 事务所退回).
     pub state: Option<CheckState>,
     pub return_reason: Option<String>,
 }
@@ -1155,7 +1151,7 @@ impl NotApplied {
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct NotAppliedFilter {
     pub keyword: String,
-    /// `none` (未申请), `returned` (地方注协退回), or every one.
+    /// `none` (未申请), `returned` (地方注协退回 or 事务所退回), or every one.
     pub which: String,
     pub page: u64,
 }

@@ -71,10 +71,6 @@ async fn set_flash(session: &Session, m: String) -> WebResult<()> {
     Ok(())
 }
 
-fn firm_only(shell: &Shell) -> WebResult<()> {
-    if shell.actor.user_type == cmis_domain::UserType::Firm { Ok(()) } else { Err(AppError::Forbidden.into()) }
-}
-
 // ---- 申请: the 年检信息 dialog ----
 
 /// The selection as the address or the form carries it: `id=…&id=…` or `all=1`.
@@ -112,7 +108,6 @@ impl NewPage {
 }
 
 async fn render_new(state: &AppState, shell: Shell, selection: Selection, errors: FieldErrors) -> WebResult<Response> {
-    firm_only(&shell)?;
     let d = batch::dialog(&state.app, &shell.actor).await?;
     let preview = batch::preview(&state.app, &shell.actor, &selection).await?;
     let query = query_of(&selection);
@@ -230,7 +225,6 @@ impl BatchesPage {
 }
 
 async fn list(state: &AppState, shell: Shell, session: &Session, q: ListQuery, returned: bool) -> WebResult<Response> {
-    firm_only(&shell)?;
     let year = crate::pages::year_of(q.year.as_deref());
     let f = BatchFilter { year, returned, page: q.page.unwrap_or(1) };
     let rows = batch::batches(&state.app, &shell.actor, &f).await?;
@@ -291,7 +285,6 @@ async fn batch_page(
     Path(id): Path<i32>,
     Query(q): Query<PageQuery>,
 ) -> WebResult<Response> {
-    firm_only(&shell)?;
     let v = batch::view(&state.app, &shell.actor, id, q.page.unwrap_or(1)).await?;
     let trail = TrailView { steps: v.trail.clone(), opinion_label: "审批意见" };
     Ok(Html(BatchPage { shell, v, trail, message: flash(&session).await? }.render()?).into_response())
@@ -329,7 +322,6 @@ impl ResubmitPage {
 }
 
 async fn render_resubmit(state: &AppState, shell: Shell, id: i32, errors: FieldErrors) -> WebResult<Response> {
-    firm_only(&shell)?;
     let v = batch::view(&state.app, &shell.actor, id, 1).await?;
     let d = batch::dialog(&state.app, &shell.actor).await?;
     Ok(Html(ResubmitPage { shell, v, d, errors }.render()?).into_response())
@@ -412,7 +404,6 @@ async fn not_applied_page(
     session: Session,
     Query(q): Query<NotAppliedQuery>,
 ) -> WebResult<Response> {
-    firm_only(&shell)?;
     let which = match q.which.as_deref() {
         Some(w @ ("none" | "returned")) => w.to_owned(),
         _ => String::new(),
@@ -474,7 +465,6 @@ impl StatusPage {
 }
 
 async fn status_page(State(state): State<AppState>, shell: Shell, Query(q): Query<StatusQuery>) -> WebResult<Response> {
-    firm_only(&shell)?;
     let f = FirmCpaFilter {
         year: crate::pages::year_of(q.year.as_deref()),
         state: q.state.clone().unwrap_or_default(),
