@@ -21,6 +21,8 @@ pub struct Actor {
     /// A firm: itself and its branches (分所), whose CPAs a head office sees;
     /// a branch: itself only. Empty for other users.
     pub firm_ids: Vec<i32>,
+    /// Staff of a national accounting institute: which one.
+    pub institute_id: Option<i32>,
     pub must_change_password: bool,
     /// Names the password this actor was loaded with: a session or token
     /// made with an earlier password carries another and is refused

@@ -278,44 +278,7 @@ pub async fn upload_stream(
     let mut rnd = [0u8; 16];
     rand::rng().fill_bytes(&mut rnd);
     let key = format!("{}/{}/{:02}/{}", limits.code, now.year(), now.month(), hex::encode(rnd));
-    let path = StorePath::from(key.as_str());
-    let mut sha = Sha256::new();
-    sha.update(&buf);
-    let mut size = buf.len() as u64;
-    if ended {
-        app.files.put(&path, PutPayload::from_bytes(buf.freeze())).await.map_err(anyhow::Error::from)?;
-    } else {
-        let mut w = WriteMultipart::new_with_chunk_size(
-            app.files.put_multipart(&path).await.map_err(anyhow::Error::from)?,
-            PART,
-        );
-        w.put(buf.freeze());
-        let refused = loop {
-            match file.chunks.next().await {
-                Some(Ok(c)) => {
-                    size += c.len() as u64;
-                    if size > max {
-                        break Some(FieldErrors::one(field, too_large.clone()));
-                    }
-                    sha.update(&c);
-                    // At most two parts in flight: memory stays bounded.
-                    if let Err(e) = w.wait_for_capacity(2).await {
-                        return Err(anyhow::Error::from(e).into());
-                    }
-                    w.put(c);
-                }
-                Some(Err(Broken)) => break Some(broken()),
-                None => break None,
-            }
-        };
-        if let Some(e) = refused {
-            let _ = w.abort().await;
-            return Err(e);
-        }
-        w.finish().await.map_err(anyhow::Error::from)?;
-    }
-    app.made_durable(&key).await?;
-    let sha = hex::encode(sha.finalize());
+    let (size, sha) = store_stream(app, &key, buf, ended, &mut file, max, &too_large).await?;
     let size = size as i64;
 
     let saved = async {
@@ -375,6 +338,61 @@ pub async fn upload_stream(
     }
 }
 
+/// Streams an upload whose first part (`buf`, the whole file if `ended`) was
+/// read already to `key` in the object store, refusing it past `max` bytes
+/// with `too_large`; returns its size and SHA-256. A refusal part-way removes
+/// what was stored; what is returned is durable.
+pub(crate) async fn store_stream(
+    app: &App,
+    key: &str,
+    buf: BytesMut,
+    ended: bool,
+    file: &mut Incoming<'_>,
+    max: u64,
+    too_large: &str,
+) -> AppResult<(u64, String)> {
+    let field = "file";
+    let broken = || FieldErrors::one(field, "上传失败：连接中断，请重新上传");
+    let path = StorePath::from(key);
+    let mut sha = Sha256::new();
+    sha.update(&buf);
+    let mut size = buf.len() as u64;
+    if ended {
+        app.files.put(&path, PutPayload::from_bytes(buf.freeze())).await.map_err(anyhow::Error::from)?;
+    } else {
+        let mut w = WriteMultipart::new_with_chunk_size(
+            app.files.put_multipart(&path).await.map_err(anyhow::Error::from)?,
+            PART,
+        );
+        w.put(buf.freeze());
+        let refused = loop {
+            match file.chunks.next().await {
+                Some(Ok(c)) => {
+                    size += c.len() as u64;
+                    if size > max {
+                        break Some(FieldErrors::one(field, too_large.to_owned()));
+                    }
+                    sha.update(&c);
+                    // At most two parts in flight: memory stays bounded.
+                    if let Err(e) = w.wait_for_capacity(2).await {
+                        return Err(anyhow::Error::from(e).into());
+                    }
+                    w.put(c);
+                }
+                Some(Err(Broken)) => break Some(broken()),
+                None => break None,
+            }
+        };
+        if let Some(e) = refused {
+            let _ = w.abort().await;
+            return Err(e);
+        }
+        w.finish().await.map_err(anyhow::Error::from)?;
+    }
+    app.made_durable(key).await?;
+    Ok((size, hex::encode(sha.finalize())))
+}
+
 pub(crate) fn list_query(actor: &Actor, limits: Limits, owner: Owner<'_>) -> sea_orm::Select<attachment::Entity> {
     let mut q = attachment::Entity::find()
         .filter(attachment::Column::Context.eq(limits.code))
@@ -420,6 +438,7 @@ async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::
                 firm_id: c.firm_id,
                 member_id: None,
                 user_id: Some(uploader.id),
+                institute_id: None,
             },
             None => Filed { user_id: Some(uploader.id), ..Filed::default() },
         }
@@ -440,6 +459,7 @@ async fn authorized(app: &App, actor: &Actor, id: i32) -> AppResult<attachment::
             firm_id: uploader.firm_id,
             member_id: uploader.member_id,
             user_id: Some(uploader.id),
+            institute_id: None,
         }
     };
     Scope::of(app, actor).check(&filed, "附件")?;

@@ -258,6 +258,7 @@ fn actor_from(app: &App, u: user::Model) -> AppResult<Actor> {
         cpa_id: u.cpa_id,
         firm_id: u.firm_id,
         firm_ids: Vec::new(),
+        institute_id: u.institute_id,
         must_change_password: u.must_change_password,
         credential: credential_of(app, &u.password_hash),
     })

@@ -26,10 +26,39 @@ pub struct Person {
 
 #[derive(Debug, Clone, Serialize)]
 pub enum Summary {
-    Member { person: Person, admitted_on: NaiveDate, work_unit: String },
-    Cpa { person: Person, firm_name: String, firm_no: String },
-    Firm { name: String, firm_no: String, cpas: u64, address: String, association: String },
-    Staff { association: String, level: &'static str, subordinates: usize, members: u64, firms: u64, cpas: u64 },
+    Member {
+        person: Person,
+        admitted_on: NaiveDate,
+        work_unit: String,
+    },
+    Cpa {
+        person: Person,
+        firm_name: String,
+        firm_no: String,
+    },
+    Firm {
+        name: String,
+        firm_no: String,
+        cpas: u64,
+        address: String,
+        association: String,
+    },
+    Staff {
+        association: String,
+        level: &'static str,
+        subordinates: usize,
+        members: u64,
+        firms: u64,
+        cpas: u64,
+    },
+    /// 国家会计学院: this year's published courses and learners who chose it.
+    Institute {
+        name: String,
+        phone: String,
+        year: i32,
+        courses: u64,
+        learners: u64,
+    },
 }
 
 fn label_sex(code: &str) -> &'static str {
@@ -99,6 +128,25 @@ pub async fn summary(app: &App, actor: &Actor) -> AppResult<Summary> {
                 cpas,
                 address: f.address.unwrap_or_default(),
             })
+        }
+        UserType::InstituteStaff => {
+            use cmis_store::entity::{course, learning_choice};
+            let id = crate::learning::own_institute(actor)?;
+            let inst = crate::learning::institute(app, id).await?;
+            let year = crate::learning::year_of(app);
+            let courses = course::Entity::find()
+                .filter(course::Column::InstituteId.eq(id))
+                .filter(course::Column::Year.eq(year))
+                .filter(course::Column::State.eq("published"))
+                .count(db)
+                .await?;
+            let learners = learning_choice::Entity::find()
+                .filter(learning_choice::Column::InstituteId.eq(id))
+                .filter(learning_choice::Column::Year.eq(year))
+                .filter(learning_choice::Column::ReleasedAt.is_null())
+                .count(db)
+                .await?;
+            Ok(Summary::Institute { name: inst.name, phone: inst.phone, year, courses, learners })
         }
         UserType::AssociationStaff => {
             let scope = Scope::of(app, actor);

@@ -2,7 +2,8 @@
 //! used captchas, reset codes, throttle counters, and finished jobs with
 //! their files; and making final the 年检不予通过 decisions whose period ran
 //! out; asking the face provider about checks nobody finished, and deleting
-//! best frames of years whose check has ended. `cmis serve` runs it every ten
+//! best frames of years whose check has ended; and crediting the day's
+//! learning hours, once a day. `cmis serve` runs it every ten
 //! minutes; any instance may, at any time.
 
 use chrono::Duration;
@@ -34,6 +35,7 @@ pub async fn sweep(app: &App) -> anyhow::Result<u64> {
     n += jobs::sweep(app).await?;
     n += crate::member_inspection::review::finalise_due(app).await?;
     n += crate::cpa_check::face::sweep(app).await?;
+    n += crate::learning::credit::run_due(app).await?;
     n += cmis_store::entity::provider_notice::Entity::delete_many()
         .filter(cmis_store::entity::provider_notice::Column::ReceivedAt.lt(now - Duration::days(7)))
         .exec(db)

@@ -20,6 +20,7 @@ pub mod home;
 pub mod housekeeping;
 pub mod jobs;
 pub mod keys;
+pub mod learning;
 pub mod member_admission;
 pub mod member_inspection;
 pub mod member_profile;

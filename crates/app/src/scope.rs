@@ -24,6 +24,9 @@ pub enum Scope {
     Firm(Vec<i32>),
     /// A member or CPA: what is their own.
     Own { user_id: i32, member_id: Option<i32>, cpa_id: Option<i32> },
+    /// Staff of a national accounting institute: its catalogue, and what its
+    /// learners did there.
+    Institute(i32),
 }
 
 /// Where a record is filed: the row check compares these with the scope.
@@ -34,6 +37,7 @@ pub struct Filed {
     pub firm_id: Option<i32>,
     pub member_id: Option<i32>,
     pub user_id: Option<i32>,
+    pub institute_id: Option<i32>,
 }
 
 /// The columns a table files its rows under, for the query filter.
@@ -43,11 +47,12 @@ pub struct Columns<C> {
     pub firm: Option<C>,
     pub member: Option<C>,
     pub user: Option<C>,
+    pub institute: Option<C>,
 }
 
 impl<C> Default for Columns<C> {
     fn default() -> Self {
-        Columns { association: None, city: None, firm: None, member: None, user: None }
+        Columns { association: None, city: None, firm: None, member: None, user: None, institute: None }
     }
 }
 
@@ -58,6 +63,7 @@ impl Scope {
             (UserType::AssociationStaff, _) => Scope::Associations(app.orgs().scope(actor.association_id)),
             (UserType::Firm, _) if !actor.firm_ids.is_empty() => Scope::Firm(actor.firm_ids.clone()),
             (UserType::Firm, _) => Scope::Associations(vec![]),
+            (UserType::InstituteStaff, _) => actor.institute_id.map_or(Scope::Associations(vec![]), Scope::Institute),
             _ => Scope::Own { user_id: actor.user_id, member_id: actor.member_id, cpa_id: actor.cpa_id },
         }
     }
@@ -77,6 +83,7 @@ impl Scope {
             Scope::Own { user_id, member_id, .. } => {
                 f.user_id == Some(*user_id) || (member_id.is_some() && f.member_id == *member_id)
             }
+            Scope::Institute(id) => f.institute_id == Some(*id),
         }
     }
 
@@ -108,6 +115,7 @@ impl Scope {
                 }
                 if c.is_empty() { none() } else { c }
             }
+            Scope::Institute(id) => cols.institute.map_or_else(none, |col| Condition::all().add(col.eq(*id))),
         }
     }
 
@@ -174,6 +182,17 @@ pub enum Permission {
     OfflineVerification,
     /// 注册会计师信息同步: the regulator's data, run and looked at by CICPA.
     RegulatorSync,
+    /// 在线学习 and 学时查询: a CPA's or a non-practicing member's own.
+    StudyOnline,
+    /// 课程管理, 学员学习情况, 课程评价, 接口密钥: an institute's staff.
+    TeachCourses,
+    /// 在线学习情况: the association's learners' institutes and progress.
+    LearningChoices,
+    /// 解除锁定: a learner's institute of the year released, by a provincial
+    /// association or CICPA.
+    ReleaseLearningChoices,
+    /// 学时入账: the nightly runs, looked at and run again by CICPA.
+    CreditLearning,
 }
 
 impl Permission {
@@ -195,7 +214,11 @@ impl Permission {
             P::SendCpaBatches => actor.user_type == UserType::Firm,
             P::ReviewCpaBatches => staff,
             P::CpaCheckSettings | P::OfflineVerification => staff && level != City,
-            P::RegulatorSync => staff && level == National,
+            P::RegulatorSync | P::CreditLearning => staff && level == National,
+            P::StudyOnline => matches!(actor.user_type, UserType::Cpa | UserType::NonPracticingMember),
+            P::TeachCourses => actor.user_type == UserType::InstituteStaff && actor.institute_id.is_some(),
+            P::LearningChoices => staff,
+            P::ReleaseLearningChoices => staff && level != City,
         }
     }
 

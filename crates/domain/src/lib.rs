@@ -8,6 +8,7 @@ pub mod cpa_check;
 pub mod hours;
 pub mod identifiers;
 pub mod inspection_batch;
+pub mod learning;
 pub mod mask;
 pub mod member_admission;
 pub mod member_inspection;

@@ -11,11 +11,18 @@ pub enum UserType {
     Firm,
     /// 中注协 / 省注协 / 市注协 staff: logs in with a staff account.
     AssociationStaff,
+    /// Staff of a national accounting institute (国家会计学院): a staff account.
+    InstituteStaff,
 }
 
 impl UserType {
-    pub const ALL: [UserType; 4] =
-        [UserType::NonPracticingMember, UserType::Cpa, UserType::Firm, UserType::AssociationStaff];
+    pub const ALL: [UserType; 5] = [
+        UserType::NonPracticingMember,
+        UserType::Cpa,
+        UserType::Firm,
+        UserType::AssociationStaff,
+        UserType::InstituteStaff,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -23,6 +30,7 @@ impl UserType {
             UserType::Cpa => "cpa",
             UserType::Firm => "firm",
             UserType::AssociationStaff => "staff",
+            UserType::InstituteStaff => "institute",
         }
     }
 
@@ -37,6 +45,7 @@ impl UserType {
             UserType::Cpa => "注册会计师",
             UserType::Firm => "会计师事务所",
             UserType::AssociationStaff => "中\\省\\市注协",
+            UserType::InstituteStaff => "国家会计学院",
         }
     }
 
@@ -47,6 +56,7 @@ impl UserType {
             UserType::Cpa => "注册会计师证书编号",
             UserType::Firm => "会计师事务所编号",
             UserType::AssociationStaff => "注协工作人员账号",
+            UserType::InstituteStaff => "学院工作人员账号",
         }
     }
 }

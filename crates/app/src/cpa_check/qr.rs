@@ -79,6 +79,7 @@ pub async fn of(app: &App, actor: &Actor, cpa_no: &str) -> AppResult<CpaQr> {
         city_association_id: c.city_association_id,
         firm_id: Some(c.firm_id),
         user_id: None,
+        institute_id: None,
         member_id: None,
     };
     if !actor.is_staff() && actor.firm_id != Some(c.firm_id) && actor.cpa_id != Some(c.id) {

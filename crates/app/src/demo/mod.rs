@@ -95,6 +95,17 @@ pub async fn generate(
         })
         .collect();
     insert_users(app, staff).await?;
+    // The national accounting institutes: one staff account each, `{code}staff`.
+    let national = tree.national().id;
+    let institutes: Vec<user::ActiveModel> = crate::learning::institutes(app)
+        .await?
+        .into_iter()
+        .map(|i| user::ActiveModel {
+            institute_id: Set(Some(i.id)),
+            ..account(UserType::InstituteStaff, format!("{}staff", i.code), i.name, national, &hash, now)
+        })
+        .collect();
+    insert_users(app, institutes).await?;
     progress(Stage::Staff, orgs.len() as u64, orgs.len() as u64);
 
     let weighted: Vec<(&Association, u64)> = tree.provincial().map(|a| (a, weight(a))).collect();
@@ -241,6 +252,7 @@ pub async fn generate(
     if let Some(city) = app.orgs().children(guangdong.id).find(|c| c.level == AssociationLevel::City) {
         rows.push((UserType::AssociationStaff, format!("staff{}", city.code), DEMO_PASSWORD.to_owned()));
     }
+    rows.push((UserType::InstituteStaff, "bnaistaff".to_owned(), DEMO_PASSWORD.to_owned()));
     Ok(Logins { rows })
 }
 

@@ -144,9 +144,13 @@ pub async fn claim_paid(app: &App, actor: &Actor) -> AppResult<FeeStatus> {
 
 /// A notification from the provider: verified, checked against the order,
 /// applied once. Repeats of a confirmed order are answered the same way.
+/// Course fees (交费) are passed to `learning::fees`.
 pub async fn notify(app: &App, body: &[u8], signature: &str) -> AppResult<()> {
     let provider = app.payments.clone().ok_or(AppError::NotFound("支付服务"))?;
     let n = provider.verify_notification(body, signature).ok_or(AppError::Forbidden)?;
+    if n.order_no.starts_with(crate::learning::fees::ORDER_PREFIX) {
+        return crate::learning::fees::paid(app, &n).await;
+    }
     let txn = app.write().await?;
     let p = row::Entity::find()
         .filter(row::Column::OrderNo.eq(&n.order_no))

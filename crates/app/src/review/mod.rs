@@ -250,6 +250,7 @@ impl<W: Workflow> Case<W> {
             firm_id: self.firm_id,
             member_id: self.member_id,
             user_id: self.applicant_user_id,
+            institute_id: None,
         }
     }
 
@@ -303,6 +304,7 @@ fn columns() -> Columns<row::Column> {
         firm: Some(row::Column::FirmId),
         member: Some(row::Column::MemberId),
         user: Some(row::Column::ApplicantUserId),
+        institute: None,
     }
 }
 

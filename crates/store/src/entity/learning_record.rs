@@ -16,10 +16,20 @@ pub struct Model {
     /// For records: `professional` or `ethics`; for reductions: the ground.
     pub category: String,
     pub title: String,
-    /// `manual` or `import`.
+    /// `manual` or `import` (association staff), `study` (learnt here and
+    /// credited), `institute` (posted by an institute's platform), `claim`.
     pub source: String,
     pub recorded_by: String,
     pub created_at: DateTimeUtc,
+    /// `online` or `face_to_face`.
+    pub form: String,
+    pub institute_id: Option<i32>,
+    /// The institute's own id of the record (or `study:{progress}`).
+    pub external_id: Option<String>,
+    /// The day the learning took place.
+    pub learned_on: Option<Date>,
+    /// A reversal: the record it takes back (its hours are the negative).
+    pub reverses_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,8 @@ pub struct Model {
     pub password_changed_at: Option<DateTimeUtc>,
     pub last_login_at: Option<DateTimeUtc>,
     pub bound_account: Option<String>,
+    /// Staff of a national accounting institute: which one.
+    pub institute_id: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -21,6 +21,7 @@ mod m0015_member_cases_index;
 mod m0016_queue_index_covers_state;
 mod m0017_cpa_check;
 mod m0018_inspection_batches;
+mod m0019_learning;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_queue_index_covers_state::Migration),
             Box::new(m0017_cpa_check::Migration),
             Box::new(m0018_inspection_batches::Migration),
+            Box::new(m0019_learning::Migration),
         ]
     }
 }
