@@ -101,6 +101,14 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// 学时入账: credit every lesson evaluated before today (China time) to
+    /// its learner's ledger. The server runs it once a day by itself; running
+    /// it again credits nothing twice.
+    CreditLearning {
+        /// Browser tests only: run as of this instant (RFC 3339).
+        #[arg(long, value_name = "INSTANT")]
+        e2e_clock: Option<String>,
+    },
     /// Lift a login lockout.
     Unlock {
         #[arg(long = "type")]
@@ -245,6 +253,14 @@ async fn main() -> anyhow::Result<()> {
                     std::process::exit(1);
                 }
             }
+        }
+        Command::CreditLearning { e2e_clock } => {
+            let db = Db::open(&cfg.database_url).await?;
+            let app = App::with_clock(db, cfg.app.clone(), clock(e2e_clock.as_deref())?).await?;
+            let by = format!("cli:{}", std::env::var("USER").unwrap_or_default());
+            let (n, hours) = cmis_app::learning::credit::run(&app, app.today(), &by).await.map_err(shown)?;
+            println!("{} 学时入账：{n} 节课，{hours} 学时", app.today());
+            Ok(())
         }
         Command::Backup { dest } => {
             let db = Db::connect(&cfg.database_url).await?;

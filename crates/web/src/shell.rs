@@ -97,6 +97,24 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             when(P::CpaCheckSettings, "注册会计师年检设置", "/association/cpa-check-settings"),
         ],
     );
+    add(
+        "继续教育",
+        vec![
+            when(P::StudyOnline, "在线学习", "/learning"),
+            when(P::StudyOnline, "学时查询", "/learning/hours"),
+            when(P::LearningChoices, "在线学习情况", "/association/learning"),
+            when(P::CreditLearning, "学时入账", "/association/learning-credits"),
+        ],
+    );
+    add(
+        "课程管理",
+        vec![
+            when(P::TeachCourses, "课程管理", "/institute/courses"),
+            when(P::TeachCourses, "学员学习情况", "/institute/learners"),
+            when(P::TeachCourses, "课程评价", "/institute/ratings"),
+            when(P::TeachCourses, "接口密钥", "/institute/keys"),
+        ],
+    );
     add("门户管理", vec![when(P::PortalNotices, "通知公告与常见问题", "/association/notices")]);
     add(
         "消息",

@@ -23,6 +23,7 @@ use crate::pages::ClientAddr;
 mod cpa_checks;
 mod firm_batches;
 mod inspections;
+pub mod institute;
 mod members;
 mod reviews;
 
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .merge(cpa_checks::routes())
         .merge(firm_batches::routes())
         .merge(reviews::routes())
+        .merge(institute::routes())
         .fallback(unknown)
 }
 
@@ -69,6 +71,7 @@ pub fn docs() -> Router<AppState> {
         firm_batches::materials, firm_batches::upload, firm_batches::not_applied, firm_batches::remind,
         firm_batches::firm_cpas, firm_batches::firm_year, firm_batches::progress_of, firm_batches::delegate,
         reviews::queue, reviews::detail, reviews::decide, reviews::batch,
+        institute::post_records,
     ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),
     modifiers(&BearerAuth),

@@ -22,7 +22,10 @@ mod exam_photos;
 mod face;
 mod firm_review;
 mod home;
+mod institute;
 mod jobs;
+mod learning;
+mod learning_staff;
 pub mod member_admission;
 mod member_admission_progress;
 mod member_admission_staff;
@@ -66,6 +69,9 @@ pub fn routes() -> Router<AppState> {
         .merge(face::routes())
         .merge(firm_review::routes())
         .merge(cpa_batch_review::routes())
+        .merge(learning::routes())
+        .merge(institute::routes())
+        .merge(learning_staff::routes())
 }
 
 pub async fn not_found() -> Response {

@@ -22,6 +22,7 @@ mod jobs;
 mod learning;
 mod login;
 mod notices;
+mod online;
 mod pages;
 mod password;
 mod profile;

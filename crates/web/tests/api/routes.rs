@@ -34,10 +34,12 @@ enum Role {
     /// 浙江省注协: the province of the records of another scope.
     OtherProvince,
     National,
+    /// 北京国家会计学院's staff: the records of another scope are 上海's.
+    Institute,
 }
 use Role::*;
 
-const ROLES: [Role; 8] = [Anonymous, Member, Cpa, Firm, City, Province, OtherProvince, National];
+const ROLES: [Role; 9] = [Anonymous, Member, Cpa, Firm, City, Province, OtherProvince, National, Institute];
 const STAFF: &[Role] = &[City, Province, OtherProvince, National];
 const PROVINCIAL: &[Role] = &[Province, OtherProvince];
 const ABOVE_CITY: &[Role] = &[Province, OtherProvince, National];
@@ -49,6 +51,8 @@ const CPA_REVIEW: &[Role] = &[Firm, City, Province, OtherProvince, National];
 /// Who sees the records of Zhejiang: its association and CICPA.
 const ZHEJIANG: &[Role] = &[OtherProvince, National];
 const FIRM: &[Role] = &[Firm];
+const LEARNERS: &[Role] = &[Member, Cpa];
+const INSTITUTE: &[Role] = &[Institute];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -126,6 +130,12 @@ struct Ids {
     batch: i32,
     /// That CPA's number.
     cpa_no: String,
+    /// A published course of 上海国家会计学院, its lesson, and its API key.
+    course: i32,
+    lesson: i32,
+    key: i32,
+    /// The Zhejiang member's choice of institute.
+    choice: i32,
 }
 
 /// The concrete requests for a route: its address with ids of another scope
@@ -136,7 +146,8 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
     let same = |e: Expect| one(path.to_owned(), e);
     let admission = Scoped { may: ABOVE_CITY, see: ZHEJIANG };
     let inspection = Scoped { may: STAFF, see: ZHEJIANG };
-    let job = Scoped { may: &[Member, Cpa, Firm, City, Province, OtherProvince, National], see: &[OtherProvince] };
+    let job =
+        Scoped { may: &[Member, Cpa, Firm, City, Province, OtherProvince, National, Institute], see: &[OtherProvince] };
     let with = |id: i32| path.replace("{id}", &id.to_string());
     match (method, path) {
         // The portal and what anyone may use.
@@ -190,7 +201,7 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         (_, "/attachments") => one("/attachments?context=inspection_materials".into(), Only(MEMBER)),
         ("GET", "/attachments/{id}") => one(
             with(ids.attachment),
-            Scoped { may: &[Member, Cpa, Firm, City, Province, OtherProvince, National], see: ZHEJIANG },
+            Scoped { may: &[Member, Cpa, Firm, City, Province, OtherProvince, National, Institute], see: ZHEJIANG },
         ),
         // Only the uploader removes a draft: another's is 404 to everyone.
         (_, "/attachments/{id}/delete") => one(with(ids.attachment), Others),
@@ -271,6 +282,33 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         }
         (_, "/api/v1/cpa-check-progress") => same(Only(STAFF)),
         (_, "/api/v1/cpa-review-delegation") => same(Only(PROVINCIAL)),
+
+        // Online learning: the learners', the institutes' and the associations' sides.
+        (_, "/learning" | "/learning/choose" | "/learning/hours") => same(Only(LEARNERS)),
+        (_, "/learning/courses/{id}" | "/learning/courses/{id}/pay") => {
+            one(with(ids.course), Scoped { may: LEARNERS, see: &[] })
+        }
+        (_, "/learning/lessons/{id}/material") => {
+            one(with(ids.lesson), Scoped { may: &[Member, Cpa, Institute], see: &[] })
+        }
+        (_, p) if p.starts_with("/learning/lessons/{id}") => one(with(ids.lesson), Scoped { may: LEARNERS, see: &[] }),
+        (
+            _,
+            "/institute/courses"
+            | "/institute/learners"
+            | "/institute/learners/export"
+            | "/institute/ratings"
+            | "/institute/keys",
+        ) => same(Only(INSTITUTE)),
+        (_, "/institute/keys/{id}/revoke") => one(with(ids.key), Scoped { may: INSTITUTE, see: &[] }),
+        (_, p) if p.starts_with("/institute/courses/{id}") => one(
+            p.replace("{id}", &ids.course.to_string()).replace("{lesson}", &ids.lesson.to_string()),
+            Scoped { may: INSTITUTE, see: &[] },
+        ),
+        (_, "/association/learning") => same(Only(STAFF)),
+        (_, "/association/learning/{id}/release") => one(with(ids.choice), Scoped { may: ABOVE_CITY, see: ZHEJIANG }),
+        (_, "/association/learning-credits") => same(Only(NATIONAL)),
+        (_, "/api/v1/institute/learning-records") => same(Public),
 
         // The reviews in the API, one pattern for every workflow.
         (_, "/api/v1/reviews/{workflow}" | "/api/v1/reviews/{workflow}/batch") => Some(vec![
@@ -371,6 +409,7 @@ async fn log_in(t: &TestApp, role: Role) -> Actor {
         Province => ("staff", "staff44".to_owned()),
         OtherProvince => ("staff", "staff33".to_owned()),
         National => ("staff", "staffcicpa".to_owned()),
+        Institute => ("institute", "bnaistaff".to_owned()),
     };
     let mut page = t.client();
     let r = page.login(kind, &login, PASSWORD).await;
@@ -395,7 +434,8 @@ async fn send(a: &mut Actor, method: &str, path: &str) -> Response {
     let token = a.page.fresh_csrf().await;
     // Uploads are multipart with the token first; other forms are urlencoded.
     // The batch's uploads: /firm/cpa-batches/files and /firm/cpa-batches/{id}/files.
-    let batch_upload = path.starts_with("/firm/cpa-batches/") && path.ends_with("/files");
+    let batch_upload = (path.starts_with("/firm/cpa-batches/") && path.ends_with("/files"))
+        || (path.starts_with("/institute/courses/") && path.ends_with("/lessons"));
     if UPLOADS.iter().any(|u| path.starts_with(u)) || batch_upload {
         let body = format!("--x\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--x--\r\n");
         let b = b.header(header::CONTENT_TYPE, "multipart/form-data; boundary=x");
@@ -513,6 +553,14 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
     .await
     .unwrap()
     .id;
+    let other = crate::online::catalogue(t, "snaistaff").await;
+    let key = {
+        let a = crate::cpa_check::actor_of(t, "snaistaff").await;
+        cmis_app::learning::records::create_key(&t.app, &a).await.unwrap();
+        cmis_store::entity::institute_key::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap().id
+    };
+    let z_actor = cmis_app::auth::actor_for(&t.app, z_user.id).await.unwrap().unwrap();
+    let choice = cmis_app::learning::study::choose(&t.app, &z_actor, other.institute).await.unwrap().id;
     Ids {
         admission,
         inspection: case.id,
@@ -526,6 +574,10 @@ async fn records_of_another_scope(t: &TestApp) -> Ids {
         run,
         batch,
         cpa_no: "330109990001".into(),
+        course: other.required,
+        lesson: other.lessons[0],
+        key,
+        choice,
     }
 }
 

@@ -1,0 +1,168 @@
+// 在线学习 (seed 004 chapters 1–2), by the labels: 北京国家会计学院's staff
+// publish a course with a video (课程管理 → 新增课程 → 上传课时 → 发布); a CPA
+// chooses 北京国家会计学院 (每年只能选择一家会计学院进行学习，当年不可更改),
+// cannot open an elective before the required course, watches the lesson,
+// is told the hours wait for 评价, evaluates, and after the next day's
+// crediting (学时入账) sees the hours in 学时查询; a non-practicing member
+// pays for a course (交费) before studying it.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, startServer, submitBy, waitText } from "../lib.mjs";
+
+let server, browser, video;
+const NEXT_DAY = "2026-06-16T09:00:00+08:00";
+
+/** A WebM of three seconds, recorded by the browser itself from a canvas. */
+async function recordVideo() {
+  const page = await openPage(browser, 1366);
+  const bytes = await page.evaluate(async () => {
+    const c = document.createElement("canvas");
+    c.width = 160;
+    c.height = 120;
+    const ctx = c.getContext("2d");
+    const rec = new MediaRecorder(c.captureStream(10), { mimeType: "video/webm" });
+    const chunks = [];
+    rec.ondataavailable = (e) => chunks.push(e.data);
+    let i = 0;
+    const paint = setInterval(() => {
+      ctx.fillStyle = `hsl(${(i += 30) % 360}, 70%, 50%)`;
+      ctx.fillRect(0, 0, 160, 120);
+    }, 100);
+    rec.start();
+    await new Promise((r) => setTimeout(r, 3000));
+    const stopped = new Promise((r) => (rec.onstop = r));
+    rec.stop();
+    await stopped;
+    clearInterval(paint);
+    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+  });
+  await closePage(page);
+  return Buffer.from(bytes);
+}
+
+async function confirmDialog(page) {
+  await page.getByRole("dialog").getByRole("button", { name: "确定" }).click();
+}
+
+/** As the institute's staff: a course with one lesson of the test video, published. */
+async function publish(page, { title, kind, audience, category, fee }) {
+  await page.goto(`${server.url}/institute/courses`);
+  await page.getByLabel("课程名称").fill(title);
+  await page.getByLabel("课程类型").selectOption({ label: kind });
+  await page.getByLabel("适用对象").selectOption({ label: audience });
+  await page.getByLabel("课程类别").selectOption({ label: category });
+  await page.getByLabel("学习形式").selectOption({ label: "网络" });
+  await page.getByLabel("费用（元，非执业会员交纳）").fill(fee);
+  await submitBy(page, page.getByRole("button", { name: "新增课程" }));
+  await waitText(page, "添加课时");
+  await page.getByLabel("课时名称").fill("第一讲");
+  await page.getByLabel("学时", { exact: true }).fill("1");
+  await page.getByLabel("时长（分:秒）").fill("0:03");
+  await page.getByLabel("视频或文档").setInputFiles({ name: "第一讲.webm", mimeType: "video/webm", buffer: video });
+  await submitBy(page, page.getByRole("button", { name: "上传课时" }));
+  await waitText(page, "第一讲.webm");
+  await page.getByRole("button", { name: "发布" }).click();
+  await confirmDialog(page);
+  await page.getByTestId("course-state").filter({ hasText: "已发布" }).waitFor();
+}
+
+before(async () => {
+  server = await startServer({ members: 4, firms: 2 });
+  browser = await launch();
+  video = await recordVideo();
+  assert.ok(video.length > 1000, `a recorded video: ${video.length} bytes`);
+  const page = await openPage(browser, 1366);
+  await login(page, server.url, "国家会计学院", "bnaistaff", PASSWORD);
+  await publish(page, { title: "职业道德与执业规范", kind: "必修", audience: "执业会员和非执业会员", category: "职业道德", fee: "0" });
+  await shot(page, "learning-institute-course-1366");
+  await publish(page, { title: "审计数据分析", kind: "选修", audience: "执业会员和非执业会员", category: "专业", fee: "80" });
+  await page.goto(`${server.url}/institute/courses`);
+  await shot(page, "learning-institute-courses-1366");
+  await closePage(page);
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stop();
+});
+
+/** Plays the lesson page's video to its end and waits for 待评价. */
+async function watch(page) {
+  const v = page.getByTestId("lesson-video");
+  await v.waitFor();
+  await page.evaluate(() => {
+    const el = document.querySelector("video");
+    el.muted = true;
+    return el.play();
+  });
+  await page.getByTestId("lesson-state").filter({ hasText: "待评价" }).waitFor({ timeout: 30000 });
+}
+
+for (const [i, width] of WIDTHS.entries()) {
+  test(`a CPA chooses 北京国家会计学院, studies the required course first, evaluates, and sees the hours the next day (${width})`, async () => {
+    const cpa = server.accounts("cpa", 4)[i];
+    const page = await openPage(browser, width);
+    await login(page, server.url, "注册会计师", cpa, PASSWORD);
+    await page.goto(`${server.url}/learning`);
+    await page.getByTestId("choose-warning").filter({ hasText: "每年只能选择一家会计学院进行学习，当年不可更改。" }).waitFor();
+    await shot(page, `learning-choose-${width}`);
+    await page.getByRole("button", { name: "选择北京国家会计学院" }).click();
+    await confirmDialog(page);
+    await page.getByTestId("chosen").filter({ hasText: "北京国家会计学院" }).waitFor();
+    // The choice stands: no more choosing this year.
+    assert.equal(await page.getByRole("button", { name: "选择上海国家会计学院" }).count(), 0);
+    await page.getByTestId("locked").first().waitFor();
+    await shot(page, `learning-catalogue-${width}`);
+
+    await page.getByRole("link", { name: "开始学习" }).first().click();
+    await page.getByRole("link", { name: "开始学习" }).first().click();
+    await watch(page);
+    await waitText(page, "未进行评价的学时数将暂时不记录在系统");
+    await shot(page, `learning-evaluate-${width}`);
+    await page.getByLabel("5星").check();
+    await page.getByLabel("评价内容").fill("案例清楚，受益匪浅");
+    await submitBy(page, page.getByRole("button", { name: "提交评价" }));
+    await page.getByTestId("evaluated").waitFor();
+    // Today's evaluation is credited by the next day's run.
+    await page.goto(`${server.url}/learning/hours`);
+    assert.equal(await page.getByTestId("hours-total").innerText(), "0.00");
+    server.cli("credit-learning", "--e2e-clock", NEXT_DAY);
+    await page.reload();
+    assert.equal(await page.getByTestId("hours-total").innerText(), "1.00");
+    await waitText(page, "北京国家会计学院");
+    await shot(page, `learning-hours-${width}`);
+    // The elective is open now.
+    await page.goto(`${server.url}/learning`);
+    assert.equal(await page.getByTestId("locked").count(), 0);
+    await closePage(page);
+  });
+}
+
+test("a non-practicing member pays for a course before studying it (390)", async () => {
+  const member = server.accounts("member", 2)[0];
+  const page = await openPage(browser, 390);
+  await login(page, server.url, "非执业会员", member, PASSWORD);
+  await page.getByRole("link", { name: "在线学习" }).first().click();
+  await page.getByRole("button", { name: "选择北京国家会计学院" }).click();
+  await confirmDialog(page);
+  await page.getByRole("link", { name: "开始学习" }).first().click();
+  await page.getByRole("link", { name: "开始学习" }).first().click();
+  await watch(page);
+  await page.getByLabel("4星").check();
+  await submitBy(page, page.getByRole("button", { name: "提交评价" }));
+  await page.getByTestId("evaluated").waitFor();
+  // The elective has a fee: 开始学习 opens 交费.
+  await page.goto(`${server.url}/learning`);
+  await page.getByRole("link", { name: "开始学习" }).first().click();
+  await page.getByTestId("course-fee").filter({ hasText: "80.00" }).waitFor();
+  await shot(page, "learning-pay-390");
+  const cashier = await openPage(browser, 390);
+  await cashier.goto(await page.getByTestId("pay-link").getAttribute("href"));
+  await cashier.getByRole("button", { name: "确认支付" }).click();
+  await cashier.getByText("支付成功").waitFor();
+  await closePage(cashier);
+  await page.getByRole("link", { name: "我已完成支付，开始学习" }).click();
+  await page.getByRole("link", { name: "开始学习" }).first().waitFor();
+  await shot(page, "learning-paid-course-390");
+  await closePage(page);
+});
