@@ -56,7 +56,7 @@ async function publish(page, { title, kind, audience, category, fee }) {
   await submitBy(page, page.getByRole("button", { name: "新增课程" }));
   await waitText(page, "添加课时");
   await page.getByLabel("课时名称").fill("第一讲");
-  await page.getByLabel("学时", { exact: true }).fill("1");
+  await page.getByLabel("学时").fill("1");
   await page.getByLabel("时长（分:秒）").fill("0:03");
   await page.getByLabel("视频或文档").setInputFiles({ name: "第一讲.webm", mimeType: "video/webm", buffer: video });
   await submitBy(page, page.getByRole("button", { name: "上传课时" }));
@@ -95,7 +95,15 @@ async function watch(page) {
     el.muted = true;
     return el.play();
   });
-  await page.getByTestId("lesson-state").filter({ hasText: "待评价" }).waitFor({ timeout: 30000 });
+  try {
+    await page.getByTestId("lesson-state").filter({ hasText: "待评价" }).waitFor({ timeout: 30000 });
+  } catch (e) {
+    const state = await page.evaluate(() => {
+      const el = document.querySelector("video");
+      return { t: el.currentTime, paused: el.paused, ended: el.ended, error: el.error && el.error.code, ready: el.readyState };
+    });
+    throw new Error(`the lesson did not finish: ${JSON.stringify(state)}\n${page.traffic.join("\n")}\n${e.message}`);
+  }
 }
 
 for (const [i, width] of WIDTHS.entries()) {

@@ -130,7 +130,8 @@ document.addEventListener("change", function (e) {
   }
   function report() {
     if (busy || finished) return;
-    var at = video ? video.currentTime : reading;
+    // A video that ended has played to its end, whatever its rounding.
+    var at = video ? (video.ended ? duration : video.currentTime) : reading;
     busy = true;
     fetch("/learning/lessons/" + box.dataset.lesson + "/progress", {
       method: "POST",
