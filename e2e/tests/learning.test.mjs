@@ -161,8 +161,14 @@ test("a non-practicing member pays for a course before studying it (390)", async
   await page.getByTestId("evaluated").waitFor();
   // The elective has a fee: 开始学习 opens 交费.
   await page.goto(`${server.url}/learning`);
+  await page.getByText("未交费").waitFor();
+  await page.getByRole("link", { name: "开始学习" }).first().click();
+  await waitText(page, "本课程需交费80.00元");
   await page.getByRole("link", { name: "开始学习" }).first().click();
   await page.getByTestId("course-fee").filter({ hasText: "80.00" }).waitFor();
+  // Back from the cashier without paying: the page says the result has not come.
+  await page.getByRole("link", { name: "我已完成支付，开始学习" }).click();
+  await page.getByTestId("pay-waiting").waitFor();
   await shot(page, "learning-pay-390");
   const cashier = await openPage(browser, 390);
   await cashier.goto(await page.getByTestId("pay-link").getAttribute("href"));

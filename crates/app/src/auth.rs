@@ -224,7 +224,8 @@ pub async fn actor_for(app: &App, user_id: i32) -> AppResult<Option<Actor>> {
     }
 }
 
-/// A firm's actor sees its branches' CPAs too (a branch only its own).
+/// A firm's actor sees its branches' CPAs too (a branch only its own); an
+/// institute's staff are named by their institute.
 async fn with_branches(app: &App, mut a: Actor) -> AppResult<Actor> {
     use cmis_store::entity::firm;
     use sea_orm::QuerySelect;
@@ -237,6 +238,10 @@ async fn with_branches(app: &App, mut a: Actor) -> AppResult<Actor> {
             .all(app.db.conn())
             .await?;
         a.firm_ids = std::iter::once(id).chain(branches).collect();
+    }
+    // An institute's staff act as the institute (办理单位, the shell's unit).
+    if let Some(id) = a.institute_id {
+        a.association_name = crate::learning::institute(app, id).await?.name;
     }
     Ok(a)
 }

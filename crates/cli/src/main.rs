@@ -109,6 +109,32 @@ enum Command {
         #[arg(long, value_name = "INSTANT")]
         e2e_clock: Option<String>,
     },
+    /// Add a staff account of a national accounting institute (bnai, snai,
+    /// xnai); prints its initial password, to be changed at the first login.
+    InstituteStaff {
+        #[arg(long)]
+        institute: String,
+        #[arg(long)]
+        login: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Make an API key of an institute for its own platform (接口密钥); prints
+    /// the key id and the secret, which is not shown again.
+    InstituteKey {
+        #[arg(long)]
+        institute: String,
+    },
+    /// Import an institute's learning records from a file of JSON lines, one
+    /// record a line as the institutes' API takes them ("-" reads standard
+    /// input), in calls of 10,000 with the API's checks; a refused row is
+    /// printed with its line and reason.
+    ImportLearning {
+        #[arg(long)]
+        institute: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Lift a login lockout.
     Unlock {
         #[arg(long = "type")]
@@ -262,6 +288,22 @@ async fn main() -> anyhow::Result<()> {
             println!("{} 学时入账：{n} 节课，{hours} 学时", app.today());
             Ok(())
         }
+        Command::InstituteStaff { institute, login, name } => {
+            let app = open(&cfg).await?;
+            let by = format!("cli:{}", std::env::var("USER").unwrap_or_default());
+            let pw = cmis_app::learning::add_staff(&app, &by, &institute, &login, &name).await.map_err(shown)?;
+            println!("{pw}");
+            Ok(())
+        }
+        Command::InstituteKey { institute } => {
+            let app = open(&cfg).await?;
+            let by = format!("cli:{}", std::env::var("USER").unwrap_or_default());
+            let inst = cmis_app::learning::institute_by_code(&app, &institute).await.map_err(shown)?;
+            let (key, secret) = cmis_app::learning::records::create_key_for(&app, inst.id, &by).await.map_err(shown)?;
+            println!("{key}\t{secret}");
+            Ok(())
+        }
+        Command::ImportLearning { institute, file } => import_learning(&cfg, &institute, &file).await,
         Command::Backup { dest } => {
             let db = Db::connect(&cfg.database_url).await?;
             db.backup_sqlite(&dest).await?;
@@ -358,6 +400,59 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `cmis import-learning`: JSON lines in calls of `MAX_ROWS`, read as they
+/// come (a file of 20 million lines is never held whole).
+async fn import_learning(cfg: &Config, institute: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    use cmis_app::learning::records::{self, Caller, MAX_ROWS};
+    use std::io::BufRead;
+    let app = open(cfg).await?;
+    let by = std::env::var("USER").unwrap_or_default();
+    let inst = cmis_app::learning::institute_by_code(&app, institute).await.map_err(shown)?;
+    let caller = Caller::file_import(&inst, &by);
+    let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+        Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin()))
+    } else {
+        Box::new(std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file).context("the file")?))
+    };
+    let started = std::time::Instant::now();
+    let (mut accepted, mut duplicates, mut refused, mut line_no) = (0usize, 0usize, 0usize, 0usize);
+    let mut rows = Vec::with_capacity(MAX_ROWS);
+    let mut lines = reader.lines();
+    loop {
+        let line = lines.next().transpose().context("reading the file")?;
+        if let Some(l) = &line {
+            line_no += 1;
+            if !l.trim().is_empty() {
+                match serde_json::from_str::<serde_json::Value>(l) {
+                    Ok(v) => rows.push((line_no, v)),
+                    Err(e) => {
+                        refused += 1;
+                        eprintln!("第{line_no}行：格式错误：{e}");
+                    }
+                }
+            }
+        }
+        if rows.len() == MAX_ROWS || (line.is_none() && !rows.is_empty()) {
+            let lines_of: Vec<usize> = rows.iter().map(|(n, _)| *n).collect();
+            let p = records::post(&app, &caller, rows.drain(..).map(|(_, v)| v).collect()).await.map_err(shown)?;
+            accepted += p.accepted;
+            duplicates += p.duplicates;
+            refused += p.refused.len();
+            for r in p.refused {
+                eprintln!("第{}行（{}）：{}", lines_of[r.index], r.record_id, r.reason);
+            }
+        }
+        if line.is_none() {
+            break;
+        }
+    }
+    println!(
+        "导入{line_no}行：新增{accepted}条，已存在{duplicates}条，拒绝{refused}条，用时{:.1}秒",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The system clock, or a fixed instant for browser tests.

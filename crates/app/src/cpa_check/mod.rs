@@ -143,7 +143,7 @@ impl HoursOwed {
     }
 }
 
-pub(crate) async fn hours_of<C: ConnectionTrait>(db: &C, c: &cpa::Model, s: &CheckSettings) -> AppResult<HoursOwed> {
+pub async fn hours_of<C: ConnectionTrait>(db: &C, c: &cpa::Model, s: &CheckSettings) -> AppResult<HoursOwed> {
     let rows = learning_record::Entity::find()
         .filter(learning_record::Column::CpaId.eq(c.id))
         .filter(learning_record::Column::Year.eq(s.year))

@@ -159,6 +159,9 @@ pub struct CourseFilter {
     pub state: String,
     #[serde(default)]
     pub page: u64,
+    /// After an import: "{courses}-{lessons}".
+    #[serde(default)]
+    pub imported: Option<String>,
 }
 
 /// One row of 课程管理.
@@ -447,25 +450,18 @@ pub fn sniff(head: &[u8]) -> Option<(Material, &'static str, &'static [&'static 
     }
 }
 
-/// 添加课时: checked before a byte of the file is stored; the material is
-/// streamed to the object store (never whole in memory) and refused past its
-/// size. Only while the course is not published.
-pub async fn add_lesson(
-    app: &App,
-    actor: &Actor,
-    course_id: i32,
-    f: &LessonForm,
-    mut file: Incoming<'_>,
-) -> AppResult<i32> {
-    let c = own_course(app, actor, course_id).await?;
-    if c.state == CourseState::Published.code() {
-        return Err(AppError::Refused("课程已发布，不能添加课时；请先撤回".into()));
-    }
-    let (title, hours, duration) = check_lesson(f).map_err(AppError::Invalid)?;
-    let count = lesson::Entity::find().filter(lesson::Column::CourseId.eq(course_id)).count(app.db.conn()).await?;
-    if count >= MAX_LESSONS {
-        return Err(FieldErrors::one("file", format!("每门课程最多{MAX_LESSONS}个课时")));
-    }
+/// A lesson's material as stored: what it is, where, and its name.
+struct Stored {
+    material: Material,
+    content_type: &'static str,
+    key: String,
+    size: u64,
+    name: String,
+}
+
+/// Reads an upload's first part, checks it by content, name and size, and
+/// streams it to the object store (never whole in memory).
+async fn receive(app: &App, mut file: Incoming<'_>) -> AppResult<Stored> {
     let name = file.file_name.rsplit(['/', '\\']).next().unwrap_or_default().trim().to_owned();
     let mut buf = BytesMut::new();
     let mut ended = false;
@@ -506,13 +502,45 @@ pub async fn add_lesson(
     rand::rng().fill_bytes(&mut rnd);
     let key = format!("lessons/{}/{}", now.year(), hex::encode(rnd));
     let (size, _sha) = store_stream(app, &key, buf, ended, &mut file, max, too_large).await?;
+    Ok(Stored { material, content_type, key, size, name })
+}
+
+/// Whether the course (read in the writing transaction) still takes changes
+/// to its lessons: not while published.
+async fn still_draft(txn: &crate::Tx, course_id: i32) -> AppResult<()> {
+    let still = course::Entity::find_by_id(course_id).one(txn).await?;
+    if still.is_none_or(|c| c.state == CourseState::Published.code()) {
+        return Err(AppError::Refused(PUBLISHED.into()));
+    }
+    Ok(())
+}
+
+const PUBLISHED: &str = "课程已发布，不能修改课时；请先撤回";
+
+/// 添加课时: checked before a byte of the file is stored; the material is
+/// streamed to the object store and refused past its size. Only while the
+/// course is not published.
+pub async fn add_lesson(
+    app: &App,
+    actor: &Actor,
+    course_id: i32,
+    f: &LessonForm,
+    file: Incoming<'_>,
+) -> AppResult<i32> {
+    let c = own_course(app, actor, course_id).await?;
+    if c.state == CourseState::Published.code() {
+        return Err(AppError::Refused(PUBLISHED.into()));
+    }
+    let (title, hours, duration) = check_lesson(f).map_err(AppError::Invalid)?;
+    let count = lesson::Entity::find().filter(lesson::Column::CourseId.eq(course_id)).count(app.db.conn()).await?;
+    if count >= MAX_LESSONS {
+        return Err(FieldErrors::one("file", format!("每门课程最多{MAX_LESSONS}个课时")));
+    }
+    let st = receive(app, file).await?;
+    let key = st.key.clone();
     let saved = async {
         let txn = app.write().await?;
-        // Published meanwhile? The course row decides, in this transaction.
-        let still = course::Entity::find_by_id(course_id).one(&txn).await?;
-        if still.is_none_or(|c| c.state == CourseState::Published.code()) {
-            return Err(AppError::Refused("课程已发布，不能添加课时；请先撤回".into()));
-        }
+        still_draft(&txn, course_id).await?;
         let seq = lesson::Entity::find().filter(lesson::Column::CourseId.eq(course_id)).count(&txn).await? as i32 + 1;
         let m = lesson::ActiveModel {
             course_id: Set(course_id),
@@ -520,11 +548,11 @@ pub async fn add_lesson(
             title: Set(title),
             hours_x100: Set(hours.hundredths()),
             duration_secs: Set(duration),
-            material_kind: Set(material.code().into()),
-            object_key: Set(Some(key.clone())),
-            file_name: Set(Some(name.clone())),
-            content_type: Set(Some(content_type.into())),
-            size: Set(size as i64),
+            material_kind: Set(st.material.code().into()),
+            object_key: Set(Some(st.key)),
+            file_name: Set(Some(st.name)),
+            content_type: Set(Some(st.content_type.into())),
+            size: Set(st.size as i64),
             ..Default::default()
         }
         .insert(&txn)
@@ -534,7 +562,7 @@ pub async fn add_lesson(
             &actor.audit_name(),
             "lesson_added",
             &format!("course:{course_id}"),
-            json!({ "lesson": m.id, "size": size, "kind": material.code() }),
+            json!({ "lesson": m.id, "size": st.size, "kind": st.material.code() }),
         )
         .await?;
         txn.commit().await?;
@@ -545,6 +573,63 @@ pub async fn add_lesson(
         let _ = app.files.delete(&StorePath::from(key.as_str())).await;
     }
     saved
+}
+
+/// 上传资料 of a lesson made by an import (or replacing its material) while
+/// the course is not published; the old file goes once the new one is saved.
+pub async fn attach_material(
+    app: &App,
+    actor: &Actor,
+    course_id: i32,
+    lesson_id: i32,
+    file: Incoming<'_>,
+) -> AppResult<()> {
+    let c = own_course(app, actor, course_id).await?;
+    if c.state == CourseState::Published.code() {
+        return Err(AppError::Refused(PUBLISHED.into()));
+    }
+    let l = lesson::Entity::find_by_id(lesson_id)
+        .one(app.db.conn())
+        .await?
+        .filter(|l| l.course_id == course_id)
+        .ok_or(AppError::NotFound("课时"))?;
+    let st = receive(app, file).await?;
+    let key = st.key.clone();
+    let saved = async {
+        let txn = app.write().await?;
+        still_draft(&txn, course_id).await?;
+        let old = l.object_key.clone();
+        let mut m: lesson::ActiveModel = l.into();
+        m.material_kind = Set(st.material.code().into());
+        m.object_key = Set(Some(st.key));
+        m.file_name = Set(Some(st.name));
+        m.content_type = Set(Some(st.content_type.into()));
+        m.size = Set(st.size as i64);
+        m.update(&txn).await?;
+        audit::append(
+            &txn,
+            &actor.audit_name(),
+            "lesson_material",
+            &format!("course:{course_id}"),
+            json!({ "lesson": lesson_id, "size": st.size }),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok::<_, AppError>(old)
+    }
+    .await;
+    match saved {
+        Ok(old) => {
+            if let Some(old) = old {
+                let _ = app.files.delete(&StorePath::from(old.as_str())).await;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = app.files.delete(&StorePath::from(key.as_str())).await;
+            Err(e)
+        }
+    }
 }
 
 /// 删除 a lesson of a course not published, with its material.

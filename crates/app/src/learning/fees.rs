@@ -11,11 +11,14 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::catalogue::Course;
-use super::study::{Opened, open_course};
+use super::study::open_course;
 use super::yuan;
 use crate::error::{AppError, AppResult};
 use crate::payment::{NOTIFY_PATH, Notification, Order};
 use crate::{Actor, App, Tx, audit, messages};
+
+/// What 交费 answers for a course that is free or paid.
+pub const NO_FEE: &str = "该课程无需交费或已交费，请直接学习";
 
 /// Course orders are told from annual fees by their first letter.
 pub const ORDER_PREFIX: &str = "K";
@@ -57,10 +60,11 @@ async fn ensure(txn: &Tx, user_id: i32, c: &Course) -> AppResult<row::Model> {
 /// The 交费 page: an order for the course's fee and its QR code. A course
 /// already paid, free, or not the learner's answers that it needs no payment.
 pub async fn start(app: &App, actor: &Actor, course_id: i32) -> AppResult<CoursePayment> {
-    let c = match open_course(app, actor, course_id).await? {
-        Opened::Pay(c) => c,
-        Opened::Study(..) => return Err(AppError::Refused("该课程无需交费或已交费，请直接学习".into())),
-    };
+    let (card, _) = open_course(app, actor, course_id).await?;
+    if !card.fee_due {
+        return Err(AppError::Refused(NO_FEE.into()));
+    }
+    let c = card.course;
     let provider =
         app.payments.clone().ok_or_else(|| AppError::Refused("暂未开通在线支付，请联系所选国家会计学院".into()))?;
     let txn = app.write().await?;
@@ -112,8 +116,8 @@ pub async fn paid(app: &App, n: &Notification) -> AppResult<()> {
     messages::send(
         &txn,
         user_id,
-        "课程费用已缴纳",
-        &format!("您已成功缴纳课程“{title}”的费用{}元，可以开始学习。", yuan(n.amount_cents)),
+        "课程已交费",
+        &format!("您已成功交费{}元，可以开始学习课程“{title}”。", yuan(n.amount_cents)),
         Some(&format!("/learning/courses/{course_id}")),
     )
     .await?;

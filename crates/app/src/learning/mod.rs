@@ -11,6 +11,7 @@
 //! - `ledger`: a learner's records and hours, the one source of hours.
 
 pub mod catalogue;
+pub mod catalogue_import;
 pub mod credit;
 pub mod fees;
 pub mod ledger;
@@ -54,6 +55,60 @@ pub async fn institutes(app: &App) -> AppResult<Vec<Institute>> {
 
 pub async fn institute(app: &App, id: i32) -> AppResult<Institute> {
     Ok(row::Entity::find_by_id(id).one(app.db.conn()).await?.ok_or(AppError::NotFound("国家会计学院"))?.into())
+}
+
+/// The institute of a code (bnai, snai, xnai).
+pub async fn institute_by_code(app: &App, code: &str) -> AppResult<Institute> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    Ok(row::Entity::find()
+        .filter(row::Column::Code.eq(code))
+        .one(app.db.conn())
+        .await?
+        .ok_or(AppError::NotFound("国家会计学院"))?
+        .into())
+}
+
+/// An operator adds a staff account of an institute; the initial password
+/// it returns must be changed at the first login.
+pub async fn add_staff(app: &App, by: &str, code: &str, login: &str, name: &str) -> AppResult<String> {
+    use cmis_domain::UserType;
+    use cmis_store::entity::user;
+    use sea_orm::{ActiveModelTrait, Set};
+    let inst = institute_by_code(app, code).await?;
+    let login = login.trim();
+    if login.len() < 4 || login.len() > 32 || !login.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(AppError::Refused("账号应为4至32位字母、数字或下划线".into()));
+    }
+    let txn = app.write().await?;
+    user::ActiveModel {
+        user_type: Set(UserType::InstituteStaff.code().into()),
+        login_name: Set(login.to_owned()),
+        display_name: Set(if name.trim().is_empty() { inst.name.clone() } else { name.trim().to_owned() }),
+        // No password can match until the initial one is issued below.
+        password_hash: Set("!".into()),
+        must_change_password: Set(true),
+        association_id: Set(app.orgs().national().id),
+        institute_id: Set(Some(inst.id)),
+        disabled: Set(false),
+        created_at: Set(txn.now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Refused("该账号已存在".into()),
+        _ => e.into(),
+    })?;
+    crate::audit::append(
+        &txn,
+        by,
+        "institute_staff_added",
+        &format!("institute:{}", inst.code),
+        serde_json::json!({ "login": login }),
+    )
+    .await?;
+    txn.commit().await?;
+    crate::auth::issue_initial_password(app, by, UserType::InstituteStaff, login).await
 }
 
 /// The institute an institute's staff member works for.

@@ -219,6 +219,9 @@ impl CourseCard {
     pub fn finished(&self) -> bool {
         !self.lessons.is_empty() && self.done() == self.lessons.len()
     }
+    pub fn started(&self) -> bool {
+        self.lessons.iter().any(|l| l.state != LessonState::NotStarted)
+    }
     pub fn to_evaluate(&self) -> usize {
         self.lessons.iter().filter(|l| l.state == LessonState::ToEvaluate).count()
     }
@@ -328,16 +331,11 @@ pub(super) async fn paid_courses<C: ConnectionTrait>(db: &C, user_id: i32, ids: 
         .collect())
 }
 
-/// A course the learner may study now, or what stands in the way.
-pub enum Opened {
-    /// 交费 first (a non-practicing member, a course with a fee).
-    Pay(Course),
-    Study(CourseCard, Institute),
-}
-
-/// 开始学习 on a course: the institute of the year, the audience, the order,
-/// then the fee. Anything not in the learner's catalogue answers 404.
-pub async fn open_course(app: &App, actor: &Actor, course_id: i32) -> AppResult<Opened> {
+/// 开始学习 on a course: the institute of the year, the audience and the
+/// order. Anything not in the learner's catalogue answers 404. A course with
+/// a fee still opens (its introduction and lessons); its lessons wait for
+/// 交费 (`CourseCard::fee_due`, checked by `open_lesson`).
+pub async fn open_course(app: &App, actor: &Actor, course_id: i32) -> AppResult<(CourseCard, Institute)> {
     let learner = learner_of(actor)?;
     let c = course::Entity::find_by_id(course_id)
         .one(app.db.conn())
@@ -354,10 +352,7 @@ pub async fn open_course(app: &App, actor: &Actor, course_id: i32) -> AppResult<
     let card =
         required.into_iter().chain(electives).find(|k| k.course.id == course_id).ok_or(AppError::NotFound("课程"))?;
     rules::may_open(card.course.kind, left).map_err(|e| AppError::Refused(e.to_string()))?;
-    if card.fee_due {
-        return Ok(Opened::Pay(card.course));
-    }
-    Ok(Opened::Study(card, choice.institute))
+    Ok((card, choice.institute))
 }
 
 /// A lesson with its course, as the player page shows it.
@@ -368,17 +363,17 @@ pub struct LessonView {
     pub next: Option<i32>,
 }
 
+/// A lesson to study now, or its course when 交费 comes first.
 pub async fn open_lesson(app: &App, actor: &Actor, lesson_id: i32) -> AppResult<Result<LessonView, Course>> {
     let l = lesson::Entity::find_by_id(lesson_id).one(app.db.conn()).await?.ok_or(AppError::NotFound("课时"))?;
-    match open_course(app, actor, l.course_id).await? {
-        Opened::Pay(c) => Ok(Err(c)),
-        Opened::Study(card, institute) => {
-            let at = card.lessons.iter().position(|r| r.lesson.id == lesson_id).ok_or(AppError::NotFound("课时"))?;
-            let row = card.lessons[at].clone();
-            let next = card.lessons.get(at + 1).map(|r| r.lesson.id);
-            Ok(Ok(LessonView { card, institute, row, next }))
-        }
+    let (card, institute) = open_course(app, actor, l.course_id).await?;
+    if card.fee_due {
+        return Ok(Err(card.course));
     }
+    let at = card.lessons.iter().position(|r| r.lesson.id == lesson_id).ok_or(AppError::NotFound("课时"))?;
+    let row = card.lessons[at].clone();
+    let next = card.lessons.get(at + 1).map(|r| r.lesson.id);
+    Ok(Ok(LessonView { card, institute, row, next }))
 }
 
 /// Where a lesson's material is, once the actor may see it: the learner who
@@ -390,11 +385,8 @@ pub async fn material_of(app: &App, actor: &Actor, lesson_id: i32) -> AppResult<
         if Some(c.institute_id) != actor.institute_id {
             return Err(AppError::NotFound("课时"));
         }
-    } else {
-        match open_course(app, actor, l.course_id).await? {
-            Opened::Study(..) => {}
-            Opened::Pay(_) => return Err(AppError::Refused("请先交费".into())),
-        }
+    } else if open_lesson(app, actor, lesson_id).await?.is_err() {
+        return Err(AppError::Refused("请先交费".into()));
     }
     match (l.object_key, l.content_type) {
         (Some(k), Some(t)) => Ok((k, t, l.size.max(0) as u64)),

@@ -10,6 +10,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use cmis_app::learning::catalogue::{self, CourseDetail, CourseFilter, CourseForm, CourseRow, LessonForm};
+use cmis_app::learning::catalogue_import;
 use cmis_app::learning::records::{self, Key};
 use cmis_app::learning::reports::{self, LearnerFilter, LearnerRow, LessonRating};
 use cmis_app::learning::{self, Institute};
@@ -33,6 +34,15 @@ pub fn routes() -> Router<AppState> {
             post(add_lesson).layer(DefaultBodyLimit::max((catalogue::MAX_VIDEO_BYTES + 1024 * 1024) as usize)),
         )
         .route("/institute/courses/{id}/lessons/{lesson}/delete", post(remove_lesson))
+        .route(
+            "/institute/courses/{id}/lessons/{lesson}/material",
+            post(attach_material).layer(DefaultBodyLimit::max((catalogue::MAX_VIDEO_BYTES + 1024 * 1024) as usize)),
+        )
+        .route(
+            "/institute/courses/import",
+            post(import).layer(DefaultBodyLimit::max(catalogue_import::MAX_BYTES + 64 * 1024)),
+        )
+        .route("/institute/courses/template", get(template))
         .route("/institute/courses/{id}/publish", post(publish))
         .route("/institute/courses/{id}/withdraw", post(withdraw))
         .route("/institute/learners", get(learners))
@@ -65,6 +75,7 @@ struct CoursesPage {
     errors: FieldErrors,
     choices: Choices,
     states: &'static [CourseState],
+    imported: Option<(usize, usize)>,
 }
 
 impl CoursesPage {
@@ -87,7 +98,22 @@ async fn render_courses(
     let institute = learning::institute(&state.app, learning::own_institute(&shell.actor)?).await?;
     let page = catalogue::list(&state.app, &shell.actor, &filter).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let p = CoursesPage { shell, institute, filter, page, form, errors, choices: CHOICES, states: CourseState::ALL };
+    let imported = filter
+        .imported
+        .as_deref()
+        .and_then(|v| v.split_once('-'))
+        .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)));
+    let p = CoursesPage {
+        shell,
+        institute,
+        filter,
+        page,
+        form,
+        errors,
+        choices: CHOICES,
+        states: CourseState::ALL,
+        imported,
+    };
     Ok((status, Html(p.render()?)).into_response())
 }
 
@@ -207,6 +233,77 @@ async fn add_lesson(
         Ok(()) => Ok(Redirect::to(&format!("/institute/courses/{id}#lessons")).into_response()),
         Err(AppError::Invalid(e)) => render_course(&state, shell, id, None, lesson, e, None).await,
         Err(AppError::Refused(m)) => render_course(&state, shell, id, None, lesson, FieldErrors::new(), Some(m)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// 导入课程目录: the workbook is read whole (at most 2 MB), checked, and its
+/// courses saved all or nothing.
+async fn import(State(state): State<AppState>, shell: Shell, mut multipart: Multipart) -> WebResult<Response> {
+    learning::own_institute(&shell.actor)?;
+    let file = match upload::read(&mut multipart, catalogue_import::MAX_BYTES as u64, 1).await {
+        Ok(form) => form.file("catalogue").map(|f| f.bytes.clone()).filter(|b| !b.is_empty()),
+        Err(_) => None,
+    };
+    let result = match file {
+        Some(bytes) => catalogue_import::import(&state.app, &shell.actor, bytes).await,
+        None => Err(FieldErrors::one("catalogue", "请选择不超过2MB的xlsx文件")),
+    };
+    match result {
+        Ok((courses, lessons)) => {
+            Ok(Redirect::to(&format!("/institute/courses?imported={courses}-{lessons}")).into_response())
+        }
+        Err(AppError::Invalid(e)) => {
+            let form = CourseForm { year: learning::year_of(&state.app).to_string(), ..CourseForm::default() };
+            render_courses(&state, shell, CourseFilter::default(), form, e).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn template(State(state): State<AppState>, shell: Shell) -> WebResult<Response> {
+    learning::own_institute(&shell.actor)?;
+    let bytes = catalogue_import::template(learning::year_of(&state.app)).map_err(AppError::from)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename*=UTF-8''{}", crate::pages::attachments::percent("课程目录导入模板.xlsx")),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// 上传资料 of one lesson (one made by an import, or a replacement).
+async fn attach_material(
+    State(state): State<AppState>,
+    shell: Shell,
+    Path((id, lesson)): Path<(i32, i32)>,
+    mut multipart: Multipart,
+) -> WebResult<Response> {
+    learning::own_institute(&shell.actor)?;
+    let mut file_name = String::new();
+    let result = loop {
+        match upload::next_part(&mut multipart, &mut file_name).await {
+            Ok(upload::Part::Text(..)) => {}
+            Ok(upload::Part::File(file)) => {
+                break catalogue::attach_material(&state.app, &shell.actor, id, lesson, file).await;
+            }
+            Ok(upload::Part::Empty | upload::Part::End) => {
+                break Err(FieldErrors::one("file", "请选择课时的视频（mp4、webm）或文档（pdf）"));
+            }
+            Err(_) => break Err(FieldErrors::one("file", "上传失败：文件过大或连接中断")),
+        }
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/institute/courses/{id}#lessons")).into_response()),
+        Err(AppError::Invalid(e)) => render_course(&state, shell, id, None, LessonForm::default(), e, None).await,
+        Err(AppError::Refused(m)) => {
+            render_course(&state, shell, id, None, LessonForm::default(), FieldErrors::new(), Some(m)).await
+        }
         Err(e) => Err(e.into()),
     }
 }

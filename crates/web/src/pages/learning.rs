@@ -9,7 +9,7 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use cmis_app::learning::study::{self, Catalogue, LessonState, LessonView, Opened};
+use cmis_app::learning::study::{self, Catalogue, Choice, LessonState, LessonView};
 use cmis_app::learning::{self, Institute, fees, ledger};
 use cmis_app::scope::Permission;
 use cmis_app::{AppError, FieldErrors};
@@ -81,8 +81,7 @@ struct CoursePage {
 
 async fn course(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Response> {
     match study::open_course(&state.app, &shell.actor, id).await {
-        Ok(Opened::Pay(_)) => Ok(Redirect::to(&format!("/learning/courses/{id}/pay")).into_response()),
-        Ok(Opened::Study(card, institute)) => {
+        Ok((card, institute)) => {
             Ok(Html(CoursePage { shell, card, institute, note: study::EVALUATE_FIRST }.render()?).into_response())
         }
         Err(AppError::Refused(m)) => render_index(&state, shell, Some(m)).await,
@@ -96,15 +95,29 @@ struct PayPage {
     shell: Shell,
     p: fees::CoursePayment,
     svg: String,
+    /// Back from the payment without its result arriving.
+    waiting: bool,
 }
 
-async fn pay(State(state): State<AppState>, shell: Shell, Path(id): Path<i32>) -> WebResult<Response> {
+#[derive(Deserialize, Default)]
+struct PayQuery {
+    check: Option<String>,
+}
+
+/// 交费, and "我已完成支付" coming back: to the course once the provider has
+/// told us, or here again saying the result has not arrived.
+async fn pay(
+    State(state): State<AppState>,
+    shell: Shell,
+    Path(id): Path<i32>,
+    Query(q): Query<PayQuery>,
+) -> WebResult<Response> {
     match fees::start(&state.app, &shell.actor, id).await {
         Ok(p) => {
             let svg = cmis_app::qr::svg(&p.code_url)?;
-            Ok(Html(PayPage { shell, p, svg }.render()?).into_response())
+            Ok(Html(PayPage { shell, p, svg, waiting: q.check.is_some() }.render()?).into_response())
         }
-        Err(AppError::Refused(m)) if m.contains("无需交费") => {
+        Err(AppError::Refused(m)) if m == fees::NO_FEE => {
             Ok(Redirect::to(&format!("/learning/courses/{id}")).into_response())
         }
         Err(AppError::Refused(m)) => render_index(&state, shell, Some(m)).await,
@@ -271,6 +284,8 @@ struct HoursPage {
     years: Vec<i32>,
     entries: Vec<ledger::Entry>,
     total: Hours,
+    summary: ledger::Summary,
+    choice: Option<Choice>,
 }
 
 #[derive(Deserialize, Default)]
@@ -282,8 +297,10 @@ async fn hours(State(state): State<AppState>, shell: Shell, Query(q): Query<Hour
     let this = learning::year_of(&state.app);
     let year = q.year.filter(|y| (this - 10..=this).contains(y)).unwrap_or(this);
     let (entries, total) = ledger::mine(&state.app, &shell.actor, year).await?;
+    let summary = ledger::summary(&state.app, &shell.actor, year).await?;
+    let choice = study::choice_of(&state.app, &shell.actor, year).await?;
     let years = (this - 4..=this).rev().collect();
-    Ok(Html(HoursPage { shell, year, years, entries, total }.render()?))
+    Ok(Html(HoursPage { shell, year, years, entries, total, summary, choice }.render()?))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use axum::http::Request;
 use chrono::Duration;
 use cmis_app::attachments::Incoming;
 use cmis_app::learning::catalogue::{self, CourseForm, LessonForm};
-use cmis_app::learning::study::{self, Opened};
+use cmis_app::learning::study;
 use cmis_app::learning::{credit, ledger, records};
 use cmis_app::{Actor, AppError};
 use cmis_domain::learning::CourseState;
@@ -150,8 +150,9 @@ async fn required_courses_come_first_and_progress_counts_time_not_jumps() {
     study::evaluate(&t.app, &a, first, "5", "讲得清楚").await.unwrap();
     study::evaluate(&t.app, &a, c.lessons[1], "4", "").await.unwrap();
     assert!(study::evaluate(&t.app, &a, first, "3", "").await.is_err(), "once");
-    // The elective opens (the fee is the member's, not the CPA's).
-    assert!(matches!(study::open_course(&t.app, &a, c.elective).await, Ok(Opened::Study(..))));
+    // The elective opens, and its lessons (the fee is the member's, not the CPA's).
+    assert!(study::open_course(&t.app, &a, c.elective).await.is_ok());
+    assert!(study::open_lesson(&t.app, &a, c.lessons[2]).await.unwrap().is_ok());
 }
 
 #[tokio::test]
@@ -199,7 +200,9 @@ async fn a_non_practicing_member_pays_for_a_course_before_studying_it() {
         watch(&t, &m, *l, "tab-mmmmmmmm", 60).await;
         study::evaluate(&t.app, &m, *l, "5", "").await.unwrap();
     }
-    assert!(matches!(study::open_course(&t.app, &m, c.elective).await, Ok(Opened::Pay(_))));
+    // The course opens (its lessons and fee); its lessons wait for 交费.
+    assert!(study::open_course(&t.app, &m, c.elective).await.unwrap().0.fee_due);
+    assert!(study::open_lesson(&t.app, &m, c.lessons[2]).await.unwrap().is_err());
     assert!(study::beat(&t.app, &m, c.lessons[2], "tab-mmmmmmmm", 5).await.is_err(), "no study before paying");
     let p = cmis_app::learning::fees::start(&t.app, &m, c.elective).await.unwrap();
     assert_eq!(p.amount, "120.00");
@@ -213,7 +216,7 @@ async fn a_non_practicing_member_pays_for_a_course_before_studying_it() {
     assert!(cmis_app::member_inspection::fees::notify(&t.app, &body, "0000").await.is_err(), "a forged notice");
     cmis_app::member_inspection::fees::notify(&t.app, &body, &sig).await.unwrap();
     cmis_app::member_inspection::fees::notify(&t.app, &body, &sig).await.unwrap();
-    assert!(matches!(study::open_course(&t.app, &m, c.elective).await, Ok(Opened::Study(..))));
+    assert!(study::open_lesson(&t.app, &m, c.lessons[2]).await.unwrap().is_ok());
     assert!(cmis_app::learning::fees::start(&t.app, &m, c.elective).await.is_err(), "paid once");
 }
 
@@ -327,4 +330,73 @@ async fn lesson_material_is_checked_by_content_and_streamed_in_ranges() {
     assert_eq!(r.status, 416);
     // An elective's material stays closed until the required course is done.
     assert_eq!(s.get(&format!("/learning/lessons/{}/material", c.lessons[2])).await.status, 422);
+}
+
+#[tokio::test]
+async fn a_catalogue_is_imported_from_excel_all_or_nothing_then_its_lessons_get_their_material() {
+    use cmis_app::learning::catalogue_import::{self, HEADER};
+    let t = TestApp::new().await;
+    let staff = actor_of(&t, "bnaistaff").await;
+    let y = cmis_app::learning::year_of(&t.app).to_string();
+    let book = |rows: &[[&str; 11]]| {
+        let mut b = rust_xlsxwriter::Workbook::new();
+        let s = b.add_worksheet();
+        for (r, row) in std::iter::once(&HEADER).chain(rows).enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                s.write_string(r as u32, c as u16, *v).unwrap();
+            }
+        }
+        bytes::Bytes::from(b.save_to_buffer().unwrap())
+    };
+    let good = [&y as &str, "风险导向审计", "选修", "执业会员", "专业", "网络", "0", "", "第一讲", "1.5", "45:00"];
+    let second = [&y as &str, "风险导向审计", "选修", "执业会员", "专业", "网络", "0", "", "第二讲", "1.5", "45:00"];
+    let mut differs = second;
+    differs[6] = "30";
+    let bad = [&y as &str, "审计沟通", "必须", "执业会员", "专业", "网络", "-1", "", "", "x", "1:99"];
+    // One wrong row: nothing saved, every wrong row named.
+    match catalogue_import::import(&t.app, &staff, book(&[good, differs, bad])).await {
+        Err(AppError::Invalid(e)) => {
+            let m = e.get("catalogue").unwrap();
+            assert!(m.contains("第3行：同一课程") && m.contains("第4行：课程类型应为必修或选修"), "{m}");
+        }
+        r => panic!("a wrong workbook: {r:?}"),
+    }
+    assert!(catalogue::list(&t.app, &staff, &Default::default()).await.unwrap().items.is_empty());
+    assert_eq!(catalogue_import::import(&t.app, &staff, book(&[good, second])).await.unwrap(), (1, 2));
+    match catalogue_import::import(&t.app, &staff, book(&[good])).await {
+        Err(AppError::Invalid(e)) => assert!(e.get("catalogue").unwrap().contains("已存在")),
+        r => panic!("imported twice: {r:?}"),
+    }
+    // A file that is not a workbook.
+    assert!(catalogue_import::import(&t.app, &staff, bytes::Bytes::from_static(b"MZ")).await.is_err());
+    // Not published until every lesson has its material.
+    let id = catalogue::list(&t.app, &staff, &Default::default()).await.unwrap().items[0].course.id;
+    match catalogue::set_state(&t.app, &staff, id, CourseState::Published).await {
+        Err(AppError::Refused(m)) => assert!(m.contains("尚未上传"), "{m}"),
+        r => panic!("published without material: {r:?}"),
+    }
+    for l in catalogue::detail(&t.app, &staff, id).await.unwrap().lessons {
+        let file = Incoming::whole("lesson.mp4", bytes::Bytes::from_static(MP4));
+        catalogue::attach_material(&t.app, &staff, id, l.id, file).await.unwrap();
+    }
+    catalogue::set_state(&t.app, &staff, id, CourseState::Published).await.unwrap();
+    // Another institute's staff do not see it.
+    let other = actor_of(&t, "snaistaff").await;
+    assert!(matches!(catalogue::detail(&t.app, &other, id).await, Err(AppError::NotFound(_))));
+    let file = Incoming::whole("lesson.mp4", bytes::Bytes::from_static(MP4));
+    assert!(catalogue::attach_material(&t.app, &other, id, 1, file).await.is_err());
+}
+
+#[tokio::test]
+async fn an_operator_adds_institute_staff_who_must_change_the_initial_password() {
+    let t = TestApp::new().await;
+    let pw = cmis_app::learning::add_staff(&t.app, "cli:test", "xnai", "xnai_li", "李老师").await.unwrap();
+    assert!(cmis_app::learning::add_staff(&t.app, "cli:test", "xnai", "xnai_li", "").await.is_err(), "once");
+    assert!(cmis_app::learning::add_staff(&t.app, "cli:test", "nope", "x_1234", "").await.is_err());
+    let mut s = t.client();
+    let r = s.login("institute", "xnai_li", &pw).await;
+    assert_eq!(r.location(), "/account/password");
+    assert_eq!(s.get("/institute/courses").await.location(), "/account/password");
+    let a = actor_of(&t, "xnai_li").await;
+    assert_eq!(a.association_name, "厦门国家会计学院");
 }

@@ -295,6 +295,8 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         (
             _,
             "/institute/courses"
+            | "/institute/courses/import"
+            | "/institute/courses/template"
             | "/institute/learners"
             | "/institute/learners/export"
             | "/institute/ratings"
@@ -388,6 +390,7 @@ const UPLOADS: &[&str] = &[
     "/cpa-check/files",
     "/association/regulator",
     "/api/v1/firm/cpa-batch-materials/files",
+    "/institute/courses/import",
 ];
 
 struct Actor {
@@ -435,7 +438,7 @@ async fn send(a: &mut Actor, method: &str, path: &str) -> Response {
     // Uploads are multipart with the token first; other forms are urlencoded.
     // The batch's uploads: /firm/cpa-batches/files and /firm/cpa-batches/{id}/files.
     let batch_upload = (path.starts_with("/firm/cpa-batches/") && path.ends_with("/files"))
-        || (path.starts_with("/institute/courses/") && path.ends_with("/lessons"));
+        || (path.starts_with("/institute/courses/") && (path.ends_with("/lessons") || path.ends_with("/material")));
     if UPLOADS.iter().any(|u| path.starts_with(u)) || batch_upload {
         let body = format!("--x\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{token}\r\n--x--\r\n");
         let b = b.header(header::CONTENT_TYPE, "multipart/form-data; boundary=x");

@@ -23,7 +23,11 @@ async fn demo_data_is_idempotent_and_a_larger_run_extends_it() {
     let first = counts(&t).await;
     assert_eq!(first.0, 6);
     assert_eq!(first.1, 3);
-    assert_eq!(first.3, 53 + first.0 + first.1 + first.2, "one account each, and staff for 53 associations");
+    assert_eq!(
+        first.3,
+        53 + 3 + first.0 + first.1 + first.2,
+        "one account each, and staff for 53 associations and the 3 institutes"
+    );
     demo::generate(&t.app, &demo_options(), &|_, _, _| {}).await.unwrap();
     assert_eq!(counts(&t).await, first);
     let bigger = demo::Options { members: 40, firms: 5, ..demo_options() };
