@@ -1,18 +1,20 @@
 //! The institutes' API: their own learning platforms post learning records,
-//! signed with a key from 接口密钥 (no session, no bearer token).
+//! signed with a key from 接口密钥 (no session, no bearer token); and the
+//! learner's 学时查询.
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{get, post};
 use cmis_app::AppError;
+use cmis_app::learning::ledger;
 use cmis_app::learning::records::{self, KEY_HEADER, SIGNATURE_HEADER, TIME_HEADER};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiError, ApiResult};
+use super::{ApiAuth, ApiError, ApiResult};
 use crate::AppState;
 
 /// Where records are posted, under /api/v1.
@@ -21,7 +23,52 @@ pub const RECORDS_PATH: &str = "/institute/learning-records";
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route(RECORDS_PATH, post(post_records).layer(DefaultBodyLimit::max(MAX_BODY)))
+    Router::new()
+        .route(RECORDS_PATH, post(post_records).layer(DefaultBodyLimit::max(MAX_BODY)))
+        .route("/me/learning-hours", get(hours))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct HoursQuery {
+    /// The year; this year when left out.
+    year: Option<i32>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HoursOut {
+    year: i32,
+    /// 应完成学时
+    required: String,
+    /// 已记录学时
+    done: String,
+    /// 其中职业道德
+    ethics: String,
+    /// Evaluated lessons credited tomorrow.
+    pending: String,
+    /// Finished lessons waiting for 评价.
+    to_evaluate: u64,
+}
+
+/// 学时查询 of the learner (a CPA or a non-practicing member): the year's
+/// hours owed and recorded, from the ledger.
+#[utoipa::path(get, path = "/me/learning-hours", params(HoursQuery), security(("bearer" = [])),
+    responses((status = 200, body = HoursOut), (status = 401, body = super::ApiErrorBody), (status = 403, body = super::ApiErrorBody)))]
+pub async fn hours(
+    State(s): State<AppState>,
+    ApiAuth(actor, _): ApiAuth,
+    Query(q): Query<HoursQuery>,
+) -> ApiResult<HoursOut> {
+    let this = cmis_app::learning::year_of(&s.app);
+    let year = q.year.filter(|y| cmis_domain::YEARS.contains(y) && *y <= this).unwrap_or(this);
+    let m = ledger::summary(&s.app, &actor, year).await?;
+    Ok(Json(HoursOut {
+        year,
+        required: m.required.to_string(),
+        done: m.done.to_string(),
+        ethics: m.ethics.to_string(),
+        pending: m.pending.to_string(),
+        to_evaluate: m.to_evaluate,
+    }))
 }
 
 /// One learning record from an institute's platform.

@@ -71,7 +71,7 @@ pub fn docs() -> Router<AppState> {
         firm_batches::materials, firm_batches::upload, firm_batches::not_applied, firm_batches::remind,
         firm_batches::firm_cpas, firm_batches::firm_year, firm_batches::progress_of, firm_batches::delegate,
         reviews::queue, reviews::detail, reviews::decide, reviews::batch,
-        institute::post_records,
+        institute::post_records, institute::hours,
     ),
     components(schemas(CaptchaOut, LoginIn, LoginOut, Me, PasswordIn, Organisation, ApiErrorBody)),
     modifiers(&BearerAuth),

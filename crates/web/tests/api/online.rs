@@ -176,6 +176,19 @@ async fn hours_wait_for_evaluation_and_are_credited_the_next_day_once() {
     assert_eq!(x.unwrap().0 + y.unwrap().0, 1);
     assert_eq!(credit::run(&t.app, today, "again").await.unwrap().0, 0, "a run again credits nothing");
     assert_eq!(total().await.unwrap(), before + Hours::whole(1), "the unevaluated lesson is not recorded");
+    // The API's 学时查询 says the same.
+    let mut c = t.client();
+    let token = api_login(&mut c, "cpa", &a.login_name, PASSWORD).await;
+    let r = c
+        .send(
+            Request::get("/api/v1/me/learning-hours")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(j["done"], (before + Hours::whole(1)).to_string(), "{j}");
     let (entries, _) = ledger::mine(&t.app, &a, cmis_app::learning::year_of(&t.app)).await.unwrap();
     assert!(entries.iter().any(|e| e.source == "北京国家会计学院" && e.form == "网络"));
     // The scheduled run of the day exists with its counts.
@@ -267,6 +280,10 @@ async fn institutes_post_signed_idempotent_batches_with_reversals() {
     let j: serde_json::Value = serde_json::from_str(&post(&t, &key, &secret, now, &body).await.body).unwrap();
     assert_eq!((j["accepted"].as_u64(), j["duplicates"].as_u64()), (Some(0), Some(1)));
     assert_eq!(total().await.unwrap(), before + Hours::from_hundredths(250));
+    // Read back as the ledger keeps it: the day, the form, the institute.
+    let (entries, _) = ledger::mine(&t.app, &a, year).await.unwrap();
+    let e = entries.iter().find(|e| e.hours == Hours::from_hundredths(250)).expect("the posted record");
+    assert_eq!((e.learned_on, e.form, e.source.as_str()), (Some(on), "网络", "北京国家会计学院"));
     // A reversal takes it back, once; another institute's record cannot be taken back.
     let rev = format!(
         r#"{{"records":[{{"record_id":"X1","learner_type":"cpa","learner_no":"{cpa_no}","year":{year},"reverses":"R1"}},{{"record_id":"X2","learner_type":"cpa","learner_no":"{cpa_no}","year":{year},"reverses":"R1"}},{{"record_id":"X3","learner_type":"cpa","learner_no":"{cpa_no}","year":{year},"reverses":"R404"}}]}}"#

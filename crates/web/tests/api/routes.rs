@@ -176,6 +176,8 @@ fn expect(path: &str, method: &str, ids: &Ids) -> Option<Vec<(String, Expect)>> 
         (_, "/jobs/{id}/import") => one(with(ids.job), Scoped { may: STAFF, see: &[OtherProvince] }),
         (_, p) if p.starts_with("/jobs/{id}") => one(with(ids.job), job),
 
+        // A learner's own.
+        (_, "/api/v1/me/learning-hours") => same(Only(LEARNERS)),
         // A member's own.
         (_, "/profile" | "/profile/edit") => same(Only(MEMBER)),
         (_, p) if p.starts_with("/certificate") => same(Only(MEMBER)),

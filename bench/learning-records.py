@@ -1,0 +1,262 @@
+#!/usr/bin/env python3
+"""Learning records at national scale: 20 million through the institutes' API
+and 20 million through the file import, beside SQLite's own batched-insert
+rate measured in the same run on the same database, then the hours of one
+learner for a year (学时查询 over the API) with them all present.
+
+    cargo build --release -p cmis
+    bench/learning-records.py          # RECORDS=2000000 for a shorter run
+
+Needs bench/data from bench/run.sh (the national data set and its keys);
+writes only in a temporary directory (about 15 GB for 40 million records).
+"""
+import calendar
+import hashlib
+import hmac
+import json
+import os
+import random
+import resource
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.environ.get("BENCH_DATA", os.path.join(ROOT, "bench", "data"))
+BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "cmis")
+RECORDS = int(os.environ.get("RECORDS", "20000000"))
+RAW = int(os.environ.get("RAW", "2000000"))
+BATCH = 10_000
+CLIENTS = int(os.environ.get("CLIENTS", "2"))
+NOW = "2026-06-15T10:00:00+08:00"
+YEAR = 2025
+PATH = "/api/v1/institute/learning-records"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def rows(prefix, start, n, learners, rnd):
+    """n records as JSON objects (one line each), numbered from start."""
+    out = []
+    for i in range(start, start + n):
+        kind, no = learners[rnd.randrange(len(learners))]
+        day = 1 + i % 28
+        out.append(
+            f'{{"record_id":"{prefix}{i}","learner_type":"{kind}","learner_no":"{no}","year":{YEAR},'
+            f'"hours":"{1 + i % 4}","category":"{"ethics" if i % 5 == 0 else "professional"}","form":"online",'
+            f'"title":"网络课程{i % 97}","learned_on":"{YEAR}-{1 + i % 12:02d}-{day:02d}"}}'
+        )
+    return out
+
+
+def vm_hwm(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+def raw_rate(db, n):
+    """SQLite's own rate for the same rows: a copy of learning_records with its
+    indexes, in the same file and journal settings, batches of BATCH rows."""
+    c = sqlite3.connect(db, isolation_level=None)
+    c.execute("pragma journal_mode=wal")
+    c.execute("pragma synchronous=full")
+    sql = c.execute("select sql from sqlite_master where type='table' and name='learning_records'").fetchone()[0]
+    c.execute(sql.replace("learning_records", "raw_records", 1))
+    for (isql,) in c.execute("select sql from sqlite_master where type='index' and tbl_name='learning_records' and sql is not null").fetchall():
+        name = isql.split("INDEX", 1)[1].split("ON")[0].strip().strip('"')
+        c.execute(isql.replace(name, "raw_" + name, 1).replace("learning_records", "raw_records"))
+    cpas = [r[0] for r in c.execute("select id from cpas").fetchall()]
+    cols = "(cpa_id, year, kind, hours_x100, category, title, source, recorded_by, created_at, form, institute_id, external_id, learned_on)"
+    q = f"insert into raw_records {cols} values (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    start = time.perf_counter()
+    for b in range(0, n, BATCH):
+        batch = [(cpas[(b + i) % len(cpas)], YEAR, "record", 200, "professional", f"网络课程{i % 97}", "institute",
+                  "bench", "2026-06-15 02:00:00+00:00", "online", 1, f"RAW{b + i}", f"{YEAR}-03-01") for i in range(BATCH)]
+        c.execute("begin immediate")
+        c.executemany(q, batch)
+        c.execute("commit")
+    secs = time.perf_counter() - start
+    c.execute("drop table raw_records")
+    c.close()
+    return n / secs
+
+
+def main():
+    if not os.path.exists(BIN):
+        sys.exit("build first: cargo build --release -p cmis")
+    tmp = tempfile.mkdtemp(prefix="cmis-learning.")
+    server = None
+    try:
+        for f in ("pii.key", "sign.key"):
+            shutil.copy(os.path.join(DATA, f), tmp)
+        db = os.path.join(tmp, "national.sqlite3")
+        shutil.copy(os.path.join(DATA, "pristine-300000.sqlite3"), db)
+        env = dict(os.environ, CMIS_CONFIG=os.path.join(tmp, "absent.toml"), CMIS_DATA_DIR=tmp,
+                   CMIS_DATABASE_URL=f"sqlite://{db}?mode=rwc", CMIS_DEMO_ON_FIRST_START="false", RUST_LOG="warn",
+                   CMIS_TRUST_FORWARDED="true")
+        env.pop("DATABASE_URL", None)
+        run = lambda *a: subprocess.run([BIN, *a], env=env, capture_output=True, text=True, check=True).stdout.strip()
+        key, secret = run("institute-key", "--institute", "bnai").split("\t")  # migrates the copy too
+        c = sqlite3.connect(db)
+        learners = [("cpa", r[0]) for r in c.execute("select cpa_no from cpas")] + \
+                   [("member", r[0]) for r in c.execute("select cert_no from members")]
+        before = c.execute("select count(*) from learning_records").fetchone()[0]
+        c.close()
+        raw = raw_rate(db, RAW)
+        print(f"SQLite's own batched insert: {raw:,.0f} rows/s ({RAW:,} rows)", flush=True)
+
+        # 1. The API: CLIENTS clients, calls of 10,000 signed records.
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen([BIN, "serve", "--e2e-fixed-captcha", "2468", "--e2e-clock", NOW],
+                                  env=dict(env, CMIS_LISTEN=f"127.0.0.1:{port}"), stdout=subprocess.DEVNULL)
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        calls = RECORDS // BATCH
+        lock = threading.Lock()
+        state = {"next": 0, "accepted": 0, "ms": []}
+        clock = calendar.timegm(time.strptime(NOW[:19], "%Y-%m-%dT%H:%M:%S")) - 8 * 3600
+
+        def client(seed):
+            rnd = random.Random(seed)
+            while True:
+                with lock:
+                    n = state["next"]
+                    if n >= calls:
+                        return
+                    state["next"] += 1
+                body = ('{"records":[' + ",".join(rows("A", n * BATCH, BATCH, learners, rnd)) + "]}").encode()
+                ts = str(clock)
+                msg = f"POST\n{PATH}\n{ts}\n{hashlib.sha256(body).hexdigest()}".encode()
+                sig = hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+                req = urllib.request.Request(url + PATH, data=body, method="POST", headers={
+                    "content-type": "application/json", "x-institute-key": key, "x-institute-timestamp": ts,
+                    "x-institute-signature": sig})
+                t0 = time.perf_counter()
+                with urllib.request.urlopen(req, timeout=600) as r:
+                    out = json.loads(r.read())
+                ms = (time.perf_counter() - t0) * 1000
+                assert not out["refused"], out["refused"][:3]
+                with lock:
+                    state["accepted"] += out["accepted"]
+                    state["ms"].append(ms)
+                    if len(state["ms"]) % 200 == 0:
+                        print(f"  API: {len(state['ms']) * BATCH:,} records", flush=True)
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        api_s = time.perf_counter() - start
+        api_rss = vm_hwm(server.pid)
+        server.terminate()
+        server.wait()
+        assert state["accepted"] == calls * BATCH, state["accepted"]
+        print(f"API: {state['accepted']:,} in {api_s:.0f} s", flush=True)
+
+        # 2. The file import: the same number of lines, written first, then imported (untimed writing).
+        feed = os.path.join(tmp, "records.jsonl")
+        rnd = random.Random(7)
+        with open(feed, "w") as f:
+            for n in range(calls):
+                f.write("\n".join(rows("F", n * BATCH, BATCH, learners, rnd)) + "\n")
+        start = time.perf_counter()
+        p = subprocess.Popen([BIN, "import-learning", "--institute", "snai", "--file", feed], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate()
+        file_s = time.perf_counter() - start
+        file_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        assert p.returncode == 0, err[-2000:]
+        os.remove(feed)
+        print(f"file: {out.strip()}", flush=True)
+
+        # 3. 学时查询 of one learner with them all present: GET /me/learning-hours.
+        server = subprocess.Popen([BIN, "serve", "--e2e-fixed-captcha", "2468", "--e2e-clock", NOW],
+                                  env=dict(env, CMIS_LISTEN=f"127.0.0.1:{port}"), stdout=subprocess.DEVNULL)
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url + "/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        c = sqlite3.connect(db)
+        total = c.execute("select count(*) from learning_records").fetchone()[0]
+        hash_ = c.execute("select password_hash from users where user_type = 'cpa' and password_hash like '$argon2%' limit 1").fetchone()[0]
+        sample = [r[0] for r in c.execute("select login_name from users where user_type = 'cpa' order by random() limit 50")]
+        c.executemany("update users set password_hash = ?, must_change_password = 0 where user_type = 'cpa' and login_name = ?",
+                      [(hash_, s) for s in sample])
+        c.commit()
+        c.close()
+
+        def call(method, path, token=None, body=None):
+            req = urllib.request.Request(url + "/api/v1" + path, method=method,
+                                         data=None if body is None else json.dumps(body).encode())
+            req.add_header("content-type", "application/json")
+            # Each learner from an address of their own, as people are.
+            req.add_header("x-forwarded-for", f"10.{len(tokens) % 250}.{random.randrange(250)}.{random.randrange(250)}")
+            if token:
+                req.add_header("authorization", f"Bearer {token}")
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return json.loads(r.read())
+        tokens = []
+        for login in sample:
+            cap = call("GET", "/captcha")
+            tokens.append(call("POST", "/auth/login", body={"user_type": "cpa", "login_name": login, "password": "Cmis2026",
+                                                            "captcha_id": cap["id"], "captcha": "2468"})["token"])
+        ms = []
+        for i in range(2000):
+            t0 = time.perf_counter()
+            call("GET", f"/me/learning-hours?year={YEAR}", tokens[i % len(tokens)])
+            ms.append((time.perf_counter() - t0) * 1000)
+        server.terminate()
+        server.wait()
+        ms.sort()
+        api_rate = state["accepted"] / api_s
+        file_rate = calls * BATCH / file_s
+        cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        print()
+        print(f"Run {time.strftime('%Y-%m-%d %H:%M %Z')}, commit {commit}, {os.cpu_count()} cores ({cpu}); release build, "
+              f"SQLite (WAL, synchronous=FULL), the national data set with {before:,} records before, {total:,} after.")
+        print()
+        print("| path | records | time | rate | of SQLite's own | peak RSS |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print(f"| SQLite's own batched insert (Python sqlite3, {BATCH:,} a transaction, same indexes) | {RAW:,} | {RAW / raw:.0f} s | {raw:,.0f}/s | 100 % | — |")
+        print(f"| API, {CLIENTS} clients, {BATCH:,} a signed call | {state['accepted']:,} | {api_s:.0f} s | {api_rate:,.0f}/s | {api_rate / raw * 100:.0f} % | {api_rss} MiB |")
+        print(f"| file import (`cmis import-learning`) | {calls * BATCH:,} | {file_s:.0f} s | {file_rate:,.0f}/s | {file_rate / raw * 100:.0f} % | {file_rss} MiB |")
+        p = lambda q: ms[min(len(ms) - 1, int(len(ms) * q))]
+        print()
+        print(f"学时查询 (GET /me/learning-hours, 50 CPAs, 2,000 calls, one client) with {total:,} records: "
+              f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {ms[-1]:.1f} ms; API call of {BATCH:,}: "
+              f"median {statistics.median(state['ms']):.0f} ms, max {max(state['ms']):.0f} ms.")
+    finally:
+        if server and server.poll() is None:
+            server.terminate()
+            server.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
