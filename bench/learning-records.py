@@ -16,7 +16,6 @@ import hmac
 import json
 import os
 import random
-import resource
 import shutil
 import socket
 import sqlite3
@@ -81,12 +80,15 @@ def raw_rate(db, n):
     for (isql,) in c.execute("select sql from sqlite_master where type='index' and tbl_name='learning_records' and sql is not null").fetchall():
         name = isql.split("INDEX", 1)[1].split("ON")[0].strip().strip('"')
         c.execute(isql.replace(name, "raw_" + name, 1).replace("learning_records", "raw_records"))
-    cpas = [r[0] for r in c.execute("select id from cpas").fetchall()]
-    cols = "(cpa_id, year, kind, hours_x100, category, title, source, recorded_by, created_at, form, institute_id, external_id, learned_on)"
-    q = f"insert into raw_records {cols} values (?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    # The same learners as the calls: CPAs and members drawn at random, so
+    # that the indexes are written in the same scattered order.
+    ids = [(r[0], None) for r in c.execute("select id from cpas")] + [(None, r[0]) for r in c.execute("select id from members")]
+    rnd = random.Random(3)
+    cols = "(cpa_id, member_id, year, kind, hours_x100, category, title, source, recorded_by, created_at, form, institute_id, external_id, learned_on)"
+    q = f"insert into raw_records {cols} values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     start = time.perf_counter()
     for b in range(0, n, BATCH):
-        batch = [(cpas[(b + i) % len(cpas)], YEAR, "record", 200, "professional", f"网络课程{i % 97}", "institute",
+        batch = [(*ids[rnd.randrange(len(ids))], YEAR, "record", 200, "professional", f"网络课程{i % 97}", "institute",
                   "bench", "2026-06-15 02:00:00+00:00", "online", 1, f"RAW{b + i}", f"{YEAR}-03-01") for i in range(BATCH)]
         c.execute("begin immediate")
         c.executemany(q, batch)
@@ -185,9 +187,12 @@ def main():
         start = time.perf_counter()
         p = subprocess.Popen([BIN, "import-learning", "--institute", "snai", "--file", feed], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = p.communicate()
+        err = p.stderr.read()
+        out = p.stdout.read()
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
         file_s = time.perf_counter() - start
-        file_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+        file_rss = usage.ru_maxrss // 1024
         assert p.returncode == 0, err[-2000:]
         os.remove(feed)
         print(f"file: {out.strip()}", flush=True)

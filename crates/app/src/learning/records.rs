@@ -330,7 +330,11 @@ pub async fn post(app: &App, caller: &Caller, rows: Vec<serde_json::Value>) -> A
                 hours: Hours::ZERO,
                 category: "professional",
                 form: "online",
-                title: r.title.trim().chars().take(200).collect(),
+                // A reversal's own title is optional: the record's is used otherwise.
+                title: Some(r.title.trim())
+                    .filter(|t| cmis_domain::text::check(t, 200, false).is_ok())
+                    .unwrap_or_default()
+                    .to_owned(),
                 learned_on: None,
                 reverses: Some(rev.clone()),
                 record_id: r.record_id,
