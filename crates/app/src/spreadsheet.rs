@@ -57,7 +57,7 @@ fn check_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), SheetError> {
         let mut entry = zip.by_index(i).map_err(|_| SheetError::Unreadable)?;
         // The start of the shared strings is kept to look at their declared count.
         let shared = entry.name().map_or(true, |n| n.to_ascii_lowercase().ends_with("sharedstrings.xml"));
-        let mut kept: Option<Vec<u8>> = shared.then(Vec::new);
+        let mut kept: Option<SharedCheck> = shared.then(SharedCheck::default);
         loop {
             let n = entry.read(&mut buf).map_err(|_| SheetError::Unreadable)?;
             if n == 0 {
@@ -67,13 +67,13 @@ fn check_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), SheetError> {
             if total > max_expanded {
                 return Err(SheetError::TooLarge);
             }
+            // All of it: a declared count may come after any amount of padding.
             if let Some(k) = kept.as_mut() {
-                let room = SHARED_HEAD.saturating_sub(k.len());
-                k.extend_from_slice(&buf[..n.min(room)]);
+                k.feed(&buf[..n])?;
             }
         }
-        if let Some(xml) = kept {
-            check_unique_count(&xml)?;
+        if let Some(k) = kept {
+            k.finish()?;
         }
     }
     Ok(())
@@ -85,13 +85,13 @@ fn check_expansion(bytes: &[u8], max_expanded: u64) -> Result<(), SheetError> {
 /// allocation ends the process rather than the request.
 const MAX_SHARED_STRINGS: u64 = 1_000_000;
 
-/// How much of the shared strings is looked at: their opening tag must be in it.
+/// How much of the shared strings holds their opening tag, and the longest
+/// attribute looked at.
 const SHARED_HEAD: usize = 64 * 1024;
 
 /// Refuses shared strings whose opening tag is not in their first
-/// [`SHARED_HEAD`] bytes, or that declare more than [`MAX_SHARED_STRINGS`],
-/// or a count that is not plainly a number, wherever `uniqueCount` appears.
-fn check_unique_count(xml: &[u8]) -> Result<(), SheetError> {
+/// [`SHARED_HEAD`] bytes.
+fn check_opening(xml: &[u8]) -> Result<(), SheetError> {
     let opening = (0..xml.len()).find(|&i| {
         let rest = &xml[i..];
         matches!(rest.first(), Some(b'<' | b':'))
@@ -102,10 +102,20 @@ fn check_unique_count(xml: &[u8]) -> Result<(), SheetError> {
     if !closed {
         return Err(SheetError::Unreadable);
     }
+    Ok(())
+}
+
+/// Checks every `uniqueCount` attribute of `xml`, a piece of the part as it
+/// streams; returns where the part not yet judged begins (an attribute cut
+/// by the piece's end, or the last bytes that may start one), to be looked
+/// at again with the next piece. At the part's end (`last`) nothing may be left.
+fn check_counts(xml: &[u8], last: bool) -> Result<usize, SheetError> {
     const ATTR: &[u8] = b"uniqueCount";
     let mut from = 0;
+    let cut = |start: usize| if last { Err(SheetError::Unreadable) } else { Ok(start) };
     while let Some(at) = xml[from..].windows(ATTR.len()).position(|w| w == ATTR) {
-        let mut i = from + at + ATTR.len();
+        let start = from + at;
+        let mut i = start + ATTR.len();
         from = i;
         let skip_space = |i: &mut usize| {
             while xml.get(*i).is_some_and(|b| b.is_ascii_whitespace()) {
@@ -113,22 +123,56 @@ fn check_unique_count(xml: &[u8]) -> Result<(), SheetError> {
             }
         };
         skip_space(&mut i);
-        if xml.get(i) != Some(&b'=') {
-            continue; // the word in a text, not an attribute
+        match xml.get(i) {
+            None => return cut(start),
+            Some(b'=') => {}
+            Some(_) => continue, // the word in a text, not an attribute
         }
         i += 1;
         skip_space(&mut i);
-        let Some(&quote) = xml.get(i).filter(|q| **q == b'"' || **q == b'\'') else {
+        let Some(&quote) = xml.get(i) else { return cut(start) };
+        if quote != b'"' && quote != b'\'' {
             return Err(SheetError::Unreadable);
-        };
+        }
         let value = &xml[i + 1..];
-        let end = value.iter().position(|b| *b == quote).ok_or(SheetError::Unreadable)?;
+        let Some(end) = value.iter().position(|b| *b == quote) else { return cut(start) };
         let n = std::str::from_utf8(&value[..end]).ok().and_then(|v| v.trim().parse::<u64>().ok());
         if n.is_none_or(|n| n > MAX_SHARED_STRINGS) {
             return Err(SheetError::TooLarge);
         }
+        from = i + 1 + end;
     }
-    Ok(())
+    Ok(xml.len().saturating_sub(ATTR.len() - 1).max(from.min(xml.len())))
+}
+
+/// The whole shared-strings part, as it inflates: its opening tag in the
+/// first [`SHARED_HEAD`] bytes and every declared count, holding at most
+/// one piece and an attribute cut by its end (an attribute longer than
+/// [`SHARED_HEAD`] is refused).
+#[derive(Default)]
+struct SharedCheck {
+    head: Vec<u8>,
+    carry: Vec<u8>,
+}
+
+impl SharedCheck {
+    fn feed(&mut self, piece: &[u8]) -> Result<(), SheetError> {
+        let room = SHARED_HEAD.saturating_sub(self.head.len());
+        self.head.extend_from_slice(&piece[..piece.len().min(room)]);
+        let mut data = std::mem::take(&mut self.carry);
+        data.extend_from_slice(piece);
+        let keep = check_counts(&data, false)?;
+        if data.len() - keep > SHARED_HEAD {
+            return Err(SheetError::Unreadable);
+        }
+        self.carry = data[keep..].to_vec();
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(), SheetError> {
+        check_opening(&self.head)?;
+        check_counts(&self.carry, true).map(|_| ())
+    }
 }
 
 /// The start of a text, trimmed, looking at no more than twice the length kept.
@@ -337,7 +381,15 @@ mod tests {
             r#"<x:sst xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" uniqueCount = '1000001'>"#,
             r#"<sst uniqueCount="99999999999999999999999">"#,
             r#"<sst uniqueCount="+5000000">"#,
-        ] {
+        ]
+        .into_iter()
+        .map(str::to_owned)
+        // The count after 70 KB of padding, behind a decoy tag in a comment or an attribute.
+        .chain([
+            format!(r#"<!-- <sst> -->{}<sst count="31" uniqueCount="100000000000">"#, " ".repeat(70_000)),
+            format!(r#"<sst a=">"{} uniqueCount="100000000000">"#, " ".repeat(70_000)),
+        ]) {
+            let open = open.as_str();
             let book = workbook_with(Some((open, &["会员编号"])), &mut |w| {
                 w.write_all(br#"<row r="1"><c r="A1" t="s"><v>0</v></c></row>"#).unwrap();
             });

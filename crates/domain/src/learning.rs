@@ -74,19 +74,25 @@ impl Audience {
     }
 }
 
-/// Seconds a player's report may run ahead of the time that really passed:
-/// the network and the player's own rounding.
+/// Seconds a lesson's progress may run ahead of the time its player has
+/// been reporting, in all (the network and the player's rounding): granted
+/// once a lesson, never once a report.
 pub const SLACK_SECS: i64 = 5;
-/// A tab that has not reported for this long no longer holds the lesson.
+/// A tab that has not reported for this long no longer holds the lesson, and
+/// no more than this counts between two reports.
 pub const TAB_HOLD_SECS: i64 = 30;
 
-/// How far a learner has watched after the player reports `position`
-/// `elapsed` seconds after its last report: never further than the time that
-/// passed allows (skipping ahead does not count), never back.
-pub fn advance(reached: i32, duration: i32, position: i32, elapsed_secs: i64) -> i32 {
-    let allowed = i64::from(reached) + elapsed_secs.clamp(0, TAB_HOLD_SECS) + SLACK_SECS;
+/// Progress after a report: the time watched grows by what passed since the
+/// last report of the same tab on the same lesson (at most `TAB_HOLD_SECS`),
+/// and how far the learner has reached follows the player's `position` but
+/// never past the time watched and the slack (skipping ahead, reporting
+/// often, or from several lessons at once earns nothing), never back, never
+/// past the end. Returns (reached, watched ms).
+pub fn advance(reached: i32, watched_ms: i64, duration: i32, position: i32, elapsed_ms: i64) -> (i32, i64) {
+    let watched = watched_ms + elapsed_ms.clamp(0, TAB_HOLD_SECS * 1000);
+    let allowed = watched / 1000 + SLACK_SECS;
     let to = i64::from(position).min(allowed).min(i64::from(duration));
-    reached.max(to as i32)
+    (reached.max(to as i32), watched)
 }
 
 /// Whether a lesson of `reached` seconds out of `duration` is finished.
@@ -143,15 +149,21 @@ mod tests {
     #[test]
     fn watching_counts_time_not_jumps() {
         // Ten seconds played, ten seconds passed.
-        assert_eq!(advance(0, 60, 10, 10), 10);
-        // A jump to the end counts only the time that passed, with slack.
-        assert_eq!(advance(10, 60, 60, 5), 20);
-        // A long pause does not bank time: at most the hold and the slack.
-        assert_eq!(advance(10, 600, 500, 3600), 10 + TAB_HOLD_SECS as i32 + SLACK_SECS as i32);
+        assert_eq!(advance(0, 0, 60, 10, 10_000), (10, 10_000));
+        // A jump to the end counts only the time watched, and the slack once.
+        assert_eq!(advance(10, 10_000, 60, 60, 5_000), (20, 15_000));
+        // Reports with no time between them earn nothing more, however many.
+        let mut at = (0, 0);
+        for _ in 0..1000 {
+            at = advance(at.0, at.1, 2700, 2700, 0);
+        }
+        assert_eq!(at, (SLACK_SECS as i32, 0));
+        // A long pause counts at most the hold.
+        assert_eq!(advance(10, 10_000, 600, 500, 3_600_000).1, 10_000 + TAB_HOLD_SECS * 1000);
         // Seeking back never loses what was reached.
-        assert_eq!(advance(40, 60, 5, 5), 40);
+        assert_eq!(advance(40, 40_000, 60, 5, 5_000).0, 40);
         // Never past the end.
-        assert_eq!(advance(58, 60, 70, 10), 60);
+        assert_eq!(advance(58, 58_000, 60, 70, 10_000).0, 60);
         assert!(finished(60, 60) && !finished(59, 60));
     }
 

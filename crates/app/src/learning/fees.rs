@@ -33,16 +33,24 @@ pub struct CoursePayment {
 }
 
 async fn ensure(txn: &Tx, user_id: i32, c: &Course) -> AppResult<row::Model> {
+    let order_no =
+        format!("{ORDER_PREFIX}{}{:08}{:06}{:04}", c.year, user_id, c.id, rand::rng().random_range(0..10_000));
     if let Some(p) = row::Entity::find()
         .filter(row::Column::UserId.eq(user_id))
         .filter(row::Column::CourseId.eq(c.id))
         .one(txn)
         .await?
     {
-        return Ok(p);
+        if p.amount_cents == c.fee_cents || p.status == "paid" {
+            return Ok(p);
+        }
+        // The fee changed since this order: a new order at the new fee (the
+        // old one's notification no longer matches an order).
+        let mut m: row::ActiveModel = p.into();
+        m.amount_cents = Set(c.fee_cents);
+        m.order_no = Set(order_no);
+        return Ok(m.update(txn).await?);
     }
-    let order_no =
-        format!("{ORDER_PREFIX}{}{:08}{:06}{:04}", c.year, user_id, c.id, rand::rng().random_range(0..10_000));
     Ok(row::ActiveModel {
         user_id: Set(user_id),
         course_id: Set(c.id),

@@ -27,18 +27,19 @@ pub struct Entry {
     pub reduction: bool,
 }
 
-/// A year of one's own ledger, newest first, and its hours done.
-pub async fn mine(app: &App, actor: &Actor, year: i32) -> AppResult<(Vec<Entry>, Hours)> {
+/// The latest `SHOWN` records of a year of one's own ledger, newest first
+/// (the hours done are `Summary::done`, summed over them all).
+pub async fn mine(app: &App, actor: &Actor, year: i32) -> AppResult<Vec<Entry>> {
     learner_of(actor)?;
     let mut q = rec::Entity::find().filter(rec::Column::Year.eq(year));
     q = match (actor.cpa_id, actor.member_id) {
         (Some(c), _) => q.filter(rec::Column::CpaId.eq(c)),
         (None, Some(m)) => q.filter(rec::Column::MemberId.eq(m)),
-        _ => return Ok((Vec::new(), Hours::ZERO)),
+        _ => return Ok(Vec::new()),
     };
     let names = institutes(app).await?;
-    let rows = q.order_by_desc(rec::Column::Id).limit(1000).all(app.db.conn()).await?;
-    let entries: Vec<Entry> = rows
+    let rows = q.order_by_desc(rec::Column::Id).limit(SHOWN).all(app.db.conn()).await?;
+    let entries = rows
         .into_iter()
         .map(|r| Entry {
             hours: Hours::from_hundredths(r.hours_x100),
@@ -55,9 +56,11 @@ pub async fn mine(app: &App, actor: &Actor, year: i32) -> AppResult<(Vec<Entry>,
             title: r.title,
         })
         .collect();
-    let total = entries.iter().filter(|e| !e.reduction).map(|e| e.hours).sum();
-    Ok((entries, total))
+    Ok(entries)
 }
+
+/// Records 学时查询 lists.
+pub const SHOWN: u64 = 1000;
 
 /// A learner's hours done in a year, summed by the database (the query the
 /// benchmark times with 20 million records present).

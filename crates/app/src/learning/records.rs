@@ -168,7 +168,7 @@ pub async fn verify(
     body: &[u8],
 ) -> AppResult<Caller> {
     let ts: i64 = timestamp.trim().parse().map_err(|_| AppError::Unauthenticated)?;
-    if (app.now().timestamp() - ts).abs() > MAX_SKEW_SECS {
+    if app.now().timestamp().checked_sub(ts).is_none_or(|d| d.unsigned_abs() > MAX_SKEW_SECS as u64) {
         return Err(AppError::Unauthenticated);
     }
     let k = key_row::Entity::find()
@@ -467,9 +467,18 @@ pub async fn post(app: &App, caller: &Caller, rows: Vec<serde_json::Value>) -> A
         }
     }
     for chunk in models.chunks(INSERT_ROWS) {
-        accepted +=
-            rec::Entity::insert_many(chunk.to_vec()).on_conflict(conflict()).exec_without_returning(&txn).await?
-                as usize;
+        // Two calls reversing one record at once (PostgreSQL runs them side
+        // by side): the unique index takes one, the other is told.
+        accepted += rec::Entity::insert_many(chunk.to_vec())
+            .on_conflict(conflict())
+            .exec_without_returning(&txn)
+            .await
+            .map_err(|e| match e.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                    AppError::Refused("冲销的记录已被另一次提交冲销，请重新提交".into())
+                }
+                _ => e.into(),
+            })? as usize;
     }
     refused.sort_by_key(|r| r.index);
     key_row::Entity::update_many()

@@ -341,6 +341,8 @@ pub async fn open_course(app: &App, actor: &Actor, course_id: i32) -> AppResult<
         .one(app.db.conn())
         .await?
         .filter(|c| c.state == CourseState::Published.code())
+        // The year's courses only: last year's close when the year ends.
+        .filter(|c| c.year == year_of(app))
         .ok_or(AppError::NotFound("课程"))?;
     let choice = choice_of(app, actor, c.year).await?;
     let choice = match choice {
@@ -448,8 +450,8 @@ pub async fn beat(app: &App, actor: &Actor, lesson_id: i32, tab: &str, position:
             .ok_or_else(|| anyhow::anyhow!("study session vanished"))?;
         let (held_tab, held_lesson, held_at): (String, i32, DateTime<Utc>) =
             (row.try_get("", "tab")?, row.try_get("", "lesson_id")?, row.try_get("", "beat_at")?);
-        let idle = (now - held_at).num_seconds();
-        if held_tab != tab && idle < TAB_HOLD_SECS {
+        let idle = (now - held_at).num_milliseconds();
+        if held_tab != tab && idle < TAB_HOLD_SECS * 1000 {
             return Err(AppError::Refused("您正在其他窗口学习，同一时间只能学习一节课".into()));
         }
         cmis_store::entity::study_session::Entity::update_many()
@@ -468,6 +470,7 @@ pub async fn beat(app: &App, actor: &Actor, lesson_id: i32, tab: &str, position:
         institute_id: Set(view.institute.id),
         year: Set(view.card.course.year),
         reached_secs: Set(0),
+        watched_ms: Set(0),
         beat_at: Set(now),
         ..Default::default()
     })
@@ -480,11 +483,12 @@ pub async fn beat(app: &App, actor: &Actor, lesson_id: i32, tab: &str, position:
         .one(&txn)
         .await?
         .ok_or_else(|| anyhow::anyhow!("progress vanished"))?;
-    let reached = rules::advance(p.reached_secs, l.duration_secs, position, elapsed);
+    let (reached, watched) = rules::advance(p.reached_secs, p.watched_ms, l.duration_secs, position, elapsed);
     let finished = rules::finished(reached, l.duration_secs);
     let completed_now = finished && p.completed_at.is_none();
     let mut m: progress::ActiveModel = p.clone().into();
     m.reached_secs = Set(reached);
+    m.watched_ms = Set(watched);
     m.beat_at = Set(now);
     if completed_now {
         m.completed_at = Set(Some(now));
@@ -501,6 +505,15 @@ pub async fn evaluate(app: &App, actor: &Actor, lesson_id: i32, rating: &str, co
         let field = if matches!(e, cmis_domain::learning::EvaluationError::Rating) { "rating" } else { "comment" };
         FieldErrors::one(field, e)
     })?;
+    // A withdrawn course's lessons are evaluated no more (and so not credited).
+    let l = lesson::Entity::find_by_id(lesson_id).one(app.db.conn()).await?.ok_or(AppError::NotFound("课时"))?;
+    let published = course::Entity::find_by_id(l.course_id)
+        .one(app.db.conn())
+        .await?
+        .is_some_and(|c| c.state == CourseState::Published.code());
+    if !published {
+        return Err(AppError::Refused("该课程已撤回，不能评价".into()));
+    }
     let txn = app.write().await?;
     let r = progress::Entity::update_many()
         .col_expr(progress::Column::Rating, Expr::value(e.rating))

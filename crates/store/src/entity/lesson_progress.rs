@@ -13,6 +13,9 @@ pub struct Model {
     pub year: i32,
     /// How far the learner has watched without skipping.
     pub reached_secs: i32,
+    /// The time the player has been reporting on this lesson, summed from
+    /// the server's clock: what `reached_secs` may not pass.
+    pub watched_ms: i64,
     pub beat_at: DateTimeUtc,
     pub completed_at: Option<DateTimeUtc>,
     pub rating: Option<i32>,

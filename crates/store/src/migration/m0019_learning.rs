@@ -144,6 +144,7 @@ impl MigrationTrait for Migration {
                 .col(integer("institute_id"))
                 .col(integer("year"))
                 .col(integer("reached_secs"))
+                .col(big_integer("watched_ms").default(0))
                 .col(timestamp_with_time_zone("beat_at"))
                 .col(timestamp_with_time_zone_null("completed_at"))
                 .col(integer_null("rating"))

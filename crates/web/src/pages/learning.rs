@@ -283,7 +283,6 @@ struct HoursPage {
     year: i32,
     years: Vec<i32>,
     entries: Vec<ledger::Entry>,
-    total: Hours,
     summary: ledger::Summary,
     choice: Option<Choice>,
 }
@@ -296,11 +295,11 @@ struct HoursQuery {
 async fn hours(State(state): State<AppState>, shell: Shell, Query(q): Query<HoursQuery>) -> WebResult<Html<String>> {
     let this = learning::year_of(&state.app);
     let year = q.year.filter(|y| (this - 10..=this).contains(y)).unwrap_or(this);
-    let (entries, total) = ledger::mine(&state.app, &shell.actor, year).await?;
+    let entries = ledger::mine(&state.app, &shell.actor, year).await?;
     let summary = ledger::summary(&state.app, &shell.actor, year).await?;
     let choice = study::choice_of(&state.app, &shell.actor, year).await?;
     let years = (this - 4..=this).rev().collect();
-    Ok(Html(HoursPage { shell, year, years, entries, total, summary, choice }.render()?))
+    Ok(Html(HoursPage { shell, year, years, entries, summary, choice }.render()?))
 }
 
 #[cfg(test)]

@@ -31,6 +31,8 @@ pub struct Catalogue {
 /// Publishes, as the institute's staff `login`, a required course of two
 /// lessons and an elective of one, for both audiences, this year.
 pub async fn catalogue(t: &TestApp, login: &str) -> Catalogue {
+    // Noon of the test's day: the minutes of study stay in its year, whatever the clock.
+    t.clock.set(credit::start_of(t.app.today()) + Duration::hours(12));
     let staff = actor_of(t, login).await;
     let year = cmis_app::learning::year_of(&t.app).to_string();
     let course = |title: &str, kind: &str, fee: &str| CourseForm {
@@ -125,6 +127,11 @@ async fn required_courses_come_first_and_progress_counts_time_not_jumps() {
     t.clock.advance(Duration::seconds(5));
     let b = study::beat(&t.app, &a, first, "tab-aaaaaaaa", 60).await.unwrap();
     assert!(b.reached <= 15, "{b:?}");
+    // Reports with no time between them earn nothing, however many.
+    for _ in 0..50 {
+        study::beat(&t.app, &a, first, "tab-aaaaaaaa", 60).await.unwrap();
+    }
+    assert!(study::beat(&t.app, &a, first, "tab-aaaaaaaa", 60).await.unwrap().reached <= 15);
     // A second tab is refused while the first one plays, and gets the lesson once it stops.
     t.clock.advance(Duration::seconds(5));
     match study::beat(&t.app, &a, first, "tab-bbbbbbbb", 20).await {
@@ -158,13 +165,15 @@ async fn required_courses_come_first_and_progress_counts_time_not_jumps() {
 #[tokio::test]
 async fn hours_wait_for_evaluation_and_are_credited_the_next_day_once() {
     let t = TestApp::new().await;
+    // The year of the courses: the clock moves on (into the next year, at the turn of one).
+    let year = cmis_app::learning::year_of(&t.app);
     let c = catalogue(&t, "bnaistaff").await;
     let a = cpa(&t).await;
     study::choose(&t.app, &a, c.institute).await.unwrap();
     watch(&t, &a, c.lessons[0], "tab-aaaaaaaa", 60).await;
     watch(&t, &a, c.lessons[1], "tab-aaaaaaaa", 30).await;
     study::evaluate(&t.app, &a, c.lessons[0], "5", "").await.unwrap();
-    let total = || ledger::total(t.app.db.conn(), a.cpa_id, None, cmis_app::learning::year_of(&t.app));
+    let total = || ledger::total(t.app.db.conn(), a.cpa_id, None, year);
     let before = total().await.unwrap();
     // Evaluated today: tomorrow's run credits it.
     assert_eq!(credit::run(&t.app, t.app.today(), "test").await.unwrap().0, 0);
@@ -177,11 +186,11 @@ async fn hours_wait_for_evaluation_and_are_credited_the_next_day_once() {
     assert_eq!(credit::run(&t.app, today, "again").await.unwrap().0, 0, "a run again credits nothing");
     assert_eq!(total().await.unwrap(), before + Hours::whole(1), "the unevaluated lesson is not recorded");
     // The API's 学时查询 says the same.
-    let mut c = t.client();
-    let token = api_login(&mut c, "cpa", &a.login_name, PASSWORD).await;
-    let r = c
+    let mut client = t.client();
+    let token = api_login(&mut client, "cpa", &a.login_name, PASSWORD).await;
+    let r = client
         .send(
-            Request::get("/api/v1/me/learning-hours")
+            Request::get(format!("/api/v1/me/learning-hours?year={year}"))
                 .header("authorization", format!("Bearer {token}"))
                 .body(Body::empty())
                 .unwrap(),
@@ -189,8 +198,13 @@ async fn hours_wait_for_evaluation_and_are_credited_the_next_day_once() {
         .await;
     let j: serde_json::Value = serde_json::from_str(&r.body).unwrap();
     assert_eq!(j["done"], (before + Hours::whole(1)).to_string(), "{j}");
-    let (entries, _) = ledger::mine(&t.app, &a, cmis_app::learning::year_of(&t.app)).await.unwrap();
+    let entries = ledger::mine(&t.app, &a, year).await.unwrap();
     assert!(entries.iter().any(|e| e.source == "北京国家会计学院" && e.form == "网络"));
+    // When the year ends, its courses close.
+    t.clock.set(credit::start_of(chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap()) + Duration::hours(9));
+    assert!(matches!(study::open_course(&t.app, &a, c.required).await, Err(AppError::NotFound(_))));
+    assert!(study::beat(&t.app, &a, c.lessons[1], "tab-aaaaaaaa", 10).await.is_err());
+    t.clock.set(credit::start_of(today) + Duration::hours(12));
     // The scheduled run of the day exists with its counts.
     assert_eq!(credit::run_due(&t.app).await.unwrap(), 0);
     let national = actor_of(&t, "staffcicpa").await;
@@ -217,11 +231,29 @@ async fn a_non_practicing_member_pays_for_a_course_before_studying_it() {
     assert!(study::open_course(&t.app, &m, c.elective).await.unwrap().0.fee_due);
     assert!(study::open_lesson(&t.app, &m, c.lessons[2]).await.unwrap().is_err());
     assert!(study::beat(&t.app, &m, c.lessons[2], "tab-mmmmmmmm", 5).await.is_err(), "no study before paying");
+    let old = cmis_app::learning::fees::start(&t.app, &m, c.elective).await.unwrap();
+    assert_eq!(old.amount, "120.00");
+    // The institute raises the fee before the member pays: the order follows it.
+    let staff = actor_of(&t, "bnaistaff").await;
+    let mut f = catalogue::detail(&t.app, &staff, c.elective).await.unwrap();
+    f.course.fee_cents = 15000;
+    let form = CourseForm {
+        year: f.course.year.to_string(),
+        title: f.course.title.clone(),
+        kind: f.course.kind.code().into(),
+        audience: f.course.audience.code().into(),
+        category: f.course.category.code().into(),
+        form: f.course.form.code().into(),
+        fee: "150".into(),
+        intro: String::new(),
+    };
+    catalogue::update(&t.app, &staff, c.elective, &form).await.unwrap();
     let p = cmis_app::learning::fees::start(&t.app, &m, c.elective).await.unwrap();
-    assert_eq!(p.amount, "120.00");
+    assert_eq!(p.amount, "150.00");
+    assert_ne!(p.order_no, old.order_no, "the old order's notification matches nothing");
     let n = cmis_app::payment::Notification {
         order_no: p.order_no.clone(),
-        amount_cents: 12000,
+        amount_cents: 15000,
         txn_id: "T1".into(),
         paid_at: t.app.now(),
     };
@@ -281,7 +313,7 @@ async fn institutes_post_signed_idempotent_batches_with_reversals() {
     assert_eq!((j["accepted"].as_u64(), j["duplicates"].as_u64()), (Some(0), Some(1)));
     assert_eq!(total().await.unwrap(), before + Hours::from_hundredths(250));
     // Read back as the ledger keeps it: the day, the form, the institute.
-    let (entries, _) = ledger::mine(&t.app, &a, year).await.unwrap();
+    let entries = ledger::mine(&t.app, &a, year).await.unwrap();
     let e = entries.iter().find(|e| e.hours == Hours::from_hundredths(250)).expect("the posted record");
     assert_eq!((e.learned_on, e.form, e.source.as_str()), (Some(on), "网络", "北京国家会计学院"));
     // A reversal takes it back, once; another institute's record cannot be taken back.
