@@ -61,6 +61,19 @@ def rows(prefix, start, n, learners, rnd):
     return out
 
 
+def serve(env, port):
+    """A release server on the copy, on loopback, once it answers."""
+    server = subprocess.Popen([BIN, "serve", "--e2e-fixed-captcha", "2468", "--e2e-clock", NOW],
+                              env=dict(env, CMIS_LISTEN=f"127.0.0.1:{port}"), stdout=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return server
+
+
 def vm_hwm(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -126,14 +139,7 @@ def main():
         # 1. The API: CLIENTS clients, calls of 10,000 signed records.
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([BIN, "serve", "--e2e-fixed-captcha", "2468", "--e2e-clock", NOW],
-                                  env=dict(env, CMIS_LISTEN=f"127.0.0.1:{port}"), stdout=subprocess.DEVNULL)
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        server = serve(env, port)
         calls = RECORDS // BATCH
         lock = threading.Lock()
         state = {"next": 0, "accepted": 0, "ms": []}
@@ -198,14 +204,7 @@ def main():
         print(f"file: {out.strip()}", flush=True)
 
         # 3. 学时查询 of one learner with them all present: GET /me/learning-hours.
-        server = subprocess.Popen([BIN, "serve", "--e2e-fixed-captcha", "2468", "--e2e-clock", NOW],
-                                  env=dict(env, CMIS_LISTEN=f"127.0.0.1:{port}"), stdout=subprocess.DEVNULL)
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(url + "/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
+        server = serve(env, port)
         c = sqlite3.connect(db)
         total = c.execute("select count(*) from learning_records").fetchone()[0]
         hash_ = c.execute("select password_hash from users where user_type = 'cpa' and password_hash like '$argon2%' limit 1").fetchone()[0]

@@ -212,15 +212,39 @@ pub struct CourseForm {
     pub intro: String,
 }
 
-struct Checked {
-    year: i32,
-    title: String,
-    kind: CourseKind,
-    audience: Audience,
-    category: Category,
-    form: Form,
-    fee_cents: i64,
-    intro: String,
+/// A course's fields as checked, from the form or an imported row.
+pub(super) struct Checked {
+    pub year: i32,
+    pub title: String,
+    pub kind: CourseKind,
+    pub audience: Audience,
+    pub category: Category,
+    pub form: Form,
+    pub fee_cents: i64,
+    pub intro: String,
+}
+
+/// A course of `institute`, 未发布.
+pub(super) async fn insert_draft(txn: &crate::Tx, institute: i32, c: Checked) -> AppResult<course::Model> {
+    let now = txn.now();
+    Ok(course::ActiveModel {
+        institute_id: Set(institute),
+        year: Set(c.year),
+        title: Set(c.title),
+        kind: Set(c.kind.code().into()),
+        audience: Set(c.audience.code().into()),
+        category: Set(c.category.code().into()),
+        form: Set(c.form.code().into()),
+        fee_cents: Set(c.fee_cents),
+        intro: Set(c.intro),
+        state: Set(CourseState::Draft.code().into()),
+        sort: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?)
 }
 
 /// Money as typed in yuan: at most two decimals.
@@ -293,26 +317,9 @@ pub async fn create(app: &App, actor: &Actor, f: &CourseForm) -> AppResult<i32> 
     let institute = own_institute(actor)?;
     let c = check(app, f).map_err(AppError::Invalid)?;
     let txn = app.write().await?;
-    let now = txn.now();
-    let m = course::ActiveModel {
-        institute_id: Set(institute),
-        year: Set(c.year),
-        title: Set(c.title),
-        kind: Set(c.kind.code().into()),
-        audience: Set(c.audience.code().into()),
-        category: Set(c.category.code().into()),
-        form: Set(c.form.code().into()),
-        fee_cents: Set(c.fee_cents),
-        intro: Set(c.intro),
-        state: Set(CourseState::Draft.code().into()),
-        sort: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    audit::append(&txn, &actor.audit_name(), "course_created", &format!("course:{}", m.id), json!({ "year": c.year }))
+    let year = c.year;
+    let m = insert_draft(&txn, institute, c).await?;
+    audit::append(&txn, &actor.audit_name(), "course_created", &format!("course:{}", m.id), json!({ "year": year }))
         .await?;
     txn.commit().await?;
     Ok(m.id)

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use cmis_domain::Hours;
-use cmis_domain::learning::{Audience, Category, CourseKind, CourseState, Form};
+use cmis_domain::learning::{Audience, Category, CourseKind, Form};
 use cmis_store::entity::{course, lesson};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 
-use super::catalogue::{parse_duration, parse_yuan};
+use super::catalogue::{Checked, insert_draft, parse_duration, parse_yuan};
 use super::own_institute;
 use crate::error::{AppResult, FieldErrors};
 use crate::{Actor, App, audit, spreadsheet};
@@ -214,27 +214,19 @@ pub async fn import(app: &App, actor: &Actor, bytes: Bytes) -> AppResult<(usize,
         }
         return Err(FieldErrors::one("catalogue", format!("未导入，请修改后重新上传。{}", shown.join("；"))));
     }
-    let now = txn.now();
     let mut lessons = 0;
     for c in courses.values() {
-        let m = course::ActiveModel {
-            institute_id: Set(institute),
-            year: Set(c.year),
-            title: Set(c.fields[1].clone()),
-            kind: Set(c.kind.code().into()),
-            audience: Set(c.audience.code().into()),
-            category: Set(c.category.code().into()),
-            form: Set(c.form.code().into()),
-            fee_cents: Set(c.fee),
-            intro: Set(c.fields[7].clone()),
-            state: Set(CourseState::Draft.code().into()),
-            sort: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        let checked = Checked {
+            year: c.year,
+            title: c.fields[1].clone(),
+            kind: c.kind,
+            audience: c.audience,
+            category: c.category,
+            form: c.form,
+            fee_cents: c.fee,
+            intro: c.fields[7].clone(),
+        };
+        let m = insert_draft(&txn, institute, checked).await?;
         for (i, (t, h, d)) in c.lessons.iter().enumerate() {
             lesson::ActiveModel {
                 course_id: Set(m.id),

@@ -510,10 +510,7 @@ async fn numbered<C: ConnectionTrait>(
         return Ok(HashMap::new());
     }
     let backend = db.get_database_backend();
-    let list = match backend {
-        DatabaseBackend::Postgres => "SELECT jsonb_array_elements_text($1::jsonb)",
-        _ => "SELECT value FROM json_each($1)",
-    };
+    let list = json_texts(backend, 1);
     let sql = format!("SELECT id, {column} AS number FROM {table} WHERE {column} IN ({list})");
     let json = serde_json::to_string(numbers).map_err(anyhow::Error::from)?;
     let mut out = HashMap::with_capacity(numbers.len());
@@ -523,16 +520,21 @@ async fn numbered<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// The texts of the JSON array bound as parameter `$n`, as a subquery.
+fn json_texts(backend: DatabaseBackend, n: u8) -> String {
+    match backend {
+        DatabaseBackend::Postgres => format!("SELECT jsonb_array_elements_text(${n}::jsonb)"),
+        _ => format!("SELECT value FROM json_each(${n})"),
+    }
+}
+
 /// Which of `ids` the institute has sent before.
 async fn existing_ids<C: ConnectionTrait>(db: &C, institute_id: i32, ids: &[String]) -> AppResult<HashSet<String>> {
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
     let backend = db.get_database_backend();
-    let list = match backend {
-        DatabaseBackend::Postgres => "SELECT jsonb_array_elements_text($2::jsonb)",
-        _ => "SELECT value FROM json_each($2)",
-    };
+    let list = json_texts(backend, 2);
     let sql = format!("SELECT external_id FROM learning_records WHERE institute_id = $1 AND external_id IN ({list})");
     let json = serde_json::to_string(ids).map_err(anyhow::Error::from)?;
     let rows =
