@@ -542,6 +542,17 @@ async fn serve(mut cfg: Config, e2e_fixed_captcha: Option<String>, e2e_clock: Op
             }
         }
     });
+    // SQLite's write-ahead log, kept from growing without end under writes back to back.
+    let bounded = app.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tick.tick().await;
+            if let Err(e) = bounded.db.bound_wal().await {
+                tracing::warn!(error = %e, "checkpointing the write-ahead log");
+            }
+        }
+    });
     // The outbox's worker: sends what committed transactions queued.
     tokio::spawn(cmis_app::deliveries::run(app.clone()));
     // The job worker: exports and imports, taken up again after a restart.

@@ -141,6 +141,46 @@ async fn an_online_backup_is_a_working_database() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Writes back to back with readers beside them never let SQLite start its
+/// write-ahead log again (a 20-million-record import grew it to 32 GB): past
+/// its limit the log is checkpointed and truncated, and nothing is lost.
+#[tokio::test]
+async fn the_write_ahead_log_is_truncated_past_its_limit() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let (db, dir) = database().await;
+    let Some(dir) = dir else {
+        assert!(!db.bound_wal_past(0).await.unwrap(), "PostgreSQL keeps its own log");
+        return;
+    };
+    let wal = dir.0.join("t.sqlite3-wal");
+    let size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    db.conn().execute_unprepared("CREATE TABLE wal_probe (x BLOB)").await.unwrap();
+    // A reader inside the log the whole time, as the institutes' calls are.
+    let reader = db.conn().begin().await.unwrap();
+    assert_eq!(member::Entity::find().count(&reader).await.unwrap(), 0);
+    for _ in 0..20 {
+        let txn = db.write().await.unwrap();
+        txn.execute_unprepared("INSERT INTO wal_probe VALUES (randomblob(100000))").await.unwrap();
+        txn.commit().await.unwrap();
+    }
+    reader.commit().await.unwrap();
+    let grown = size();
+    assert!(grown > 2_000_000, "twenty writes of 100 kB in the log: {grown}");
+    assert!(!db.bound_wal().await.unwrap(), "below the limit it is left to SQLite");
+    assert_eq!(size(), grown);
+    assert!(db.bound_wal_past(1_000_000).await.unwrap());
+    assert_eq!(size(), 0, "truncated");
+    let n: i64 = db
+        .conn()
+        .query_one_raw(sea_orm::Statement::from_string(db.backend(), "SELECT count(*) FROM wal_probe"))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(n, 20, "every write kept");
+}
+
 // Numbers are column types: a stored number that does not parse is an error
 // when read, never a member with a malformed number.
 #[tokio::test]
