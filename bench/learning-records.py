@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
-"""Learning records at national scale: 20 million through the institutes' API
-and 20 million through the file import, beside SQLite's own batched-insert
-rate measured in the same run on the same database, then the hours of one
-learner for a year (学时查询 over the API) with them all present.
+"""Learning records at national scale: 20 million through SQLite's own
+batched insert, 20 million through the institutes' API and 20 million
+through the file import, each into its own copy of the national data set
+(so that each path starts from the same table and grows it alike), then the
+hours of one learner for a year (学时查询 over the API) with the API's 20
+million present.
 
     cargo build --release -p cmis
     bench/learning-records.py          # RECORDS=2000000 for a shorter run
 
 Needs bench/data from bench/run.sh (the national data set and its keys);
-writes only in a temporary directory (about 15 GB for 40 million records).
+writes only in a temporary directory (about 10 GB at most for 20 million).
 """
 import calendar
 import hashlib
@@ -31,7 +33,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.environ.get("BENCH_DATA", os.path.join(ROOT, "bench", "data"))
 BIN = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "release", "cmis")
 RECORDS = int(os.environ.get("RECORDS", "20000000"))
-RAW = int(os.environ.get("RAW", "2000000"))
+RAW = int(os.environ.get("RAW", str(RECORDS)))
+# The page cache of the server's writing connection (crates/store/src/db.rs):
+# SQLite's own insert runs with the same.
+WRITER_CACHE = "-65536"
 BATCH = 10_000
 CLIENTS = int(os.environ.get("CLIENTS", "2"))
 NOW = "2026-06-15T10:00:00+08:00"
@@ -83,22 +88,18 @@ def vm_hwm(pid):
 
 
 def raw_rate(db, n):
-    """SQLite's own rate for the same rows: a copy of learning_records with its
-    indexes, in the same file and journal settings, batches of BATCH rows."""
+    """SQLite's own rate for the same rows: batches of BATCH rows bound by
+    Python's sqlite3 straight into learning_records, same journal, same
+    synchronous, same page cache as the server's writer; random learners, so
+    that the indexes are written in the same scattered order."""
     c = sqlite3.connect(db, isolation_level=None)
     c.execute("pragma journal_mode=wal")
     c.execute("pragma synchronous=full")
-    sql = c.execute("select sql from sqlite_master where type='table' and name='learning_records'").fetchone()[0]
-    c.execute(sql.replace("learning_records", "raw_records", 1))
-    for (isql,) in c.execute("select sql from sqlite_master where type='index' and tbl_name='learning_records' and sql is not null").fetchall():
-        name = isql.split("INDEX", 1)[1].split("ON")[0].strip().strip('"')
-        c.execute(isql.replace(name, "raw_" + name, 1).replace("learning_records", "raw_records"))
-    # The same learners as the calls: CPAs and members drawn at random, so
-    # that the indexes are written in the same scattered order.
+    c.execute(f"pragma cache_size={WRITER_CACHE}")
     ids = [(r[0], None) for r in c.execute("select id from cpas")] + [(None, r[0]) for r in c.execute("select id from members")]
     rnd = random.Random(3)
     cols = "(cpa_id, member_id, year, kind, hours_x100, category, title, source, recorded_by, created_at, form, institute_id, external_id, learned_on)"
-    q = f"insert into raw_records {cols} values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    q = f"insert into learning_records {cols} values (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
     start = time.perf_counter()
     for b in range(0, n, BATCH):
         batch = [(*ids[rnd.randrange(len(ids))], YEAR, "record", 200, "professional", f"网络课程{i % 97}", "institute",
@@ -106,10 +107,31 @@ def raw_rate(db, n):
         c.execute("begin immediate")
         c.executemany(q, batch)
         c.execute("commit")
+        if (b // BATCH + 1) % 200 == 0:
+            print(f"  SQLite: {b + BATCH:,} records", flush=True)
     secs = time.perf_counter() - start
-    c.execute("drop table raw_records")
     c.close()
     return n / secs
+
+
+class WalWatch(threading.Thread):
+    """The largest the write-ahead log of `db` grew, sampled every second."""
+
+    def __init__(self, db):
+        super().__init__(daemon=True)
+        self.wal, self.largest, self.done = db + "-wal", 0, threading.Event()
+
+    def run(self):
+        while not self.done.wait(1):
+            try:
+                self.largest = max(self.largest, os.path.getsize(self.wal))
+            except OSError:
+                pass
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.largest // (1 << 20)
 
 
 def main():
@@ -120,26 +142,45 @@ def main():
     try:
         for f in ("pii.key", "sign.key"):
             shutil.copy(os.path.join(DATA, f), tmp)
-        db = os.path.join(tmp, "national.sqlite3")
-        shutil.copy(os.path.join(DATA, "pristine-300000.sqlite3"), db)
-        env = dict(os.environ, CMIS_CONFIG=os.path.join(tmp, "absent.toml"), CMIS_DATA_DIR=tmp,
-                   CMIS_DATABASE_URL=f"sqlite://{db}?mode=rwc", CMIS_DEMO_ON_FIRST_START="false", RUST_LOG="warn",
-                   CMIS_TRUST_FORWARDED="true")
-        env.pop("DATABASE_URL", None)
-        run = lambda *a: subprocess.run([BIN, *a], env=env, capture_output=True, text=True, check=True).stdout.strip()
-        key, secret = run("institute-key", "--institute", "bnai").split("\t")  # migrates the copy too
+
+        def copy(name, institute):
+            """A copy of the national data set, migrated, with a key of `institute`."""
+            db = os.path.join(tmp, name + ".sqlite3")
+            shutil.copy(os.path.join(DATA, "pristine-300000.sqlite3"), db)
+            env = dict(os.environ, CMIS_CONFIG=os.path.join(tmp, "absent.toml"), CMIS_DATA_DIR=tmp,
+                       CMIS_DATABASE_URL=f"sqlite://{db}?mode=rwc", CMIS_DEMO_ON_FIRST_START="false",
+                       RUST_LOG="warn", CMIS_TRUST_FORWARDED="true")
+            env.pop("DATABASE_URL", None)
+            out = subprocess.run([BIN, "institute-key", "--institute", institute], env=env, capture_output=True,
+                                 text=True, check=True).stdout.strip()  # migrates the copy too
+            return db, env, *out.split("\t")
+
+        def remove(db):
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(db + suffix):
+                    os.remove(db + suffix)
+
+        # 0. SQLite's own rate, on a copy of its own.
+        db, env, _, _ = copy("raw", "bnai")
         c = sqlite3.connect(db)
         learners = [("cpa", r[0]) for r in c.execute("select cpa_no from cpas")] + \
                    [("member", r[0]) for r in c.execute("select cert_no from members")]
         before = c.execute("select count(*) from learning_records").fetchone()[0]
         c.close()
+        watch = WalWatch(db)
+        watch.start()
         raw = raw_rate(db, RAW)
+        raw_wal = watch.stop()
+        remove(db)
         print(f"SQLite's own batched insert: {raw:,.0f} rows/s ({RAW:,} rows)", flush=True)
 
         # 1. The API: CLIENTS clients, calls of 10,000 signed records.
+        db, env, key, secret = copy("api", "bnai")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         server = serve(env, port)
+        watch = WalWatch(db)
+        watch.start()
         calls = RECORDS // BATCH
         lock = threading.Lock()
         state = {"next": 0, "accepted": 0, "ms": []}
@@ -178,18 +219,24 @@ def main():
         for t in threads:
             t.join()
         api_s = time.perf_counter() - start
+        api_wal = watch.stop()
         api_rss = vm_hwm(server.pid)
         server.terminate()
         server.wait()
         assert state["accepted"] == calls * BATCH, state["accepted"]
         print(f"API: {state['accepted']:,} in {api_s:.0f} s", flush=True)
 
-        # 2. The file import: the same number of lines, written first, then imported (untimed writing).
+        # 2. The file import, on a copy of its own: the same number of lines,
+        # written first, then imported (untimed writing).
+        api_db, api_env = db, env
+        db, env, _, _ = copy("file", "snai")
         feed = os.path.join(tmp, "records.jsonl")
         rnd = random.Random(7)
         with open(feed, "w") as f:
             for n in range(calls):
                 f.write("\n".join(rows("F", n * BATCH, BATCH, learners, rnd)) + "\n")
+        watch = WalWatch(db)
+        watch.start()
         start = time.perf_counter()
         p = subprocess.Popen([BIN, "import-learning", "--institute", "snai", "--file", feed], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -199,11 +246,14 @@ def main():
         p.returncode = os.waitstatus_to_exitcode(status)
         file_s = time.perf_counter() - start
         file_rss = usage.ru_maxrss // 1024
+        file_wal = watch.stop()
         assert p.returncode == 0, err[-2000:]
         os.remove(feed)
+        remove(db)
         print(f"file: {out.strip()}", flush=True)
 
-        # 3. 学时查询 of one learner with them all present: GET /me/learning-hours.
+        # 3. 学时查询 of one learner with the API's records present: GET /me/learning-hours.
+        db, env = api_db, api_env
         server = serve(env, port)
         c = sqlite3.connect(db)
         total = c.execute("select count(*) from learning_records").fetchone()[0]
@@ -243,13 +293,14 @@ def main():
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
         print()
         print(f"Run {time.strftime('%Y-%m-%d %H:%M %Z')}, commit {commit}, {os.cpu_count()} cores ({cpu}); release build, "
-              f"SQLite (WAL, synchronous=FULL), the national data set with {before:,} records before, {total:,} after.")
+              f"SQLite (WAL, synchronous=FULL); each path into its own copy of the national data set with "
+              f"{before:,} records; {total:,} present for 学时查询.")
         print()
-        print("| path | records | time | rate | of SQLite's own | peak RSS |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
-        print(f"| SQLite's own batched insert (Python sqlite3, {BATCH:,} a transaction, same indexes) | {RAW:,} | {RAW / raw:.0f} s | {raw:,.0f}/s | 100 % | — |")
-        print(f"| API, {CLIENTS} clients, {BATCH:,} a signed call | {state['accepted']:,} | {api_s:.0f} s | {api_rate:,.0f}/s | {api_rate / raw * 100:.0f} % | {api_rss} MiB |")
-        print(f"| file import (`cmis import-learning`) | {calls * BATCH:,} | {file_s:.0f} s | {file_rate:,.0f}/s | {file_rate / raw * 100:.0f} % | {file_rss} MiB |")
+        print("| path | records | time | rate | of SQLite's own | peak RSS | largest WAL |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print(f"| SQLite's own batched insert (Python sqlite3, {BATCH:,} a transaction) | {RAW:,} | {RAW / raw:.0f} s | {raw:,.0f}/s | 100 % | — | {raw_wal} MiB |")
+        print(f"| API, {CLIENTS} clients, {BATCH:,} a signed call | {state['accepted']:,} | {api_s:.0f} s | {api_rate:,.0f}/s | {api_rate / raw * 100:.0f} % | {api_rss} MiB | {api_wal} MiB |")
+        print(f"| file import (`cmis import-learning`) | {calls * BATCH:,} | {file_s:.0f} s | {file_rate:,.0f}/s | {file_rate / raw * 100:.0f} % | {file_rss} MiB | {file_wal} MiB |")
         p = lambda q: ms[min(len(ms) - 1, int(len(ms) * q))]
         print()
         print(f"学时查询 (GET /me/learning-hours, 50 CPAs, 2,000 calls, one client) with {total:,} records: "

@@ -403,51 +403,82 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// `cmis import-learning`: JSON lines in calls of `MAX_ROWS`, read as they
-/// come (a file of 20 million lines is never held whole).
+/// come (a file of 20 million lines is never held whole). A thread reads the
+/// lines; the next call's rows are checked while the previous call's are
+/// saved.
 async fn import_learning(cfg: &Config, institute: &str, file: &std::path::Path) -> anyhow::Result<()> {
-    use cmis_app::learning::records::{self, Caller, MAX_ROWS};
+    use cmis_app::learning::records::{self, Caller, Checked, MAX_ROWS};
     use std::io::BufRead;
     let app = open(cfg).await?;
     let by = std::env::var("USER").unwrap_or_default();
     let inst = cmis_app::learning::institute_by_code(&app, institute).await.map_err(shown)?;
     let caller = Caller::file_import(&inst, &by);
-    let reader: Box<dyn BufRead> = if file.as_os_str() == "-" {
+    let reader: Box<dyn BufRead + Send> = if file.as_os_str() == "-" {
         Box::new(std::io::BufReader::with_capacity(1 << 20, std::io::stdin()))
     } else {
         Box::new(std::io::BufReader::with_capacity(1 << 20, std::fs::File::open(file).context("the file")?))
     };
     let started = std::time::Instant::now();
-    let (mut accepted, mut duplicates, mut refused, mut line_no) = (0usize, 0usize, 0usize, 0usize);
-    let mut rows = Vec::with_capacity(MAX_ROWS);
-    let mut lines = reader.lines();
-    loop {
-        let line = lines.next().transpose().context("reading the file")?;
-        if let Some(l) = &line {
+    // Calls of (line number, line), two ahead at most.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(usize, String)>>(2);
+    let lines = std::thread::spawn(move || -> anyhow::Result<usize> {
+        let mut call = Vec::with_capacity(MAX_ROWS);
+        let mut line_no = 0;
+        for line in reader.lines() {
+            let line = line.context("reading the file")?;
             line_no += 1;
-            if !l.trim().is_empty() {
-                match serde_json::from_str::<serde_json::Value>(l) {
-                    Ok(v) => rows.push((line_no, v)),
-                    Err(e) => {
-                        refused += 1;
-                        eprintln!("第{line_no}行：格式错误：{e}");
-                    }
-                }
+            if !line.trim().is_empty() {
+                call.push((line_no, line));
+            }
+            if call.len() == MAX_ROWS && tx.blocking_send(std::mem::replace(&mut call, Vec::with_capacity(MAX_ROWS))).is_err()
+            {
+                return Ok(line_no);
             }
         }
-        if rows.len() == MAX_ROWS || (line.is_none() && !rows.is_empty()) {
-            let lines_of: Vec<usize> = rows.iter().map(|(n, _)| *n).collect();
-            let p = records::post(&app, &caller, rows.drain(..).map(|(_, v)| v).collect()).await.map_err(shown)?;
+        if !call.is_empty() {
+            let _ = tx.blocking_send(call);
+        }
+        Ok(line_no)
+    });
+    let (mut accepted, mut duplicates, mut refused) = (0usize, 0usize, 0usize);
+    let mut pending: Option<(Vec<usize>, Checked)> = None;
+    loop {
+        let next = rx.recv().await;
+        if next.is_none() && pending.is_none() {
+            break;
+        }
+        let saving = async {
+            match pending.take() {
+                Some((line_nos, c)) => Some((line_nos, records::save(&app, &caller, c).await)),
+                None => None,
+            }
+        };
+        let checking = async {
+            match next {
+                Some(call) => {
+                    let texts: Vec<&str> = call.iter().map(|(_, l)| l.as_str()).collect();
+                    let checked = records::check(&app, &texts).await;
+                    Some((call.iter().map(|(n, _)| *n).collect::<Vec<_>>(), checked))
+                }
+                None => None,
+            }
+        };
+        let (saved, checked) = tokio::join!(saving, checking);
+        if let Some((line_nos, p)) = saved {
+            let p = p.map_err(shown)?;
             accepted += p.accepted;
             duplicates += p.duplicates;
             refused += p.refused.len();
             for r in p.refused {
-                eprintln!("第{}行（{}）：{}", lines_of[r.index], r.record_id, r.reason);
+                eprintln!("第{}行（{}）：{}", line_nos[r.index], r.record_id, r.reason);
             }
+            app.db.bound_wal().await?;
         }
-        if line.is_none() {
-            break;
+        if let Some((line_nos, c)) = checked {
+            pending = Some((line_nos, c.map_err(shown)?));
         }
     }
+    let line_no = lines.join().map_err(|_| anyhow::anyhow!("the reading thread stopped"))??;
     println!(
         "导入{line_no}行：新增{accepted}条，已存在{duplicates}条，拒绝{refused}条，用时{:.1}秒",
         started.elapsed().as_secs_f64()

@@ -259,9 +259,33 @@ fn parse_form(s: &str) -> Option<Form> {
     Form::ALL.iter().copied().find(|f| f.code() == s.trim() || f.label() == s.trim())
 }
 
+/// A call's rows after every check that needs no write lock: the good ones,
+/// and the refused with their reasons.
+pub struct Checked {
+    good: Vec<Row>,
+    refused: Vec<Refusal>,
+}
+
 /// Posts a call's records: every row checked, the good ones saved in one
-/// transaction, and the call audited with its counts.
-pub async fn post(app: &App, caller: &Caller, rows: Vec<serde_json::Value>) -> AppResult<Posted> {
+/// transaction, and the call audited with its counts. Each row is the JSON
+/// text of one record.
+pub async fn post(app: &App, caller: &Caller, rows: &[&str]) -> AppResult<Posted> {
+    let checked = check(app, rows).await?;
+    save(app, caller, checked).await
+}
+
+/// A record's id as far as it can be read, for the refusal of a row that is
+/// not a record.
+#[derive(Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    record_id: serde_json::Value,
+}
+
+/// The checks of `post` before its transaction: each row's fields, and its
+/// learner looked up. `cmis import-learning` checks the next rows while the
+/// previous ones are saved.
+pub async fn check(app: &App, rows: &[&str]) -> AppResult<Checked> {
     if rows.is_empty() || rows.len() > MAX_ROWS {
         return Err(AppError::Refused(format!("每次提交1至{MAX_ROWS}条记录")));
     }
@@ -269,17 +293,22 @@ pub async fn post(app: &App, caller: &Caller, rows: Vec<serde_json::Value>) -> A
     let mut refused = Vec::new();
     let mut parsed: Vec<(usize, RecordIn)> = Vec::with_capacity(rows.len());
     let mut seen = HashSet::new();
-    for (index, v) in rows.into_iter().enumerate() {
-        let rid = v.get("record_id").and_then(|r| r.as_str()).unwrap_or_default().to_owned();
-        match serde_json::from_value::<RecordIn>(v) {
-            Err(e) => refused.push(Refusal { index, record_id: rid, reason: format!("格式错误：{e}") }),
-            Ok(r) if !valid_id(&r.record_id) => {
-                refused.push(Refusal {
-                    index, record_id: rid, reason: "record_id应为1至64位字母、数字或-_.:".into()
-                })
-            }
+    for (index, text) in rows.iter().enumerate() {
+        let rid = || {
+            serde_json::from_str::<IdOnly>(text)
+                .ok()
+                .and_then(|i| i.record_id.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        match serde_json::from_str::<RecordIn>(text) {
+            Err(e) => refused.push(Refusal { index, record_id: rid(), reason: format!("格式错误：{e}") }),
+            Ok(r) if !valid_id(&r.record_id) => refused.push(Refusal {
+                index,
+                record_id: rid(),
+                reason: "record_id应为1至64位字母、数字或-_.:".into(),
+            }),
             Ok(r) if !seen.insert(r.record_id.clone()) => {
-                refused.push(Refusal { index, record_id: rid, reason: "record_id在本次提交中重复".into() })
+                refused.push(Refusal { index, record_id: r.record_id, reason: "record_id在本次提交中重复".into() })
             }
             Ok(r) => parsed.push((index, r)),
         }
@@ -382,20 +411,30 @@ pub async fn post(app: &App, caller: &Caller, rows: Vec<serde_json::Value>) -> A
         });
     }
 
+    Ok(Checked { good, refused })
+}
+
+/// The transaction of `post`: the checked rows saved, a repeated record id
+/// counted as a duplicate, reversals matched with what they take back.
+pub async fn save(app: &App, caller: &Caller, checked: Checked) -> AppResult<Posted> {
+    let Checked { good, mut refused } = checked;
     let txn = app.write().await?;
-    // What is there already: a repeated call.
-    let ids: Vec<String> = good.iter().map(|r| r.record_id.clone()).collect();
+    let (originals, reversals): (Vec<Row>, Vec<Row>) = good.into_iter().partition(|r| r.reverses.is_none());
+    let now = txn.now();
+    // A record id the institute sent before is skipped by the insert itself:
+    // what it did not insert is a repeated call's.
+    let mut accepted = insert_all(&txn, caller, &originals, now).await?;
+    let mut duplicates = originals.len() - accepted;
+    let ids: Vec<String> = reversals.iter().map(|r| r.record_id.clone()).collect();
     let existing = existing_ids(&txn, caller.institute_id, &ids).await?;
-    let mut duplicates = 0;
-    let (originals, reversals): (Vec<Row>, Vec<Row>) = good
+    let reversals: Vec<Row> = reversals
         .into_iter()
         .filter(|r| {
             let dup = existing.contains(&r.record_id);
             duplicates += usize::from(dup);
             !dup
         })
-        .partition(|r| r.reverses.is_none());
-    let now = txn.now();
+        .collect();
     let model = |r: &Row, hours: Hours, reverses_id: Option<i32>, category: &str, form: &str| rec::ActiveModel {
         member_id: Set(r.member_id),
         cpa_id: Set(r.cpa_id),
@@ -415,8 +454,6 @@ pub async fn post(app: &App, caller: &Caller, rows: Vec<serde_json::Value>) -> A
         ..Default::default()
     };
     let conflict = || OnConflict::columns([rec::Column::InstituteId, rec::Column::ExternalId]).do_nothing().to_owned();
-    let mut accepted = 0;
-    accepted += insert_all(&txn, caller, &originals, now).await?;
     // Reversals, after the records of the same call they may take back.
     let targets: Vec<String> = reversals.iter().filter_map(|r| r.reverses.clone()).collect();
     let mut found: HashMap<String, rec::Model> = HashMap::new();

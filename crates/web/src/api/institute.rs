@@ -117,8 +117,9 @@ pub struct PostedOut {
 }
 
 #[derive(Deserialize)]
-struct Body {
-    records: Vec<serde_json::Value>,
+struct Body<'a> {
+    #[serde(borrow)]
+    records: Vec<&'a serde_json::value::RawValue>,
 }
 
 /// 提交学时记录: each row accepted, already there, or refused with its reason.
@@ -135,7 +136,8 @@ pub async fn post_records(State(s): State<AppState>, headers: HeaderMap, body: B
         records::verify(&s.app, &h(KEY_HEADER), &h(TIME_HEADER), &h(SIGNATURE_HEADER), "POST", &path, &body).await?;
     let parsed: Body = serde_json::from_slice(&body)
         .map_err(|_| ApiError::from(AppError::Refused("请求体应为 {\"records\": [...]} 的JSON".into())))?;
-    let posted = records::post(&s.app, &caller, parsed.records).await?;
+    let rows: Vec<&str> = parsed.records.iter().map(|r| r.get()).collect();
+    let posted = records::post(&s.app, &caller, &rows).await?;
     Ok(Json(PostedOut {
         accepted: posted.accepted,
         duplicates: posted.duplicates,
