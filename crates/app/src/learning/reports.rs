@@ -7,7 +7,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use cmis_domain::Hours;
-use cmis_store::entity::{course, learning_choice as choice_row, lesson, lesson_progress as progress, user};
+use cmis_store::entity::{
+    course, learning_choice as choice_row, learning_record as rec, lesson_progress as progress, user,
+};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
 };
@@ -49,47 +52,101 @@ pub struct LearnerFilter {
     pub page: u64,
 }
 
+/// Choices read back at a time (a page is 20; the export up to 200,000).
+const ROWS_AT_ONCE: usize = 1000;
+
+/// The rows of `choices`: their learners, and their progress and hours
+/// counted by the database, a few grouped queries for each thousand.
 async fn rows(app: &App, choices: Vec<choice_row::Model>) -> AppResult<Vec<LearnerRow>> {
     let db = app.db.conn();
-    let user_ids: Vec<i32> = choices.iter().map(|c| c.user_id).collect();
-    let users: HashMap<i32, user::Model> = user::Entity::find()
-        .filter(user::Column::Id.is_in(user_ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
     let names = institutes(app).await?;
     let mut out = Vec::with_capacity(choices.len());
-    for c in choices {
-        let ps = progress::Entity::find()
-            .filter(progress::Column::UserId.eq(c.user_id))
-            .filter(progress::Column::Year.eq(c.year))
-            .filter(progress::Column::InstituteId.eq(c.institute_id))
-            .all(db)
-            .await?;
-        let credited_lessons: Vec<i32> = ps.iter().filter(|p| p.record_id.is_some()).map(|p| p.lesson_id).collect();
-        let credited: Hours = lesson::Entity::find()
-            .filter(lesson::Column::Id.is_in(credited_lessons))
+    for chunk in choices.chunks(ROWS_AT_ONCE) {
+        let user_ids: Vec<i32> = chunk.iter().map(|c| c.user_id).collect();
+        let mut years: Vec<i32> = chunk.iter().map(|c| c.year).collect();
+        years.sort_unstable();
+        years.dedup();
+        let users: HashMap<i32, user::Model> = user::Entity::find()
+            .filter(user::Column::Id.is_in(user_ids.clone()))
             .all(db)
             .await?
-            .iter()
-            .map(|l| Hours::from_hundredths(l.hours_x100))
-            .sum();
-        let u = users.get(&c.user_id);
-        out.push(LearnerRow {
-            choice_id: c.id,
-            name: u.map_or_else(String::new, |u| u.display_name.clone()),
-            number: u.map_or_else(String::new, |u| u.login_name.clone()),
-            learner: if u.is_some_and(|u| u.cpa_id.is_some()) { "执业会员" } else { "非执业会员" },
-            institute: names.iter().find(|i| i.id == c.institute_id).map_or_else(String::new, |i| i.name.clone()),
-            association: app.orgs().get(c.association_id).map_or_else(String::new, |a| a.name.clone()),
-            chosen_at: c.chosen_at,
-            released: c.released_at.is_some(),
-            completed: ps.iter().filter(|p| p.completed_at.is_some()).count() as i64,
-            evaluated: ps.iter().filter(|p| p.evaluated_at.is_some()).count() as i64,
-            credited,
-        });
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        // Lessons finished and evaluated, by learner, institute and year.
+        let progressed: HashMap<(i32, i32, i32), (i64, i64)> = progress::Entity::find()
+            .select_only()
+            .column(progress::Column::UserId)
+            .column(progress::Column::InstituteId)
+            .column(progress::Column::Year)
+            .column_as(Expr::from(Func::count(Expr::col(progress::Column::CompletedAt))), "completed")
+            .column_as(Expr::from(Func::count(Expr::col(progress::Column::EvaluatedAt))), "evaluated")
+            .filter(progress::Column::UserId.is_in(user_ids))
+            .filter(progress::Column::Year.is_in(years.clone()))
+            .group_by(progress::Column::UserId)
+            .group_by(progress::Column::InstituteId)
+            .group_by(progress::Column::Year)
+            .into_tuple::<(i32, i32, i32, i64, i64)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(u, i, y, c, e)| ((u, i, y), (c, e)))
+            .collect();
+        // Hours in the ledger from the institute (its lessons credited, its
+        // platform's records), by learner, institute and year.
+        let cpas: Vec<i32> = users.values().filter_map(|u| u.cpa_id).collect();
+        let members: Vec<i32> = users.values().filter_map(|u| u.member_id).collect();
+        let recorded = |column: rec::Column, ids: Vec<i32>| {
+            rec::Entity::find()
+                .select_only()
+                .column(column)
+                .column(rec::Column::InstituteId)
+                .column(rec::Column::Year)
+                // PostgreSQL sums a bigint as numeric: cast back.
+                .column_as(Expr::cust("CAST(SUM(hours_x100) AS BIGINT)"), "hours")
+                .filter(column.is_in(ids))
+                .filter(rec::Column::Year.is_in(years.clone()))
+                .filter(rec::Column::InstituteId.is_not_null())
+                .group_by(column)
+                .group_by(rec::Column::InstituteId)
+                .group_by(rec::Column::Year)
+                .into_tuple::<(i32, i32, i32, i64)>()
+        };
+        let by_cpa: HashMap<(i32, i32, i32), i64> = recorded(rec::Column::CpaId, cpas)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(l, i, y, h)| ((l, i, y), h))
+            .collect();
+        let by_member: HashMap<(i32, i32, i32), i64> = recorded(rec::Column::MemberId, members)
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|(l, i, y, h)| ((l, i, y), h))
+            .collect();
+        for c in chunk {
+            let u = users.get(&c.user_id);
+            let (completed, evaluated) =
+                progressed.get(&(c.user_id, c.institute_id, c.year)).copied().unwrap_or_default();
+            let hours = match (u.and_then(|u| u.cpa_id), u.and_then(|u| u.member_id)) {
+                (Some(cpa), _) => by_cpa.get(&(cpa, c.institute_id, c.year)),
+                (None, Some(member)) => by_member.get(&(member, c.institute_id, c.year)),
+                (None, None) => None,
+            };
+            out.push(LearnerRow {
+                choice_id: c.id,
+                name: u.map_or_else(String::new, |u| u.display_name.clone()),
+                number: u.map_or_else(String::new, |u| u.login_name.clone()),
+                learner: if u.is_some_and(|u| u.cpa_id.is_some()) { "执业会员" } else { "非执业会员" },
+                institute: names.iter().find(|i| i.id == c.institute_id).map_or_else(String::new, |i| i.name.clone()),
+                association: app.orgs().get(c.association_id).map_or_else(String::new, |a| a.name.clone()),
+                chosen_at: c.chosen_at,
+                released: c.released_at.is_some(),
+                completed,
+                evaluated,
+                credited: Hours::from_hundredths(hours.copied().unwrap_or(0)),
+            });
+        }
     }
     Ok(out)
 }

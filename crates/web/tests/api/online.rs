@@ -9,7 +9,7 @@ use chrono::Duration;
 use cmis_app::attachments::Incoming;
 use cmis_app::learning::catalogue::{self, CourseForm, LessonForm};
 use cmis_app::learning::study;
-use cmis_app::learning::{credit, ledger, records};
+use cmis_app::learning::{credit, ledger, records, reports};
 use cmis_app::{Actor, AppError};
 use cmis_domain::learning::CourseState;
 use cmis_domain::{Hours, UserType};
@@ -200,6 +200,22 @@ async fn hours_wait_for_evaluation_and_are_credited_the_next_day_once() {
     assert_eq!(j["done"], (before + Hours::whole(1)).to_string(), "{j}");
     let entries = ledger::mine(&t.app, &a, year).await.unwrap();
     assert!(entries.iter().any(|e| e.source == "北京国家会计学院" && e.form == "网络"));
+    // 学员学习情况 (and its Excel), 课程评价 and the association's 在线学习情况 count the same.
+    let staff = actor_of(&t, "bnaistaff").await;
+    let f = reports::LearnerFilter::default();
+    let learners = reports::institute_learners(&t.app, &staff, &f, year).await.unwrap();
+    let row = learners.items.iter().find(|r| r.number == a.login_name).expect("the learner");
+    assert_eq!((row.completed, row.evaluated, row.credited), (2, 1, Hours::whole(1)));
+    let other = actor_of(&t, "snaistaff").await;
+    assert!(reports::institute_learners(&t.app, &other, &f, year).await.unwrap().items.is_empty());
+    let (_, xlsx) = reports::export(&t.app, &staff, year).await.unwrap();
+    assert!(xlsx.starts_with(b"PK"));
+    let rated = reports::ratings(&t.app, &staff, year).await.unwrap();
+    let first = rated.iter().find(|r| r.lesson == "第一讲" && r.course == "职业道德守则").unwrap();
+    assert_eq!((first.completed, first.evaluated, first.average()), (1, 1, "5.00".to_owned()));
+    let national = actor_of(&t, "staffcicpa").await;
+    let all = reports::association_learners(&t.app, &national, &f, year).await.unwrap();
+    assert!(all.items.iter().any(|r| r.number == a.login_name && r.credited == Hours::whole(1)));
     // When the year ends, its courses close.
     t.clock.set(credit::start_of(chrono::NaiveDate::from_ymd_opt(year + 1, 1, 1).unwrap()) + Duration::hours(9));
     assert!(matches!(study::open_course(&t.app, &a, c.required).await, Err(AppError::NotFound(_))));
