@@ -238,3 +238,56 @@ export async function submitBy(page, button) {
     console.error(`# the click on a submit button sent nothing (${page.url()}):\n# ${(page.traffic || []).join("\n# ")}`);
   }
 }
+
+/** A WebM of three seconds, recorded by the browser itself from a canvas. */
+export async function recordVideo(browser) {
+  const page = await openPage(browser, 1366);
+  const bytes = await page.evaluate(async () => {
+    const c = document.createElement("canvas");
+    c.width = 160;
+    c.height = 120;
+    const ctx = c.getContext("2d");
+    const rec = new MediaRecorder(c.captureStream(10), { mimeType: "video/webm" });
+    const chunks = [];
+    rec.ondataavailable = (e) => chunks.push(e.data);
+    let i = 0;
+    const paint = setInterval(() => {
+      ctx.fillStyle = `hsl(${(i += 30) % 360}, 70%, 50%)`;
+      ctx.fillRect(0, 0, 160, 120);
+    }, 100);
+    rec.start();
+    await new Promise((r) => setTimeout(r, 3000));
+    const stopped = new Promise((r) => (rec.onstop = r));
+    rec.stop();
+    await stopped;
+    clearInterval(paint);
+    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
+  });
+  await closePage(page);
+  return Buffer.from(bytes);
+}
+
+/** Presses 确定 in the page's confirmation dialog. */
+export async function confirmDialog(page) {
+  await page.getByRole("dialog").getByRole("button", { name: "确定" }).click();
+}
+
+/** Plays the lesson page's video to its end and waits for 待评价. */
+export async function watchLesson(page) {
+  const v = page.getByTestId("lesson-video");
+  await v.waitFor();
+  await page.evaluate(() => {
+    const el = document.querySelector("video");
+    el.muted = true;
+    return el.play();
+  });
+  try {
+    await page.getByTestId("lesson-state").filter({ hasText: "待评价" }).waitFor({ timeout: 30000 });
+  } catch (e) {
+    const state = await page.evaluate(() => {
+      const el = document.querySelector("video");
+      return { t: el.currentTime, paused: el.paused, ended: el.ended, error: el.error && el.error.code, ready: el.readyState };
+    });
+    throw new Error(`the lesson did not finish: ${JSON.stringify(state)}\n${page.traffic.join("\n")}\n${e.message}`);
+  }
+}

@@ -7,42 +7,24 @@
 // pays for a course (交费) before studying it.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { PASSWORD, WIDTHS, closePage, launch, login, openPage, shot, startServer, submitBy, waitText } from "../lib.mjs";
+import {
+  PASSWORD,
+  WIDTHS,
+  closePage,
+  confirmDialog,
+  launch,
+  login,
+  openPage,
+  recordVideo,
+  shot,
+  startServer,
+  submitBy,
+  waitText,
+  watchLesson,
+} from "../lib.mjs";
 
 let server, browser, video;
 const NEXT_DAY = "2026-06-16T09:00:00+08:00";
-
-/** A WebM of three seconds, recorded by the browser itself from a canvas. */
-async function recordVideo() {
-  const page = await openPage(browser, 1366);
-  const bytes = await page.evaluate(async () => {
-    const c = document.createElement("canvas");
-    c.width = 160;
-    c.height = 120;
-    const ctx = c.getContext("2d");
-    const rec = new MediaRecorder(c.captureStream(10), { mimeType: "video/webm" });
-    const chunks = [];
-    rec.ondataavailable = (e) => chunks.push(e.data);
-    let i = 0;
-    const paint = setInterval(() => {
-      ctx.fillStyle = `hsl(${(i += 30) % 360}, 70%, 50%)`;
-      ctx.fillRect(0, 0, 160, 120);
-    }, 100);
-    rec.start();
-    await new Promise((r) => setTimeout(r, 3000));
-    const stopped = new Promise((r) => (rec.onstop = r));
-    rec.stop();
-    await stopped;
-    clearInterval(paint);
-    return Array.from(new Uint8Array(await new Blob(chunks).arrayBuffer()));
-  });
-  await closePage(page);
-  return Buffer.from(bytes);
-}
-
-async function confirmDialog(page) {
-  await page.getByRole("dialog").getByRole("button", { name: "确定" }).click();
-}
 
 /** As the institute's staff: a course with one lesson of the test video, published. */
 async function publish(page, { title, kind, audience, category, fee }) {
@@ -69,7 +51,7 @@ async function publish(page, { title, kind, audience, category, fee }) {
 before(async () => {
   server = await startServer({ members: 4, firms: 2 });
   browser = await launch();
-  video = await recordVideo();
+  video = await recordVideo(browser);
   assert.ok(video.length > 1000, `a recorded video: ${video.length} bytes`);
   const page = await openPage(browser, 1366);
   await login(page, server.url, "国家会计学院", "bnaistaff", PASSWORD);
@@ -85,26 +67,6 @@ after(async () => {
   await browser?.close();
   server?.stop();
 });
-
-/** Plays the lesson page's video to its end and waits for 待评价. */
-async function watch(page) {
-  const v = page.getByTestId("lesson-video");
-  await v.waitFor();
-  await page.evaluate(() => {
-    const el = document.querySelector("video");
-    el.muted = true;
-    return el.play();
-  });
-  try {
-    await page.getByTestId("lesson-state").filter({ hasText: "待评价" }).waitFor({ timeout: 30000 });
-  } catch (e) {
-    const state = await page.evaluate(() => {
-      const el = document.querySelector("video");
-      return { t: el.currentTime, paused: el.paused, ended: el.ended, error: el.error && el.error.code, ready: el.readyState };
-    });
-    throw new Error(`the lesson did not finish: ${JSON.stringify(state)}\n${page.traffic.join("\n")}\n${e.message}`);
-  }
-}
 
 for (const [i, width] of WIDTHS.entries()) {
   test(`a CPA chooses 北京国家会计学院, studies the required course first, evaluates, and sees the hours the next day (${width})`, async () => {
@@ -124,7 +86,7 @@ for (const [i, width] of WIDTHS.entries()) {
 
     await page.getByRole("link", { name: "开始学习" }).first().click();
     await page.getByRole("link", { name: "开始学习" }).first().click();
-    await watch(page);
+    await watchLesson(page);
     await waitText(page, "未进行评价的学时数将暂时不记录在系统");
     await shot(page, `learning-evaluate-${width}`);
     await page.getByLabel("5星").check();
@@ -155,7 +117,7 @@ test("a non-practicing member pays for a course before studying it (390)", async
   await confirmDialog(page);
   await page.getByRole("link", { name: "开始学习" }).first().click();
   await page.getByRole("link", { name: "开始学习" }).first().click();
-  await watch(page);
+  await watchLesson(page);
   await page.getByLabel("4星").check();
   await submitBy(page, page.getByRole("button", { name: "提交评价" }));
   await page.getByTestId("evaluated").waitFor();

@@ -352,7 +352,8 @@ pub struct LearnersPage {
     pub page: Page<LearnerRow>,
     pub export: bool,
     pub release: bool,
-    pub notice: Option<String>,
+    /// What 解除锁定 did: done, or why not.
+    pub notice: Option<Result<String, String>>,
 }
 
 impl LearnersPage {

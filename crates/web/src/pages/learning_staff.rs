@@ -32,7 +32,12 @@ pub fn routes() -> Router<AppState> {
     choices.merge(credits)
 }
 
-async fn render(state: &AppState, shell: Shell, f: LearnerFilter, notice: Option<String>) -> WebResult<Html<String>> {
+async fn render(
+    state: &AppState,
+    shell: Shell,
+    f: LearnerFilter,
+    notice: Option<Result<String, String>>,
+) -> WebResult<Html<String>> {
     let this = learning::year_of(&state.app);
     let year = f.year.filter(|y| (this - 10..=this + 1).contains(y)).unwrap_or(this);
     let page = reports::association_learners(&state.app, &shell.actor, &f, year).await?;
@@ -73,9 +78,9 @@ async fn release(
     Form(f): Form<ReleaseForm>,
 ) -> WebResult<Response> {
     let notice = match study::release(&state.app, &shell.actor, id, &f.reason).await {
-        Ok(()) => "已解除锁定，学员可重新选择本年度的国家会计学院".to_owned(),
-        Err(AppError::Invalid(e)) => e.0.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("；"),
-        Err(AppError::Refused(m)) => m,
+        Ok(()) => Ok("已解除锁定，学员可重新选择本年度的国家会计学院".to_owned()),
+        Err(AppError::Invalid(e)) => Err(e.0.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("；")),
+        Err(AppError::Refused(m)) => Err(m),
         Err(e) => return Err(e.into()),
     };
     Ok(render(&state, shell, LearnerFilter::default(), Some(notice)).await?.into_response())
