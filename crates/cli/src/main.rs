@@ -430,7 +430,8 @@ async fn import_learning(cfg: &Config, institute: &str, file: &std::path::Path) 
             if !line.trim().is_empty() {
                 call.push((line_no, line));
             }
-            if call.len() == MAX_ROWS && tx.blocking_send(std::mem::replace(&mut call, Vec::with_capacity(MAX_ROWS))).is_err()
+            if call.len() == MAX_ROWS
+                && tx.blocking_send(std::mem::replace(&mut call, Vec::with_capacity(MAX_ROWS))).is_err()
             {
                 return Ok(line_no);
             }

@@ -302,13 +302,14 @@ pub async fn check(app: &App, rows: &[&str]) -> AppResult<Checked> {
         };
         match serde_json::from_str::<RecordIn>(text) {
             Err(e) => refused.push(Refusal { index, record_id: rid(), reason: format!("格式错误：{e}") }),
-            Ok(r) if !valid_id(&r.record_id) => refused.push(Refusal {
-                index,
-                record_id: rid(),
-                reason: "record_id应为1至64位字母、数字或-_.:".into(),
-            }),
+            Ok(r) if !valid_id(&r.record_id) => {
+                refused.push(Refusal {
+                    index, record_id: rid(), reason: "record_id应为1至64位字母、数字或-_.:".into()
+                })
+            }
             Ok(r) if !seen.insert(r.record_id.clone()) => {
-                refused.push(Refusal { index, record_id: r.record_id, reason: "record_id在本次提交中重复".into() })
+                refused
+                    .push(Refusal { index, record_id: r.record_id, reason: "record_id在本次提交中重复".into() })
             }
             Ok(r) => parsed.push((index, r)),
         }

@@ -112,12 +112,8 @@ async fn rows(app: &App, choices: Vec<choice_row::Model>) -> AppResult<Vec<Learn
                 .group_by(rec::Column::Year)
                 .into_tuple::<(i32, i32, i32, i64)>()
         };
-        let by_cpa: HashMap<(i32, i32, i32), i64> = recorded(rec::Column::CpaId, cpas)
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|(l, i, y, h)| ((l, i, y), h))
-            .collect();
+        let by_cpa: HashMap<(i32, i32, i32), i64> =
+            recorded(rec::Column::CpaId, cpas).all(db).await?.into_iter().map(|(l, i, y, h)| ((l, i, y), h)).collect();
         let by_member: HashMap<(i32, i32, i32), i64> = recorded(rec::Column::MemberId, members)
             .all(db)
             .await?
