@@ -43,6 +43,20 @@ pub struct Run {
     pub run_by: String,
 }
 
+impl Run {
+    /// 执行人 as staff read it: the scheduled job, a staff login, or the
+    /// command line and its system user.
+    pub fn by_label(&self) -> String {
+        match self.run_by.split_once(':') {
+            None if self.run_by == "system" => "系统定时".to_owned(),
+            Some(("staff", login)) => login.to_owned(),
+            Some(("cli", user)) if user.is_empty() => "命令行".to_owned(),
+            Some(("cli", user)) => format!("命令行（{user}）"),
+            _ => self.run_by.clone(),
+        }
+    }
+}
+
 /// Credits every lesson evaluated before `day` began and not credited yet;
 /// returns how many lessons and hours this run credited.
 pub async fn run(app: &App, day: NaiveDate, by: &str) -> AppResult<(u64, Hours)> {

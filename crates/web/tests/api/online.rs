@@ -227,6 +227,15 @@ async fn hours_wait_for_evaluation_and_are_credited_the_next_day_once() {
     let runs = credit::runs(&t.app, &national, 1).await.unwrap();
     assert_eq!(runs.items[0].credited, 1);
     assert_eq!(runs.items[0].runs, 3);
+    // The next day's scheduled run, then 立即入账 by CICPA's staff: 执行人
+    // names who ran it last.
+    t.clock.set(credit::start_of(today.succ_opt().unwrap()) + Duration::hours(1));
+    assert_eq!(credit::run_due(&t.app).await.unwrap(), 0);
+    let runs = credit::runs(&t.app, &national, 1).await.unwrap();
+    assert_eq!((runs.items[0].runs, runs.items[0].by_label()), (1, "系统定时".to_owned()));
+    assert_eq!(credit::run_now(&t.app, &national).await.unwrap().0, 0);
+    let runs = credit::runs(&t.app, &national, 1).await.unwrap();
+    assert_eq!((runs.items[0].runs, runs.items[0].by_label()), (2, "staffcicpa".to_owned()));
 }
 
 #[tokio::test]
