@@ -181,7 +181,7 @@ test("an institute imports its catalogue, uploads the material, posts records wi
   assert.equal(await cells.nth(6).innerText(), "1", "已评价课时");
   assert.equal(await cells.nth(7).innerText(), "1.50", "已记录学时: the posted record; the lesson waits for tomorrow's 学时入账");
   await shot(staff, "learning-staff-learners-1366");
-  const [download] = await Promise.all([staff.waitForEvent("download"), staff.getByRole("link", { name: "导出Excel" }).click()]);
+  const [download] = await Promise.all([staff.waitForEvent("download"), staff.getByRole("button", { name: "导出Excel" }).click()]);
   const chunks = [];
   for await (const c of await download.createReadStream()) chunks.push(c);
   const book = XLSX.read(Buffer.concat(chunks));
@@ -207,6 +207,7 @@ test("an institute imports its catalogue, uploads the material, posts records wi
   await cicpa.getByTestId("credited").waitFor();
   assert.equal(await cicpa.getByTestId("waiting").innerText(), "0");
   await cicpa.getByRole("cell", { name: "2026-06-16" }).first().waitFor();
+  await cicpa.getByRole("cell", { name: "staffcicpa", exact: true }).first().waitFor();
   await shot(cicpa, "learning-staff-credits-1366");
   await phoneShot("中\\省\\市注协", "staffcicpa", "/association/learning-credits", "learning-staff-credits-390");
   // A day later the learner signs in again (yesterday's session has expired).
