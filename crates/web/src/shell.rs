@@ -83,7 +83,6 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             when(P::ConfirmFees, "会费确认", "/association/member-inspection-fees"),
             when(P::InspectionProgress, "年检进度", "/association/member-inspection-progress"),
             when(P::InspectionSettings, "年检设置", "/association/member-inspection-settings"),
-            when(P::LearningLedger, "学时记录", "/association/learning-records"),
         ],
     );
     add(
@@ -104,6 +103,9 @@ pub fn menu_for(actor: &Actor) -> Vec<MenuGroup> {
             when(P::StudyOnline, "学时查询", "/learning/hours"),
             when(P::LearningChoices, "在线学习情况", "/association/learning"),
             when(P::CreditLearning, "学时入账", "/association/learning-credits"),
+            // The ledger both inspections read: face-to-face training an
+            // association runs itself is entered here.
+            when(P::LearningLedger, "学时记录", "/association/learning-records"),
         ],
     );
     add(
