@@ -50,7 +50,7 @@ impl Run {
         match self.run_by.split_once(':') {
             None if self.run_by == "system" => "系统定时".to_owned(),
             Some(("staff", login)) => login.to_owned(),
-            Some(("cli", user)) if user.is_empty() => "命令行".to_owned(),
+            Some(("cli", "")) => "命令行".to_owned(),
             Some(("cli", user)) => format!("命令行（{user}）"),
             _ => self.run_by.clone(),
         }
