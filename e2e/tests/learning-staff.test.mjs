@@ -9,6 +9,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import XLSX from "xlsx";
 import {
   NOW,
@@ -172,6 +175,21 @@ test("an institute imports its catalogue, uploads the material, posts records wi
   assert.equal(r.status, 401, "a revoked key signs nothing");
   await shot(staff, "learning-staff-keys-1366");
   await phoneShot("国家会计学院", "bnaistaff", "/institute/keys", "learning-staff-keys-390");
+  // The same records as a file (cmis import-learning, another institute,
+  // another CPA): a line that is not UTF-8 and a wrong row are refused, the
+  // file goes on; imported again, nothing is added.
+  const dir = mkdtempSync(join(tmpdir(), "cmis-import-"));
+  const file = join(dir, "records.jsonl");
+  const other = server.accounts("cpa", 2)[1];
+  writeFileSync(file, Buffer.concat([
+    Buffer.from(JSON.stringify({ ...record, record_id: "SNAI-F-1", learner_no: other }) + "\n"),
+    Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]),
+    Buffer.from('{"record_id":"SNAI-F-2"}\r\n\n'),
+  ]));
+  const imported = () => server.cli("import-learning", "--institute", "snai", "--file", file).trim();
+  assert.match(imported(), /^导入4行：新增1条，已存在0条，拒绝2条/);
+  assert.match(imported(), /^导入4行：新增0条，已存在1条，拒绝2条/);
+  rmSync(dir, { recursive: true, force: true });
 
   // 学员学习情况 and its Excel; 课程评价.
   await staff.getByRole("link", { name: "学员学习情况" }).first().click();

@@ -421,25 +421,35 @@ async fn import_learning(cfg: &Config, institute: &str, file: &std::path::Path) 
     let started = std::time::Instant::now();
     // Calls of (line number, line), two ahead at most.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<(usize, String)>>(2);
-    let lines = std::thread::spawn(move || -> anyhow::Result<usize> {
+    // The thread returns how many lines it read and how many were not text.
+    let lines = std::thread::spawn(move || -> anyhow::Result<(usize, usize)> {
         let mut call = Vec::with_capacity(MAX_ROWS);
-        let mut line_no = 0;
-        for line in reader.lines() {
-            let line = line.context("reading the file")?;
+        let (mut line_no, mut not_text) = (0, 0);
+        for line in reader.split(b'\n') {
+            let mut line = line.with_context(|| format!("reading the file after line {line_no}"))?;
             line_no += 1;
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            let Ok(line) = String::from_utf8(line) else {
+                // Refused as any other wrong row: the file goes on.
+                eprintln!("第{line_no}行：不是UTF-8编码的文本");
+                not_text += 1;
+                continue;
+            };
             if !line.trim().is_empty() {
                 call.push((line_no, line));
             }
             if call.len() == MAX_ROWS
                 && tx.blocking_send(std::mem::replace(&mut call, Vec::with_capacity(MAX_ROWS))).is_err()
             {
-                return Ok(line_no);
+                return Ok((line_no, not_text));
             }
         }
         if !call.is_empty() {
             let _ = tx.blocking_send(call);
         }
-        Ok(line_no)
+        Ok((line_no, not_text))
     });
     let (mut accepted, mut duplicates, mut refused) = (0usize, 0usize, 0usize);
     let mut pending: Option<(Vec<usize>, Checked)> = None;
@@ -466,7 +476,7 @@ async fn import_learning(cfg: &Config, institute: &str, file: &std::path::Path) 
         };
         let (saved, checked) = tokio::join!(saving, checking);
         if let Some((line_nos, p)) = saved {
-            let p = p.map_err(shown)?;
+            let p = p.map_err(|e| stopped(accepted, duplicates, refused, shown(e)))?;
             accepted += p.accepted;
             duplicates += p.duplicates;
             refused += p.refused.len();
@@ -476,15 +486,28 @@ async fn import_learning(cfg: &Config, institute: &str, file: &std::path::Path) 
             app.db.bound_wal().await?;
         }
         if let Some((line_nos, c)) = checked {
-            pending = Some((line_nos, c.map_err(shown)?));
+            pending = Some((line_nos, c.map_err(|e| stopped(accepted, duplicates, refused, shown(e)))?));
         }
     }
-    let line_no = lines.join().map_err(|_| anyhow::anyhow!("the reading thread stopped"))??;
+    let (line_no, not_text) = lines
+        .join()
+        .map_err(|_| anyhow::anyhow!("the reading thread stopped"))?
+        .map_err(|e| stopped(accepted, duplicates, refused, e))?;
+    refused += not_text;
     println!(
         "导入{line_no}行：新增{accepted}条，已存在{duplicates}条，拒绝{refused}条，用时{:.1}秒",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// An import that stops part way says what it saved before: a second run
+/// counts those records as already there.
+fn stopped(accepted: usize, duplicates: usize, refused: usize, e: anyhow::Error) -> anyhow::Error {
+    eprintln!(
+        "导入中止：此前已新增{accepted}条，已存在{duplicates}条，拒绝{refused}条（重新导入时，已新增的记录按已存在计）"
+    );
+    e
 }
 
 /// The system clock, or a fixed instant for browser tests.
