@@ -38,6 +38,7 @@ RAW = int(os.environ.get("RAW", str(RECORDS)))
 # SQLite's own insert runs with the same.
 WRITER_CACHE = "-65536"
 BATCH = 10_000
+# The server runs two calls of an institute at once and answers 429 to a third.
 CLIENTS = int(os.environ.get("CLIENTS", "2"))
 NOW = "2026-06-15T10:00:00+08:00"
 YEAR = 2025

@@ -16,6 +16,10 @@ pub enum WebError {
     NotFound,
     #[error("{0}")]
     BadRequest(String),
+    /// Work beyond what one caller may have running at once: try again
+    /// when a running request has returned.
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl From<sea_orm::DbErr> for WebError {
@@ -56,6 +60,7 @@ impl WebError {
             WebError::App(AppError::TooMany(_)) => StatusCode::TOO_MANY_REQUESTS,
             WebError::App(AppError::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Busy(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 

@@ -46,6 +46,8 @@ pub struct AppState {
     pub captchas: Arc<rate::RateLimit>,
     /// Captchas drawn by pages, per address.
     pub page_captchas: Arc<rate::RateLimit>,
+    /// Institutes' batches of records running at once, per institute.
+    pub institute_calls: Arc<rate::InFlight>,
 }
 
 pub fn router(app: Arc<App>, options: WebOptions) -> Router {
@@ -65,6 +67,7 @@ pub fn router(app: Arc<App>, options: WebOptions) -> Router {
         options: Arc::new(options),
         captchas: Arc::new(rate::captchas()),
         page_captchas: Arc::new(rate::page_captchas()),
+        institute_calls: Arc::new(rate::InFlight::new(rate::INSTITUTE_CALLS)),
     };
     Router::new()
         .merge(pages::routes())

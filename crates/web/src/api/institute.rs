@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 
 use super::{ApiAuth, ApiError, ApiResult};
 use crate::AppState;
+use crate::error::WebError;
 
 /// Where records are posted, under /api/v1.
 pub const RECORDS_PATH: &str = "/institute/learning-records";
@@ -126,14 +127,19 @@ struct Body<'a> {
 /// Signed: `X-Institute-Key`, `X-Institute-Timestamp` (Unix seconds, within
 /// five minutes) and `X-Institute-Signature`, the hex HMAC-SHA256 under the
 /// key's secret of "POST\n/api/v1/institute/learning-records\n{timestamp}\n{hex SHA-256 of the body}".
+/// Two calls of an institute run at once; a third is answered 429 and saves
+/// nothing (send it again when one has returned).
 #[utoipa::path(post, path = "/institute/learning-records", request_body = RecordsIn,
     responses((status = 200, body = PostedOut), (status = 401, body = super::ApiErrorBody),
-        (status = 413), (status = 422, body = super::ApiErrorBody)))]
+        (status = 413), (status = 422, body = super::ApiErrorBody), (status = 429, body = super::ApiErrorBody)))]
 pub async fn post_records(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<PostedOut> {
     let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let path = format!("/api/v1{RECORDS_PATH}");
     let caller =
         records::verify(&s.app, &h(KEY_HEADER), &h(TIME_HEADER), &h(SIGNATURE_HEADER), "POST", &path, &body).await?;
+    let _slot = s.institute_calls.enter(caller.institute_id).ok_or_else(|| {
+        WebError::Busy(format!("本学院已有{}个学时记录请求正在处理，请在其返回后再提交", crate::rate::INSTITUTE_CALLS))
+    })?;
     let parsed: Body = serde_json::from_slice(&body)
         .map_err(|_| ApiError::from(AppError::Refused("请求体应为 {\"records\": [...]} 的JSON".into())))?;
     let rows: Vec<&str> = parsed.records.iter().map(|r| r.get()).collect();

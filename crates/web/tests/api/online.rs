@@ -361,6 +361,47 @@ async fn institutes_post_signed_idempotent_batches_with_reversals() {
     assert!(records::keys(&t.app, &other).await.unwrap().is_empty());
 }
 
+/// An institute's platform sending many batches at once would queue every
+/// other write behind them: two run at once, a third is told to wait (429)
+/// and saves nothing, and the count is exact.
+#[tokio::test]
+async fn an_institute_runs_two_batches_at_once_and_a_third_waits() {
+    let t = TestApp::new().await;
+    let staff = actor_of(&t, "bnaistaff").await;
+    let (key, secret) = records::create_key(&t.app, &staff).await.unwrap();
+    let cpa_no = t.login_of(UserType::Cpa).await;
+    let a = cpa(&t).await;
+    let year = cmis_app::learning::year_of(&t.app);
+    let on = t.app.today();
+    let now = t.app.now().timestamp();
+    let batch = |call: usize| {
+        let rows: Vec<String> = (0..records::MAX_ROWS)
+            .map(|i| {
+                format!(
+                    r#"{{"record_id":"C{call}-{i}","learner_type":"cpa","learner_no":"{cpa_no}","year":{year},"hours":"0.01","category":"professional","form":"online","title":"审计实务","learned_on":"{on}"}}"#
+                )
+            })
+            .collect();
+        format!(r#"{{"records":[{}]}}"#, rows.join(","))
+    };
+    let bodies: Vec<String> = (0..8).map(batch).collect();
+    let before = ledger::total(t.app.db.conn(), a.cpa_id, None, year).await.unwrap();
+    let answers = futures::future::join_all(bodies.iter().map(|b| post(&t, &key, &secret, now, b))).await;
+    let done = answers.iter().filter(|r| r.status == 200).count();
+    let waiting: Vec<_> = answers.iter().filter(|r| r.status == 429).collect();
+    assert_eq!(done + waiting.len(), 8, "{:?}", answers.iter().map(|r| r.status).collect::<Vec<_>>());
+    assert!(done >= 2 && !waiting.is_empty(), "{done} done, {} waiting", waiting.len());
+    assert!(waiting[0].body.contains("请在其返回后再提交"), "{}", waiting[0].body);
+    let after = ledger::total(t.app.db.conn(), a.cpa_id, None, year).await.unwrap();
+    assert_eq!(
+        after,
+        before + Hours::from_hundredths((done * records::MAX_ROWS) as i64),
+        "exactly the batches answered 200"
+    );
+    // Once they have returned, the next is taken.
+    assert_eq!(post(&t, &key, &secret, now, &batch(8)).await.status, 200);
+}
+
 #[tokio::test]
 async fn lesson_material_is_checked_by_content_and_streamed_in_ranges() {
     let t = TestApp::new().await;
