@@ -185,7 +185,10 @@ pub async fn association_learners(
     let scope = Scope::of(app, actor);
     let q = choice_row::Entity::find()
         .filter(choice_row::Column::Year.eq(f.year.unwrap_or(year)))
-        .apply_if(scope.association_condition(choice_row::Column::AssociationId, None), |q, c| q.filter(c))
+        .apply_if(
+            scope.association_condition(choice_row::Column::AssociationId, Some(choice_row::Column::CityAssociationId)),
+            |q, c| q.filter(c),
+        )
         .apply_if(search(&f.q), |q, c| q.filter(c))
         .order_by_desc(choice_row::Column::Id);
     let p = page::fetch(app.db.conn(), q, f.page, PAGE_SIZE).await?;

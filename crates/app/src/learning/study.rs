@@ -68,6 +68,7 @@ pub async fn choose(app: &App, actor: &Actor, institute_id: i32) -> AppResult<Ch
     learner_of(actor)?;
     let year = year_of(app);
     let inst = institute(app, institute_id).await?;
+    let city = city_of(app, actor).await?;
     let txn = app.write().await?;
     if let Some(c) = standing(&txn, actor.user_id, year).await? {
         let chosen = institute(app, c.institute_id).await?;
@@ -78,6 +79,7 @@ pub async fn choose(app: &App, actor: &Actor, institute_id: i32) -> AppResult<Ch
         year: Set(year),
         institute_id: Set(inst.id),
         association_id: Set(actor.association_id),
+        city_association_id: Set(city),
         chosen_at: Set(txn.now()),
         ..Default::default()
     }
@@ -101,12 +103,29 @@ pub async fn choose(app: &App, actor: &Actor, institute_id: i32) -> AppResult<Ch
     Ok(Choice { id: m.id, year, institute: inst, chosen_at: m.chosen_at })
 }
 
+/// The learner's city association, as their CPA or member record has it.
+async fn city_of(app: &App, actor: &Actor) -> AppResult<Option<i32>> {
+    use cmis_store::entity::{cpa, member};
+    Ok(match (actor.cpa_id, actor.member_id) {
+        (Some(id), _) => cpa::Entity::find_by_id(id).one(app.db.conn()).await?.and_then(|c| c.city_association_id),
+        (None, Some(id)) => {
+            member::Entity::find_by_id(id).one(app.db.conn()).await?.and_then(|m| m.city_association_id)
+        }
+        (None, None) => None,
+    })
+}
+
 /// 解除锁定: the association lets a learner choose again this year, with a reason.
 pub async fn release(app: &App, actor: &Actor, choice_id: i32, reason: &str) -> AppResult<()> {
     Permission::ReleaseLearningChoices.require(actor)?;
     let c =
         choice_row::Entity::find_by_id(choice_id).one(app.db.conn()).await?.ok_or(AppError::NotFound("选课记录"))?;
-    Scope::of(app, actor).check(&Filed { association_id: Some(c.association_id), ..Filed::default() }, "选课记录")?;
+    let filed = Filed {
+        association_id: Some(c.association_id),
+        city_association_id: c.city_association_id,
+        ..Filed::default()
+    };
+    Scope::of(app, actor).check(&filed, "选课记录")?;
     let reason = reason.trim();
     if reason.is_empty() || cmis_domain::text::check(reason, 200, true).is_err() {
         return Err(FieldErrors::one("reason", "请填写解除锁定的原因（不超过200字）"));

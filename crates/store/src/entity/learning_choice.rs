@@ -11,6 +11,8 @@ pub struct Model {
     pub institute_id: i32,
     /// The learner's association, for its staff's view.
     pub association_id: i32,
+    /// The learner's city association, if any: the city's staff see it too.
+    pub city_association_id: Option<i32>,
     pub chosen_at: DateTimeUtc,
     pub released_at: Option<DateTimeUtc>,
     pub released_by: Option<String>,

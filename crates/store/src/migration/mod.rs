@@ -22,6 +22,7 @@ mod m0016_queue_index_covers_state;
 mod m0017_cpa_check;
 mod m0018_inspection_batches;
 mod m0019_learning;
+mod m0020_learning_choice_city;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_cpa_check::Migration),
             Box::new(m0018_inspection_batches::Migration),
             Box::new(m0019_learning::Migration),
+            Box::new(m0020_learning_choice_city::Migration),
         ]
     }
 }

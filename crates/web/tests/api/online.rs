@@ -96,6 +96,17 @@ async fn the_institute_of_the_year_is_locked_until_the_association_releases_it()
     });
     let ok = futures::future::join_all(tries).await.into_iter().filter(|r| *r.as_ref().unwrap()).count();
     assert_eq!(ok, 1);
+    // 在线学习情况: the learner's city association sees the choice, another city does not.
+    let year = cmis_app::learning::year_of(&t.app);
+    let (mine, elsewhere) = city_staff(&t, a.cpa_id.unwrap()).await;
+    let f = reports::LearnerFilter::default();
+    let seen = |staff: Actor| {
+        let app = t.app.clone();
+        let f = f.clone();
+        async move { reports::association_learners(&app, &staff, &f, year).await.unwrap().items }
+    };
+    assert!(seen(actor_of(&t, &mine).await).await.iter().any(|r| r.choice_id == chosen.id));
+    assert!(!seen(actor_of(&t, &elsewhere).await).await.iter().any(|r| r.choice_id == chosen.id));
     // A city cannot release; another province does not see it; CICPA releases, with a reason.
     let choice = chosen.id;
     let city = actor_of(&t, "staff4401").await;
@@ -108,6 +119,31 @@ async fn the_institute_of_the_year_is_locked_until_the_association_releases_it()
     assert_eq!(again.institute.name, "上海国家会计学院");
     // Now 上海's catalogue (empty): 北京's courses are not open to the learner.
     assert!(matches!(study::open_course(&t.app, &a, c.required).await, Err(AppError::NotFound(_))));
+}
+
+/// The login of a staff member of the CPA's city association, and of another city's.
+async fn city_staff(t: &TestApp, cpa_id: i32) -> (String, String) {
+    use cmis_store::entity::{association, cpa, user};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let db = t.app.db.conn();
+    let city = cpa::Entity::find_by_id(cpa_id).one(db).await.unwrap().unwrap().city_association_id.expect("a city");
+    let cities: Vec<i32> = association::Entity::find()
+        .filter(association::Column::Level.eq(cmis_domain::AssociationLevel::City.code()))
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect();
+    let staff = user::Entity::find()
+        .filter(user::Column::UserType.eq(UserType::AssociationStaff.code()))
+        .filter(user::Column::AssociationId.is_in(cities))
+        .all(db)
+        .await
+        .unwrap();
+    let mine = staff.iter().find(|u| u.association_id == city).expect("staff of the city").login_name.clone();
+    let other = staff.iter().find(|u| u.association_id != city).expect("another city's staff").login_name.clone();
+    (mine, other)
 }
 
 #[tokio::test]
