@@ -196,9 +196,10 @@ pub struct RecordIn {
     pub learner_type: String,
     pub learner_no: String,
     pub year: i32,
-    /// Hours, at most two decimals (a number or a string). Ignored for a reversal.
+    /// Hours, at most two decimals (a number or a string), read from their
+    /// text: a number is never rounded through a float. Ignored for a reversal.
     #[serde(default)]
-    pub hours: serde_json::Value,
+    pub hours: Option<Box<serde_json::value::RawValue>>,
     /// `professional` (专业) or `ethics` (职业道德).
     #[serde(default)]
     pub category: String,
@@ -371,9 +372,9 @@ pub async fn check(app: &App, rows: &[&str]) -> AppResult<Checked> {
             });
             continue;
         }
-        let hours_text = match &r.hours {
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::String(s) => s.clone(),
+        let hours_text = match r.hours.as_deref().map(|h| h.get()) {
+            Some(t) if t.starts_with('"') => serde_json::from_str::<String>(t).unwrap_or_default(),
+            Some(t) if t.starts_with(|c: char| c.is_ascii_digit()) => t.to_owned(),
             _ => String::new(),
         };
         let Ok(hours) = Hours::parse(&hours_text, 200) else {

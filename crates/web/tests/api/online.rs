@@ -386,6 +386,15 @@ async fn institutes_post_signed_idempotent_batches_with_reversals() {
     assert!(j["refused"][0]["reason"].as_str().unwrap().contains("已被冲销"), "{j}");
     assert!(j["refused"][1]["reason"].as_str().unwrap().contains("不存在"), "{j}");
     assert_eq!(total().await.unwrap(), before);
+    // Hours as a JSON number are read from their text, never rounded through a float.
+    let numbers = format!(
+        r#"{{"records":[{},{}]}}"#,
+        row("N1", &cpa_no, "1.5").replace(r#""hours":"1.5""#, r#""hours":1.5"#),
+        row("N2", &cpa_no, "2").replace(r#""hours":"2""#, r#""hours":2.00000000000000000001"#)
+    );
+    let j: serde_json::Value = serde_json::from_str(&post(&t, &key, &secret, now, &numbers).await.body).unwrap();
+    assert_eq!((j["accepted"].as_u64(), j["refused"][0]["record_id"].as_str()), (Some(1), Some("N2")), "{j}");
+    assert_eq!(total().await.unwrap(), before + Hours::from_hundredths(150));
     // A revoked key signs nothing; more than 10,000 rows are refused whole.
     let many = format!(r#"{{"records":[{}]}}"#, vec![row("M", &cpa_no, "1"); 10_001].join(","));
     assert_eq!(post(&t, &key, &secret, now, &many).await.status, 422);
