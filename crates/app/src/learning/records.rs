@@ -390,7 +390,11 @@ pub async fn check(app: &App, rows: &[&str]) -> AppResult<Checked> {
             refused.push(refuse("title应为1至200字"));
             continue;
         }
-        let Ok(on) = NaiveDate::parse_from_str(r.learned_on.trim(), "%Y-%m-%d") else {
+        // Exactly YYYY-MM-DD: the parser alone also takes 2026-3-1 and +2026-03-01.
+        let text = r.learned_on.trim();
+        let Some(on) =
+            NaiveDate::parse_from_str(text, "%Y-%m-%d").ok().filter(|d| d.format("%Y-%m-%d").to_string() == text)
+        else {
             refused.push(refuse("learned_on应为YYYY-MM-DD"));
             continue;
         };

@@ -392,9 +392,13 @@ async fn institutes_post_signed_idempotent_batches_with_reversals() {
         row("N1", &cpa_no, "1.5").replace(r#""hours":"1.5""#, r#""hours":1.5"#),
         row("N2", &cpa_no, "2").replace(r#""hours":"2""#, r#""hours":2.00000000000000000001"#)
     );
+    let loose = format!(r#"{{"records":[{}]}}"#, row("D1", &cpa_no, "1").replace(&on.to_string(), &format!("+{on}")));
     let j: serde_json::Value = serde_json::from_str(&post(&t, &key, &secret, now, &numbers).await.body).unwrap();
     assert_eq!((j["accepted"].as_u64(), j["refused"][0]["record_id"].as_str()), (Some(1), Some("N2")), "{j}");
     assert_eq!(total().await.unwrap(), before + Hours::from_hundredths(150));
+    // A day not written YYYY-MM-DD is refused, not read leniently.
+    let j: serde_json::Value = serde_json::from_str(&post(&t, &key, &secret, now, &loose).await.body).unwrap();
+    assert!(j["refused"][0]["reason"].as_str().unwrap().contains("YYYY-MM-DD"), "{j}");
     // A revoked key signs nothing; more than 10,000 rows are refused whole.
     let many = format!(r#"{{"records":[{}]}}"#, vec![row("M", &cpa_no, "1"); 10_001].join(","));
     assert_eq!(post(&t, &key, &secret, now, &many).await.status, 422);
