@@ -1,9 +1,9 @@
-//! A per-address rate limit for work that costs CPU but no database row:
-//! drawing captchas; and a limit of requests running at once per caller
-//! (an institute's batches of records). Each instance counts in its own memory, so N instances
-//! allow N times the rate; that bounds the CPU each one spends, which is
-//! the point. Limits that protect accounts are counted in the database
-//! (`cmis_app::throttle`), where every instance sees them.
+//! A per-address rate limit for work that costs CPU but no database row
+//! (drawing captchas), and a limit of requests running at once per caller
+//! (an institute's batches of records). Each instance counts in its own
+//! memory, so N instances allow N times as much; that bounds what each one
+//! spends, which is the point. Limits that protect accounts are counted in
+//! the database (`cmis_app::throttle`), where every instance sees them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
