@@ -335,21 +335,48 @@ async fn post(t: &TestApp, key: &str, secret: &str, at: i64, body: &str) -> Resp
     t.client().send(req.body(Body::from(body.to_owned())).unwrap()).await
 }
 
+/// 北京国家会计学院's staff with a new key, and a CPA to post records for,
+/// at the test's clock.
+struct Posting {
+    staff: Actor,
+    key: String,
+    secret: String,
+    cpa_no: String,
+    cpa: Actor,
+    year: i32,
+    on: chrono::NaiveDate,
+    now: i64,
+}
+
+impl Posting {
+    async fn new(t: &TestApp) -> Posting {
+        let staff = actor_of(t, "bnaistaff").await;
+        let (key, secret) = records::create_key(&t.app, &staff).await.unwrap();
+        Posting {
+            staff,
+            key,
+            secret,
+            cpa_no: t.login_of(UserType::Cpa).await,
+            cpa: cpa(t).await,
+            year: cmis_app::learning::year_of(&t.app),
+            on: t.app.today(),
+            now: t.app.now().timestamp(),
+        }
+    }
+}
+
+/// One online record of a CPA as an institute's platform sends it.
+fn record(id: &str, cpa_no: &str, hours: &str, year: i32, on: chrono::NaiveDate) -> String {
+    format!(
+        r#"{{"record_id":"{id}","learner_type":"cpa","learner_no":"{cpa_no}","year":{year},"hours":"{hours}","category":"professional","form":"online","title":"审计实务","learned_on":"{on}"}}"#
+    )
+}
+
 #[tokio::test]
 async fn institutes_post_signed_idempotent_batches_with_reversals() {
     let t = TestApp::new().await;
-    let staff = actor_of(&t, "bnaistaff").await;
-    let (key, secret) = records::create_key(&t.app, &staff).await.unwrap();
-    let cpa_no = t.login_of(UserType::Cpa).await;
-    let a = cpa(&t).await;
-    let year = cmis_app::learning::year_of(&t.app);
-    let on = t.app.today();
-    let now = t.app.now().timestamp();
-    let row = |id: &str, no: &str, hours: &str| {
-        format!(
-            r#"{{"record_id":"{id}","learner_type":"cpa","learner_no":"{no}","year":{year},"hours":"{hours}","category":"professional","form":"online","title":"审计实务","learned_on":"{on}"}}"#
-        )
-    };
+    let Posting { staff, key, secret, cpa_no, cpa: a, year, on, now } = Posting::new(&t).await;
+    let row = |id: &str, no: &str, hours: &str| record(id, no, hours, year, on);
     let body = format!(
         r#"{{"records":[{},{},{}]}}"#,
         row("R1", &cpa_no, "2.5"),
@@ -416,21 +443,10 @@ async fn institutes_post_signed_idempotent_batches_with_reversals() {
 #[tokio::test]
 async fn an_institute_runs_two_batches_at_once_and_a_third_waits() {
     let t = TestApp::new().await;
-    let staff = actor_of(&t, "bnaistaff").await;
-    let (key, secret) = records::create_key(&t.app, &staff).await.unwrap();
-    let cpa_no = t.login_of(UserType::Cpa).await;
-    let a = cpa(&t).await;
-    let year = cmis_app::learning::year_of(&t.app);
-    let on = t.app.today();
-    let now = t.app.now().timestamp();
+    let Posting { key, secret, cpa_no, cpa: a, year, on, now, .. } = Posting::new(&t).await;
     let batch = |call: usize| {
-        let rows: Vec<String> = (0..records::MAX_ROWS)
-            .map(|i| {
-                format!(
-                    r#"{{"record_id":"C{call}-{i}","learner_type":"cpa","learner_no":"{cpa_no}","year":{year},"hours":"0.01","category":"professional","form":"online","title":"审计实务","learned_on":"{on}"}}"#
-                )
-            })
-            .collect();
+        let rows: Vec<String> =
+            (0..records::MAX_ROWS).map(|i| record(&format!("C{call}-{i}"), &cpa_no, "0.01", year, on)).collect();
         format!(r#"{{"records":[{}]}}"#, rows.join(","))
     };
     let bodies: Vec<String> = (0..8).map(batch).collect();
